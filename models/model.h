@@ -1,0 +1,149 @@
+/* The model interface (DESIGN §6). A model is a folder models/<name>/ holding
+ *   - <name>.h: its parameter struct and per-agent logic as MYR_HD static inline functions
+ *     over a myr_view (one source for the CPU loop and, later, the CUDA kernel);
+ *   - <name>.c: the CPU range functions and the myr_model descriptor below;
+ *   - README.md: rules and parameters; and configs/<name>-*.yaml.
+ * It is registered by one line in models/registry.def (or, out of tree, by
+ * myr_register_model() before myr_main()). Nothing in sim/ knows a particular model.
+ *
+ * One step, as the engine (sim/step.c) runs it, on every rank:
+ *   decide     actions[i] for each alive agent: policy random (uniform over legal()),
+ *              heuristic (heuristic()), later network / mcts through features() and legal()
+ *   act        act(): move, pay costs, place claims on cells. Reads only the published world
+ *              (persistent layers) and the agent's own columns; writes the agent's own
+ *              columns and accumulates claims into transient layers with exact integer adds.
+ *   sync       every distributed.sync_frequency steps:
+ *                sync_cells_begin()  per cell, before agents settle (e.g. totals of claims)
+ *                sync_agents()       per agent: settle claims, die (alive = 0), ask for a child
+ *                                    (children[i] = 1)
+ *                birth()             per child, after the engine has given it a slot and an id
+ *                sync_cells_end()    per cell: apply settled claims, regrow; transient data
+ *                                    must be back to zero after this
+ *              then the engine compacts dead agents away and publishes the world.
+ *   record     agent_stats() / cell_stats() fill integer accumulators; finish_stats() turns
+ *              them into the model's statistics.
+ *
+ * Every range function handles [begin, end) of agents or cells, is called concurrently on
+ * disjoint ranges, and must give the same result whatever the ranges are (no order
+ * dependence: integer atomics only, ties broken by id, randomness from myr_rng keyed by id).
+ * `flow` points to the model's n_flows int64 counters for this range, zeroed by the caller;
+ * the engine adds them up over ranges and over steps until the next record (harvest, births).
+ * The view's columns and layers are in the order of the descriptor's tables. */
+#ifndef MYR_MODEL_H
+#define MYR_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/status.h"
+#include "sim/view.h"
+
+typedef enum { MYR_P_FLOAT, MYR_P_INT, MYR_P_BOOL, MYR_P_ENUM } myr_param_type;
+
+/* A typed model parameter, read from model.params.<name> in YAML. FLOAT fields are double,
+ * INT fields int64_t, BOOL and ENUM fields int (ENUM: index into `choices`, "a|b|c"). */
+typedef struct myr_param_desc {
+  const char *name;
+  myr_param_type type;
+  double def, min, max; /* default and inclusive range (ENUM/BOOL: def is the index/0/1) */
+  const char *choices;  /* ENUM only */
+  size_t offset;        /* offsetof(<params struct>, field) */
+  const char *doc;
+} myr_param_desc;
+
+/* What a model can check about the world it runs in, before anything runs. */
+typedef struct myr_world_info {
+  int32_t width, height, wrap;
+  int32_t sync_frequency;
+  int64_t agents;   /* initial count */
+  int64_t capacity; /* agent slots */
+} myr_world_info;
+
+typedef void (*myr_range_fn)(const myr_view *v, int64_t begin, int64_t end, int64_t *flow);
+
+typedef struct myr_model {
+  const char *name;
+  const char *summary;
+
+  /* Parameters: params_size bytes, fields described by params[]. The struct may hold more
+   * fields than the table (derived values, e.g. fixed-point conversions, set by setup()). */
+  size_t params_size;
+  const myr_param_desc *params;
+  int n_params;
+  /* Checks cross-parameter constraints and fills derived fields. Returns MYR_OK, or an error
+   * (MYR_ERR_CONFIG) with a message naming the parameter and what was expected. May be NULL. */
+  myr_status (*setup)(void *params, const myr_world_info *world, myr_error *err);
+
+  const myr_column_desc *columns;
+  int n_columns;
+  const myr_layer_desc *layers;
+  int n_layers;
+
+  /* Statistics: finish_stats() writes n_stats doubles from n_acc level accumulators (state
+   * now) and n_flows flow counters (summed since the previous record). */
+  const myr_stat_desc *stats;
+  int n_stats;
+  int n_acc;
+  int n_flows;
+
+  /* Initial state: ids and alive flags are set; everything else is zero. */
+  myr_range_fn init_cells;
+  myr_range_fn init_agents;
+
+  /* Decision interface (DESIGN §7). n_actions <= MYR_MAX_ACTIONS. */
+  int n_actions;
+  const char *const *action_names;
+  int n_features;
+  /* mask[a] = 1 if action a is legal for agent i; returns the number of legal actions (>= 1). */
+  int (*legal)(const myr_view *v, int64_t i, uint8_t *mask);
+  /* The observation row of agent i (n_features floats), scaled to about [-1, 1]. */
+  void (*features)(const myr_view *v, int64_t i, float *out);
+  /* Writes v->action[i] for the alive agents of the range. */
+  myr_range_fn heuristic;
+
+  /* The step phases above. sync_cells_begin, birth and sync_cells_end may be NULL. */
+  myr_range_fn act;
+  myr_range_fn sync_cells_begin;
+  myr_range_fn sync_agents;
+  void (*birth)(const myr_view *v, int64_t parent, int64_t child);
+  myr_range_fn sync_cells_end;
+
+  /* Statistics. acc points to n_acc zeroed accumulators for this range. */
+  void (*agent_stats)(const myr_view *v, int64_t begin, int64_t end, int64_t *acc);
+  void (*cell_stats)(const myr_view *v, int64_t begin, int64_t end, int64_t *acc);
+  void (*finish_stats)(const myr_view *v, const int64_t *acc, const int64_t *flow, double *out);
+
+  /* Planning interface for MCTS (plan_root / plan_step / plan_features) and the CUDA entry
+   * points are added by the search and CUDA backend issues. */
+} myr_model;
+
+#define MYR_MAX_ACTIONS 32
+#define MYR_MAX_FEATURES 256
+#define MYR_MAX_FLOWS 16
+#define MYR_MAX_ACC 16
+
+/* Registry. Built-in models come from models/registry.def; out-of-tree models call
+ * myr_register_model() (the pointer must outlive the process's use of the library) before
+ * myr_main(). Returns MYR_ERR_MODEL if the name is taken or the descriptor is inconsistent. */
+myr_status myr_register_model(const myr_model *m);
+const myr_model *myr_find_model(const char *name);
+int myr_model_count(void);
+const myr_model *myr_model_at(int i);
+
+/* Checks a descriptor's tables against the limits above (used by registration and tests). */
+myr_status myr_model_check(const myr_model *m, myr_error *err);
+
+/* Helper for models: defines `static void name(const myr_view *v, int64_t b, int64_t e,
+ * int64_t *flow)` that calls `per_agent(v, i, flow)` for each alive agent slot in [b, e). */
+#define MYR_AGENT_RANGE(name, per_agent)                                           \
+  static void name(const myr_view *v, int64_t b, int64_t e, int64_t *flow) {       \
+    for (int64_t i = b; i < e; i++)                                                \
+      if (v->alive[i]) per_agent(v, i, flow);                                      \
+  }
+/* The same over cells: calls `per_cell(v, cell, flow)` for each cell in [b, e). */
+#define MYR_CELL_RANGE(name, per_cell)                                             \
+  static void name(const myr_view *v, int64_t b, int64_t e, int64_t *flow) {       \
+    for (int64_t c = b; c < e; c++) per_cell(v, c, flow);                          \
+  }
+
+#endif

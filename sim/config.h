@@ -1,0 +1,80 @@
+/* Configuration (DESIGN §8): YAML read with libyaml into a typed struct through one schema
+ * table (sim/config_schema.c): key path, type, default, range, doc. Model parameters
+ * (model.params.*) are checked against the chosen model's parameter table.
+ *
+ * Errors name the place (file:line:column, or the --set argument), the key path and what was
+ * expected, and return MYR_ERR_CONFIG; nothing has been run or written then. */
+#ifndef MYR_CONFIG_H
+#define MYR_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "models/model.h"
+#include "sim/status.h"
+
+#define MYR_PATH_MAX 1024
+
+typedef enum { MYR_BACKEND_AUTO, MYR_BACKEND_CPU, MYR_BACKEND_CUDA } myr_backend_kind;
+typedef enum { MYR_POLICY_RANDOM, MYR_POLICY_HEURISTIC } myr_policy_kind;
+
+typedef struct myr_config {
+  /* run */
+  int64_t steps;
+  int64_t seed;          /* 0 .. 2^32-1 */
+  int backend;           /* myr_backend_kind */
+  int64_t threads;       /* OpenMP threads for the CPU backend; 0 = all cores */
+  char output[MYR_PATH_MAX]; /* "" = out/<config file stem>.h5 */
+  int64_t record_every;
+  int64_t snapshot_every;   /* 0 = only the final state */
+  int64_t checkpoint_every; /* 0 = none; a multiple of distributed.sync_frequency */
+  int progress;             /* 1: progress on stderr */
+  /* world */
+  int64_t width, height;
+  int wrap;
+  /* agents */
+  int64_t count;
+  int64_t capacity;      /* 0 = 2 x count */
+  /* model */
+  char model[64];
+  const myr_model *model_desc; /* resolved from `model` */
+  void *model_params;          /* model_desc->params_size bytes, owned by the config */
+  /* policy */
+  int policy;            /* myr_policy_kind */
+  /* distributed */
+  int64_t sync_frequency;
+
+  /* Provenance: the file's path and text as given (kept in output /meta), and the --set
+   * overrides, applied in order. */
+  char path[MYR_PATH_MAX];
+  char *yaml_text;
+  char **overrides;
+  int n_overrides;
+} myr_config;
+
+/* Reads and checks `path`, then applies the `n_set` overrides "a.b=value" (each checked like
+ * the file). On success *cfg is filled and owns its allocations (myr_config_free). On failure
+ * *cfg is left freed and err says what and where. `path` may be NULL: defaults plus overrides. */
+myr_status myr_config_load(myr_config *cfg, const char *path, char *const *set, int n_set,
+                           myr_error *err);
+/* The same from YAML text in memory; `name` is used in error locations. */
+myr_status myr_config_load_text(myr_config *cfg, const char *name, const char *text,
+                                char *const *set, int n_set, myr_error *err);
+void myr_config_free(myr_config *cfg);
+
+/* Prints every key with its default as commented YAML (`myriad config --defaults`); with a
+ * model, its parameters under model.params; with NULL, each registered model's. */
+void myr_config_print_defaults(FILE *out, const myr_model *model);
+/* Prints the resolved configuration as YAML (`myriad validate`, /meta/config_resolved). */
+void myr_config_print(FILE *out, const myr_config *cfg);
+/* The same into a malloc'd string (caller frees). */
+char *myr_config_to_yaml(const myr_config *cfg);
+/* Prints one model's parameters with types, defaults, ranges and docs (`myriad models NAME`). */
+void myr_model_print_params(FILE *out, const myr_model *m);
+
+/* The agent capacity actually used (capacity, or 2 x count when 0). */
+int64_t myr_config_capacity(const myr_config *cfg);
+const char *myr_backend_name(int backend);
+const char *myr_policy_name(int policy);
+
+#endif

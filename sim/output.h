@@ -1,0 +1,43 @@
+/* The result file (DESIGN §9, HDF5). Written to "<path>.part" and renamed to <path> only when
+ * the run ends well, so a failed or interrupted run never truncates an earlier result and
+ * keeps what it wrote in the .part file.
+ *
+ *   /meta                      attributes: version, git_revision, config (YAML as given),
+ *                              config_resolved, seed, ranks, devices, backend, model, threads,
+ *                              steps, and at the end state_hash, final_step, wall_seconds
+ *   /timeseries/step           u64 [rows]      the step after which each row was recorded
+ *   /timeseries/<stat>         f64 [rows]      one per statistic (engine's, then model's);
+ *                                              attribute doc
+ *   /snapshots/<step>/agents/id        u64 [n]        alive agents in id order
+ *   /snapshots/<step>/agents/<column>  T [n] or [n, components]   persistent columns
+ *   /snapshots/<step>/grid/<layer>     T [height, width]          persistent layers
+ * Time series are chunked and extendible; snapshot datasets are chunked and deflated when
+ * large. */
+#ifndef MYR_OUTPUT_H
+#define MYR_OUTPUT_H
+
+#include <stdint.h>
+
+#include "sim/hash.h"
+#include "sim/sim.h"
+
+typedef struct myr_output myr_output;
+
+/* Creates "<path>.part" (making the parent folder if needed) and writes /meta.
+ * `backend` names the backend that runs. */
+myr_status myr_output_open(myr_output **out, const char *path, const myr_sim *sim,
+                           const char *backend, myr_error *err);
+/* Appends one row to the time series: `stats` has myr_sim_stat_count(sim) values. */
+myr_status myr_output_record(myr_output *o, uint64_t step, const double *stats, myr_error *err);
+/* Writes /snapshots/<sim->step>/ (replacing one of the same step). */
+myr_status myr_output_snapshot(myr_output *o, const myr_sim *sim, myr_error *err);
+/* Writes the closing attributes and, if `ok`, renames "<path>.part" to <path>. Frees o.
+ * `hash` may be NULL when the run failed. */
+myr_status myr_output_close(myr_output *o, int ok, const uint8_t *hash, double wall_seconds,
+                            myr_error *err);
+
+/* `myriad info FILE`: prints a summary of a result file (meta, time series ranges and final
+ * values, snapshots, hash). */
+myr_status myr_output_info(const char *path, FILE *out, myr_error *err);
+
+#endif

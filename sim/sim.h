@@ -1,0 +1,95 @@
+/* The simulation on one rank: agent columns (structure of arrays, DESIGN §3), grid layers,
+ * the step loop's state. sim/state.c owns memory and compaction, sim/step.c runs the phases
+ * of a step (models/model.h), sim/stats.c computes statistics.
+ *
+ * Agent order in memory is not part of the result: every per-agent computation depends only
+ * on the agent's own data, the published world and randomness keyed by id, so hashes,
+ * snapshots and checkpoints are written in id order (myr_sim_id_order). */
+#ifndef MYR_SIM_H
+#define MYR_SIM_H
+
+#include <stdint.h>
+
+#include "models/model.h"
+#include "sim/config.h"
+#include "sim/status.h"
+#include "sim/view.h"
+
+typedef struct myr_agents {
+  int64_t n;        /* slots in use */
+  int64_t capacity; /* slots allocated */
+  uint64_t *id;
+  uint8_t *alive, *action, *children;
+  int n_columns;
+  int components[MYR_MAX_COLUMNS]; /* resolved (MYR_PER_WINDOW_STEP -> sync_frequency) */
+  void *col[MYR_MAX_COLUMNS];
+} myr_agents;
+
+typedef struct myr_grid {
+  int32_t width, height, wrap;
+  int n_layers;
+  void *layer[MYR_MAX_LAYERS];
+} myr_grid;
+
+/* Engine statistics come first in every record, then the model's. */
+enum { MYR_STAT_POPULATION, MYR_STAT_BIRTHS, MYR_STAT_DEATHS, MYR_ENGINE_STATS };
+
+typedef struct myr_sim {
+  const myr_config *cfg; /* not owned; must outlive the sim */
+  const myr_model *model;
+  const void *params;    /* cfg->model_params */
+  myr_agents agents;
+  myr_grid grid;
+  uint64_t step;         /* steps completed; the next step computed is `step` */
+  int threads;           /* OpenMP threads used */
+  /* Flows since the previous record: engine births/deaths and the model's counters. */
+  int64_t births, deaths;
+  int64_t flow[MYR_MAX_FLOWS];
+  /* Wall seconds spent in each phase since creation. */
+  double seconds_decide, seconds_act, seconds_sync, seconds_stats;
+} myr_sim;
+
+/* Creates a simulation at step 0 from a loaded config: allocates capacity, gives agents ids
+ * 0 .. count-1, runs the model's init functions. *out is owned by the caller
+ * (myr_sim_destroy). Fails with MYR_ERR_NOMEM (naming the bytes asked) or the model's setup
+ * error. */
+myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err);
+/* The same, but with memory allocated and zeroed and no initial agents or init functions run:
+ * for loading a checkpoint. */
+myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error *err);
+void myr_sim_destroy(myr_sim *sim);
+
+/* Advances one step (decide, act, and sync when the step closes a window).
+ * MYR_ERR_CAPACITY if births would exceed agents.capacity (the run stops; nothing is lost:
+ * the state is that of the previous step). */
+myr_status myr_sim_step(myr_sim *sim, myr_error *err);
+
+/* 1 if the step just completed (sim->step) closed a sync window. */
+int myr_sim_at_sync(const myr_sim *sim);
+
+/* The view of the current state, with view.step = sim->step. */
+myr_view myr_sim_view(const myr_sim *sim);
+
+/* Number of statistics (engine's then model's), their names and docs. */
+int myr_sim_stat_count(const myr_sim *sim);
+const char *myr_sim_stat_name(const myr_sim *sim, int k);
+const char *myr_sim_stat_doc(const myr_sim *sim, int k);
+/* Computes all statistics into out[myr_sim_stat_count()] and resets the flows. */
+void myr_sim_stats(myr_sim *sim, double *out);
+
+int64_t myr_sim_population(const myr_sim *sim);
+
+/* The slots of alive agents sorted by id: *order (malloc'd, caller frees) holds *n slots.
+ * Returns MYR_ERR_INTERNAL if two alive agents share an id (a child-id collision). */
+myr_status myr_sim_id_order(const myr_sim *sim, int64_t **order, int64_t *n, myr_error *err);
+
+/* Bytes of host memory per agent slot and per cell for this model (for capacity checks). */
+size_t myr_sim_bytes_per_agent(const myr_model *m, int sync_frequency);
+size_t myr_sim_bytes_per_cell(const myr_model *m);
+
+/* Runs fn over [0, n) in chunks on the OpenMP team; flows (n_flows counters) are summed into
+ * `flow_total` in a fixed chunk order. Exposed for the backends and tests. */
+void myr_parallel_ranges(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int64_t n,
+                         int n_flows, int64_t *flow_total);
+
+#endif

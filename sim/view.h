@@ -1,0 +1,105 @@
+/* The data a model's per-agent code sees: plain pointers to agent columns and grid layers
+ * (host memory on the CPU backend, device memory on the CUDA backend), the step being
+ * computed and the model's parameters. Passed by value to kernels, so it stays POD.
+ *
+ * Column c of a model is `v->col[c]`, component-major: component k of agent slot i is at
+ * `[k * v->capacity + i]` (coalesced on the GPU). Layer l is `v->layer[l]`, cell (x, y) at
+ * `[y * v->width + x]`. */
+#ifndef MYR_VIEW_H
+#define MYR_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/hd.h"
+
+#define MYR_MAX_COLUMNS 16
+#define MYR_MAX_LAYERS 8
+#define MYR_MAX_STATS 32
+
+typedef enum { MYR_U8, MYR_I32, MYR_U32, MYR_I64, MYR_U64, MYR_F32, MYR_F64, MYR_TYPE_COUNT } myr_type;
+
+/* Persistent data is snapshotted, checkpointed and hashed. Transient data is scratch that a
+ * model must leave at zero after every sync (claims, pending harvests): the engine zeroes it
+ * once at start and never saves it, so a resumed run sees zeros there too. */
+typedef enum { MYR_PERSISTENT = 0, MYR_TRANSIENT = 1 } myr_lifetime;
+
+/* components == MYR_PER_WINDOW_STEP: one component per step of a sync window
+ * (distributed.sync_frequency components), for per-step claims. */
+#define MYR_PER_WINDOW_STEP (-1)
+
+typedef struct myr_column_desc {
+  const char *name;
+  myr_type type;
+  int components; /* >= 1, or MYR_PER_WINDOW_STEP */
+  myr_lifetime lifetime;
+  const char *doc;
+} myr_column_desc;
+
+typedef struct myr_layer_desc {
+  const char *name;
+  myr_type type;
+  myr_lifetime lifetime;
+  const char *doc;
+} myr_layer_desc;
+
+/* A statistic a model reports each recorded step (besides the engine's population, births,
+ * deaths). Values are computed from exact integer accumulators (see model.h). */
+typedef struct myr_stat_desc {
+  const char *name;
+  const char *doc;
+} myr_stat_desc;
+
+typedef struct myr_view {
+  int64_t n;        /* agent slots in use: [0, n); a slot may be dead (alive[i] == 0) */
+  int64_t capacity; /* allocated slots; the stride between components of a column */
+  uint64_t *id;     /* global agent id, unique for the whole run */
+  uint8_t *alive;   /* 1 alive, 0 dead (compacted away at sync) */
+  uint8_t *action;  /* the action decided this step */
+  uint8_t *children;/* set by sync_agents: number of children (0 or 1) to create */
+  void *col[MYR_MAX_COLUMNS];
+  void *layer[MYR_MAX_LAYERS];
+  int32_t width, height;
+  int32_t wrap;            /* 1: torus; 0: closed edges */
+  int32_t sync_frequency;  /* steps per sync window */
+  int32_t window_step;     /* position of `step` inside its window: 0 .. sync_frequency-1 */
+  uint32_t seed;
+  uint64_t step;           /* the step being computed, from 0 */
+  const void *params;      /* the model's parameter struct (model.h) */
+} myr_view;
+
+#define MYR_COL(v, c, T) ((T *)(v)->col[c])
+#define MYR_LAYER(v, l, T) ((T *)(v)->layer[l])
+
+MYR_HD static inline int64_t myr_cells(const myr_view *v) { return (int64_t)v->width * v->height; }
+MYR_HD static inline int64_t myr_cell(const myr_view *v, int32_t x, int32_t y) {
+  return (int64_t)y * v->width + x;
+}
+/* Wraps (torus) or clamps (closed world) a coordinate into [0, extent). */
+MYR_HD static inline int32_t myr_fold(int32_t c, int32_t extent, int32_t wrap) {
+  if (wrap) {
+    c %= extent;
+    return c < 0 ? c + extent : c;
+  }
+  return c < 0 ? 0 : (c >= extent ? extent - 1 : c);
+}
+/* 1 if (x, y) lies inside the world without wrapping. */
+MYR_HD static inline int myr_inside(const myr_view *v, int32_t x, int32_t y) {
+  return x >= 0 && y >= 0 && x < v->width && y < v->height;
+}
+
+/* The 9 grid moves used by the walking models: 0 stay, then E, NE, N, NW, W, SW, S, SE. */
+#define MYR_MOVES 9
+MYR_HD static inline int32_t myr_move_dx(int a) {
+  const int32_t dx[MYR_MOVES] = {0, 1, 1, 0, -1, -1, -1, 0, 1};
+  return dx[a];
+}
+MYR_HD static inline int32_t myr_move_dy(int a) {
+  const int32_t dy[MYR_MOVES] = {0, 0, 1, 1, 1, 0, -1, -1, -1};
+  return dy[a];
+}
+
+size_t myr_type_size(myr_type t);
+const char *myr_type_name(myr_type t);
+
+#endif

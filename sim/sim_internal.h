@@ -1,0 +1,12 @@
+/* Engine internals shared by state.c, step.c and stats.c; not part of the public API. */
+#ifndef MYR_SIM_INTERNAL_H
+#define MYR_SIM_INTERNAL_H
+
+#include "sim/sim.h"
+
+/* Removes dead slots, keeping the order of the living. */
+void myr__sim_compact(myr_sim *sim);
+/* Zeroes every column of one slot. */
+void myr__sim_clear_slot(myr_sim *sim, int64_t slot);
+
+#endif

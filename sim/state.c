@@ -1,0 +1,258 @@
+/* Agent and grid memory of one rank (DESIGN §3): creation, initial population, births
+ * appended at sync, compaction of the dead, and the id order used by everything that must
+ * not depend on where an agent sits in memory (hash, snapshots, checkpoints).
+ * Owns: the agent block (ids, flags, model columns) and the grid block of a myr_sim. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim.h"
+
+#define ALIGN 64
+
+static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
+
+static int resolved_components(const myr_column_desc *c, int sync_frequency) {
+  return c->components == MYR_PER_WINDOW_STEP ? sync_frequency : c->components;
+}
+
+size_t myr_sim_bytes_per_agent(const myr_model *m, int sync_frequency) {
+  size_t bytes = sizeof(uint64_t) + 3; /* id, alive, action, children */
+  for (int c = 0; c < m->n_columns; c++)
+    bytes += myr_type_size(m->columns[c].type) * (size_t)resolved_components(&m->columns[c], sync_frequency);
+  return bytes;
+}
+
+size_t myr_sim_bytes_per_cell(const myr_model *m) {
+  size_t bytes = 0;
+  for (int l = 0; l < m->n_layers; l++) bytes += myr_type_size(m->layers[l].type);
+  return bytes;
+}
+
+/* One zeroed block carved into the agent arrays, each 64-byte aligned. */
+static myr_status alloc_agents(myr_sim *sim, int64_t capacity, myr_error *err) {
+  const myr_model *m = sim->model;
+  myr_agents *a = &sim->agents;
+  size_t cap = (size_t)capacity;
+  size_t sizes[3 + 1 + MYR_MAX_COLUMNS];
+  int k = 0;
+  sizes[k++] = round_up(cap * sizeof(uint64_t));
+  for (int f = 0; f < 3; f++) sizes[k++] = round_up(cap);
+  a->n_columns = m->n_columns;
+  for (int c = 0; c < m->n_columns; c++) {
+    a->components[c] = resolved_components(&m->columns[c], (int)sim->cfg->sync_frequency);
+    sizes[k++] = round_up(cap * myr_type_size(m->columns[c].type) * (size_t)a->components[c]);
+  }
+  size_t total = 0;
+  for (int i = 0; i < k; i++) total += sizes[i];
+  char *block = total ? aligned_alloc(ALIGN, total) : NULL;
+  if (total && !block)
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %.2f GiB for %lld agent slots (%zu bytes each); "
+                    "lower agents.capacity or agents.count",
+                    total / 1073741824.0, (long long)capacity, myr_sim_bytes_per_agent(m, (int)sim->cfg->sync_frequency));
+  memset(block, 0, total);
+  k = 0;
+  a->id = (uint64_t *)block;
+  block += sizes[k++];
+  a->alive = (uint8_t *)block;
+  block += sizes[k++];
+  a->action = (uint8_t *)block;
+  block += sizes[k++];
+  a->children = (uint8_t *)block;
+  block += sizes[k++];
+  for (int c = 0; c < m->n_columns; c++) {
+    a->col[c] = block;
+    block += sizes[k++];
+  }
+  a->capacity = capacity;
+  a->n = 0;
+  return MYR_OK;
+}
+
+static myr_status alloc_grid(myr_sim *sim, myr_error *err) {
+  const myr_model *m = sim->model;
+  myr_grid *g = &sim->grid;
+  g->width = (int32_t)sim->cfg->width;
+  g->height = (int32_t)sim->cfg->height;
+  g->wrap = sim->cfg->wrap;
+  g->n_layers = m->n_layers;
+  size_t cells = (size_t)g->width * (size_t)g->height, total = 0;
+  for (int l = 0; l < m->n_layers; l++) total += round_up(cells * myr_type_size(m->layers[l].type));
+  char *block = total ? aligned_alloc(ALIGN, total) : NULL;
+  if (total && !block)
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %.2f GiB for a %dx%d grid", total / 1073741824.0,
+                    g->width, g->height);
+  if (total) memset(block, 0, total);
+  for (int l = 0; l < m->n_layers; l++) {
+    g->layer[l] = block;
+    block += round_up(cells * myr_type_size(m->layers[l].type));
+  }
+  return MYR_OK;
+}
+
+myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error *err) {
+  *out = NULL;
+  const myr_model *m = cfg->model_desc;
+  if (!m) return myr_fail(err, MYR_ERR_MODEL, "no model in the configuration");
+  myr_status s = myr_model_check(m, err);
+  if (s != MYR_OK) return s;
+  if (cfg->policy == MYR_POLICY_HEURISTIC && !m->heuristic)
+    return myr_fail(err, MYR_ERR_CONFIG, "policy.kind: model '%s' has no heuristic policy; use random", m->name);
+
+  myr_sim *sim = calloc(1, sizeof *sim);
+  if (!sim) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the simulation");
+  sim->cfg = cfg;
+  sim->model = m;
+  sim->params = cfg->model_params;
+  sim->threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
+  if ((s = alloc_agents(sim, myr_config_capacity(cfg), err)) != MYR_OK ||
+      (s = alloc_grid(sim, err)) != MYR_OK) {
+    myr_sim_destroy(sim);
+    return s;
+  }
+  *out = sim;
+  return MYR_OK;
+}
+
+myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err) {
+  myr_sim *sim;
+  myr_status s = myr_sim_create_empty(cfg, &sim, err);
+  if (s != MYR_OK) return s;
+  if (cfg->count > sim->agents.capacity) {
+    long long capacity = (long long)sim->agents.capacity;
+    myr_sim_destroy(sim);
+    return myr_fail(err, MYR_ERR_CAPACITY, "agents.count %lld exceeds agents.capacity %lld",
+                    (long long)cfg->count, capacity);
+  }
+  myr_agents *a = &sim->agents;
+  a->n = cfg->count;
+#pragma omp parallel for schedule(static) num_threads(sim->threads)
+  for (int64_t i = 0; i < a->n; i++) {
+    a->id[i] = (uint64_t)i;
+    a->alive[i] = 1;
+  }
+  myr_view v = myr_sim_view(sim);
+  int64_t scratch[MYR_MAX_FLOWS];
+  if (sim->model->init_cells) myr_parallel_ranges(sim, &v, sim->model->init_cells, myr_cells(&v), 0, scratch);
+  myr_parallel_ranges(sim, &v, sim->model->init_agents, a->n, 0, scratch);
+  *out = sim;
+  return MYR_OK;
+}
+
+void myr_sim_destroy(myr_sim *sim) {
+  if (!sim) return;
+  free(sim->agents.id); /* the start of the agent block */
+  if (sim->grid.n_layers > 0) free(sim->grid.layer[0]);
+  free(sim);
+}
+
+myr_view myr_sim_view(const myr_sim *sim) {
+  myr_view v;
+  memset(&v, 0, sizeof v);
+  const myr_agents *a = &sim->agents;
+  v.n = a->n;
+  v.capacity = a->capacity;
+  v.id = a->id;
+  v.alive = a->alive;
+  v.action = a->action;
+  v.children = a->children;
+  for (int c = 0; c < a->n_columns; c++) v.col[c] = a->col[c];
+  for (int l = 0; l < sim->grid.n_layers; l++) v.layer[l] = sim->grid.layer[l];
+  v.width = sim->grid.width;
+  v.height = sim->grid.height;
+  v.wrap = sim->grid.wrap;
+  v.sync_frequency = (int32_t)sim->cfg->sync_frequency;
+  v.window_step = (int32_t)(sim->step % (uint64_t)sim->cfg->sync_frequency);
+  v.seed = (uint32_t)sim->cfg->seed;
+  v.step = sim->step;
+  v.params = sim->params;
+  return v;
+}
+
+int64_t myr_sim_population(const myr_sim *sim) {
+  int64_t alive = 0;
+  const myr_agents *a = &sim->agents;
+#pragma omp parallel for schedule(static) reduction(+ : alive) num_threads(sim->threads)
+  for (int64_t i = 0; i < a->n; i++) alive += a->alive[i];
+  return alive;
+}
+
+typedef struct {
+  uint64_t id;
+  int64_t slot;
+} id_slot;
+
+static int compare_id(const void *pa, const void *pb) {
+  uint64_t a = ((const id_slot *)pa)->id, b = ((const id_slot *)pb)->id;
+  return (a > b) - (a < b);
+}
+
+myr_status myr_sim_id_order(const myr_sim *sim, int64_t **order, int64_t *n, myr_error *err) {
+  const myr_agents *a = &sim->agents;
+  id_slot *pairs = malloc((size_t)(a->n ? a->n : 1) * sizeof *pairs);
+  int64_t *slots = malloc((size_t)(a->n ? a->n : 1) * sizeof *slots);
+  if (!pairs || !slots) {
+    free(pairs);
+    free(slots);
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the id order of %lld agents", (long long)a->n);
+  }
+  int64_t k = 0;
+  for (int64_t i = 0; i < a->n; i++)
+    if (a->alive[i]) pairs[k++] = (id_slot){a->id[i], i};
+  qsort(pairs, (size_t)k, sizeof *pairs, compare_id);
+  for (int64_t i = 0; i < k; i++) {
+    if (i > 0 && pairs[i].id == pairs[i - 1].id) {
+      uint64_t dup = pairs[i].id;
+      free(pairs);
+      free(slots);
+      return myr_fail(err, MYR_ERR_INTERNAL, "two agents share id %llu (a child-id collision)",
+                      (unsigned long long)dup);
+    }
+    slots[i] = pairs[i].slot;
+  }
+  free(pairs);
+  *order = slots;
+  *n = k;
+  return MYR_OK;
+}
+
+/* Copies every column of slot `from` to slot `to` (persistent columns only: transient ones
+ * are zero at sync by contract). */
+static void move_slot(myr_sim *sim, int64_t from, int64_t to) {
+  myr_agents *a = &sim->agents;
+  a->id[to] = a->id[from];
+  a->alive[to] = 1;
+  for (int c = 0; c < a->n_columns; c++) {
+    if (sim->model->columns[c].lifetime == MYR_TRANSIENT) continue;
+    size_t es = myr_type_size(sim->model->columns[c].type);
+    char *base = a->col[c];
+    for (int k = 0; k < a->components[c]; k++) {
+      char *comp = base + (size_t)k * (size_t)a->capacity * es;
+      memcpy(comp + (size_t)to * es, comp + (size_t)from * es, es);
+    }
+  }
+}
+
+/* Removes dead slots, keeping the order of the living (stable). */
+void myr__sim_compact(myr_sim *sim) {
+  myr_agents *a = &sim->agents;
+  int64_t j = 0;
+  for (int64_t i = 0; i < a->n; i++) {
+    if (!a->alive[i]) continue;
+    if (j != i) move_slot(sim, i, j);
+    j++;
+  }
+  for (int64_t i = j; i < a->n; i++) a->alive[i] = 0;
+  a->n = j;
+}
+
+/* Zeroes every column of a slot (before a child is written into it). */
+void myr__sim_clear_slot(myr_sim *sim, int64_t slot) {
+  myr_agents *a = &sim->agents;
+  for (int c = 0; c < a->n_columns; c++) {
+    size_t es = myr_type_size(sim->model->columns[c].type);
+    char *base = a->col[c];
+    for (int k = 0; k < a->components[c]; k++)
+      memset(base + ((size_t)k * (size_t)a->capacity + (size_t)slot) * es, 0, es);
+  }
+}

@@ -1,0 +1,135 @@
+/* One step of the CPU backend (DESIGN §1, models/model.h): decide, act, and at the end of a
+ * sync window settle claims, deaths and births, compact. OpenMP over fixed ranges; every
+ * per-agent result is independent of the thread count (integer claims, randomness keyed by
+ * agent id), so hashes are identical for any number of threads. */
+#include <omp.h>
+#include <string.h>
+
+#include "sim/rng.h"
+#include "sim/sim_internal.h"
+
+#define RANGE 16384 /* agents or cells per work item */
+
+void myr_parallel_ranges(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int64_t n,
+                         int n_flows, int64_t *flow_total) {
+  if (n <= 0 || !fn) return;
+  int64_t items = (n + RANGE - 1) / RANGE;
+#pragma omp parallel num_threads(sim->threads)
+  {
+    int64_t local[MYR_MAX_FLOWS] = {0};
+#pragma omp for schedule(static)
+    for (int64_t it = 0; it < items; it++) {
+      int64_t flow[MYR_MAX_FLOWS] = {0};
+      int64_t b = it * RANGE, e = b + RANGE < n ? b + RANGE : n;
+      fn(v, b, e, flow);
+      for (int f = 0; f < n_flows; f++) local[f] += flow[f];
+    }
+    if (n_flows > 0) {
+#pragma omp critical(myr_flows)
+      for (int f = 0; f < n_flows; f++) flow_total[f] += local[f]; /* integers: order-free */
+    }
+  }
+}
+
+/* policy random: uniform over the legal actions, from the agent's DECIDE stream. */
+static void decide_random(const myr_sim *sim, const myr_view *v) {
+  const myr_model *m = sim->model;
+#pragma omp parallel for schedule(static, RANGE) num_threads(sim->threads)
+  for (int64_t i = 0; i < v->n; i++) {
+    if (!v->alive[i]) continue;
+    uint8_t mask[MYR_MAX_ACTIONS];
+    int legal = m->legal(v, i, mask);
+    myr_rng r = myr_rng_make(v->seed, v->id[i], v->step, MYR_RNG_DECIDE);
+    uint32_t k = myr_rng_below(&r, (uint32_t)(legal > 0 ? legal : 1));
+    int a = 0;
+    for (; a < m->n_actions; a++)
+      if (mask[a] && k-- == 0) break;
+    v->action[i] = (uint8_t)(a < m->n_actions ? a : 0);
+  }
+}
+
+static void decide(myr_sim *sim, const myr_view *v) {
+  int64_t unused[MYR_MAX_FLOWS];
+  switch (sim->cfg->policy) {
+  case MYR_POLICY_RANDOM: decide_random(sim, v); break;
+  case MYR_POLICY_HEURISTIC: myr_parallel_ranges(sim, v, sim->model->heuristic, v->n, 0, unused); break;
+  }
+}
+
+/* Deaths are the slots sync_agents turned dead (every slot is alive before a sync). */
+static int64_t count_dead(const myr_sim *sim, const myr_view *v) {
+  int64_t dead = 0;
+#pragma omp parallel for schedule(static) reduction(+ : dead) num_threads(sim->threads)
+  for (int64_t i = 0; i < v->n; i++) dead += !v->alive[i];
+  return dead;
+}
+
+/* Appends the children asked for by sync_agents after the current slots, in slot order of
+ * their parents (memory order only: ids are myr_child_id(parent, step)). */
+static myr_status give_birth(myr_sim *sim, myr_view *v, int64_t *births, myr_error *err) {
+  myr_agents *a = &sim->agents;
+  int64_t n = a->n, wanted = 0;
+#pragma omp parallel for schedule(static) reduction(+ : wanted) num_threads(sim->threads)
+  for (int64_t i = 0; i < n; i++) wanted += a->alive[i] && a->children[i];
+  *births = wanted;
+  if (wanted == 0) return MYR_OK;
+  if (n + wanted > a->capacity)
+    return myr_fail(err, MYR_ERR_CAPACITY,
+                    "step %llu: %lld births would need %lld agent slots but agents.capacity is %lld; "
+                    "raise agents.capacity",
+                    (unsigned long long)v->step, (long long)wanted, (long long)(n + wanted),
+                    (long long)a->capacity);
+  int64_t next = n;
+  for (int64_t i = 0; i < n; i++) {
+    if (!(a->alive[i] && a->children[i])) {
+      a->children[i] = 0;
+      continue;
+    }
+    a->children[i] = 0;
+    int64_t child = next++;
+    myr__sim_clear_slot(sim, child);
+    a->id[child] = myr_child_id(a->id[i], v->step);
+    a->alive[child] = 1;
+    if (sim->model->birth) sim->model->birth(v, i, child);
+  }
+  a->n = next;
+  v->n = next;
+  return MYR_OK;
+}
+
+static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
+  const myr_model *m = sim->model;
+  int nf = m->n_flows;
+  myr_parallel_ranges(sim, v, m->sync_cells_begin, myr_cells(v), nf, sim->flow);
+  myr_parallel_ranges(sim, v, m->sync_agents, v->n, nf, sim->flow);
+  int64_t deaths = count_dead(sim, v), births = 0;
+  myr_status s = give_birth(sim, v, &births, err);
+  if (s != MYR_OK) return s;
+  myr_parallel_ranges(sim, v, m->sync_cells_end, myr_cells(v), nf, sim->flow);
+  if (deaths > 0) myr__sim_compact(sim);
+  sim->births += births;
+  sim->deaths += deaths;
+  return MYR_OK;
+}
+
+int myr_sim_at_sync(const myr_sim *sim) {
+  return sim->step > 0 && sim->step % (uint64_t)sim->cfg->sync_frequency == 0;
+}
+
+myr_status myr_sim_step(myr_sim *sim, myr_error *err) {
+  myr_view v = myr_sim_view(sim);
+  double t0 = omp_get_wtime();
+  decide(sim, &v);
+  double t1 = omp_get_wtime();
+  myr_parallel_ranges(sim, &v, sim->model->act, v.n, sim->model->n_flows, sim->flow);
+  double t2 = omp_get_wtime();
+  sim->seconds_decide += t1 - t0;
+  sim->seconds_act += t2 - t1;
+  if (v.window_step == v.sync_frequency - 1) {
+    myr_status s = sync_window(sim, &v, err);
+    sim->seconds_sync += omp_get_wtime() - t2;
+    if (s != MYR_OK) return s;
+  }
+  sim->step++;
+  return MYR_OK;
+}

@@ -1,0 +1,157 @@
+/* myr_run: load and check the configuration, choose the backend, create the simulation (or
+ * resume one), then step with records, snapshots and checkpoints, and end with the state
+ * hash and a summary table. Ctrl-C stops after the current step; the result stays in
+ * "<output>.part". */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/checkpoint.h"
+#include "sim/hash.h"
+#include "sim/output.h"
+#include "sim/progress.h"
+#include "sim/run.h"
+
+static volatile sig_atomic_t interrupted;
+static void on_interrupt(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+/* The CPU backend is the only one in this build; `auto` says so, `cuda` is an error. */
+static myr_status choose_backend(const myr_config *cfg, const char **name, myr_error *err) {
+  if (cfg->backend == MYR_BACKEND_CUDA)
+    return myr_fail(err, MYR_ERR_BACKEND, "run.backend: cuda was asked for, but this build has no CUDA backend; "
+                    "use run.backend: cpu or auto");
+  *name = "cpu";
+  return MYR_OK;
+}
+
+static void print_memory_estimate(const myr_config *cfg, int quiet) {
+  if (quiet) return;
+  const myr_model *m = cfg->model_desc;
+  double agents = (double)myr_sim_bytes_per_agent(m, (int)cfg->sync_frequency) * (double)myr_config_capacity(cfg);
+  double grid = (double)myr_sim_bytes_per_cell(m) * (double)cfg->width * (double)cfg->height;
+  fprintf(stderr, "memory: %.3f GiB (%lld agent slots x %zu B + %lldx%lld cells x %zu B)\n",
+          (agents + grid) / 1073741824.0, (long long)myr_config_capacity(cfg),
+          myr_sim_bytes_per_agent(m, (int)cfg->sync_frequency), (long long)cfg->width, (long long)cfg->height,
+          myr_sim_bytes_per_cell(m));
+}
+
+typedef struct run_totals {
+  int64_t births, deaths;
+  double agent_steps;
+} run_totals;
+
+static myr_status record(myr_output *out, myr_sim *sim, double *stats, run_totals *t, myr_error *err) {
+  myr_sim_stats(sim, stats);
+  t->births += (int64_t)stats[MYR_STAT_BIRTHS];
+  t->deaths += (int64_t)stats[MYR_STAT_DEATHS];
+  return myr_output_record(out, sim->step, stats, err);
+}
+
+static void print_summary(const myr_sim *sim, const myr_config *cfg, const char *backend, uint64_t first,
+                          int64_t agents0, const run_totals *t, double wall, const char *hash, const char *output) {
+  double rate = wall > 0 ? t->agent_steps / wall : 0;
+  double phases = sim->seconds_decide + sim->seconds_act + sim->seconds_sync + sim->seconds_stats;
+  printf("\n%-22s %s\n", "model", cfg->model);
+  printf("%-22s %s, %d threads\n", "backend", backend, sim->threads);
+  printf("%-22s %llu -> %llu\n", "steps", (unsigned long long)first, (unsigned long long)sim->step);
+  printf("%-22s %lld -> %lld\n", "agents", (long long)agents0, (long long)myr_sim_population(sim));
+  printf("%-22s %lld / %lld\n", "births / deaths", (long long)t->births, (long long)t->deaths);
+  printf("%-22s %.3f s\n", "wall time", wall);
+  printf("%-22s %.4g\n", "agent-steps/s", rate);
+  if (phases > 0)
+    printf("%-22s decide %.0f%%, act %.0f%%, sync %.0f%%, stats %.0f%%\n", "time in phases",
+           100 * sim->seconds_decide / phases, 100 * sim->seconds_act / phases, 100 * sim->seconds_sync / phases,
+           100 * sim->seconds_stats / phases);
+  printf("%-22s %s\n", "output", output);
+  printf("%-22s %s\n", "state hash (sha256)", hash);
+}
+
+static myr_status run_loop(myr_sim *sim, myr_output *out, const myr_config *cfg, const myr_run_options *o,
+                           run_totals *t, myr_error *err) {
+  double *stats = calloc((size_t)myr_sim_stat_count(sim), sizeof *stats);
+  if (!stats) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate statistics");
+  myr_status s = record(out, sim, stats, t, err);
+  if (s == MYR_OK && cfg->snapshot_every > 0) s = myr_output_snapshot(out, sim, err);
+  myr_progress p;
+  myr_progress_begin(&p, cfg->progress && !o->quiet, sim->step, (uint64_t)cfg->steps);
+  while (s == MYR_OK && sim->step < (uint64_t)cfg->steps) {
+    int64_t n = sim->agents.n;
+    if ((s = myr_sim_step(sim, err)) != MYR_OK) break;
+    t->agent_steps += (double)n;
+    uint64_t step = sim->step;
+    int last = step == (uint64_t)cfg->steps;
+    if (step % (uint64_t)cfg->record_every == 0 || last) s = record(out, sim, stats, t, err);
+    if (s == MYR_OK && ((cfg->snapshot_every > 0 && step % (uint64_t)cfg->snapshot_every == 0) || last))
+      s = myr_output_snapshot(out, sim, err);
+    if (s == MYR_OK && cfg->checkpoint_every > 0 && step % (uint64_t)cfg->checkpoint_every == 0) {
+      char path[MYR_PATH_MAX + 32];
+      myr_checkpoint_path(cfg->output, step, path, sizeof path);
+      s = myr_checkpoint_write(sim, path, err);
+    }
+    myr_progress_update(&p, step, sim->agents.n, t->agent_steps);
+    if (s == MYR_OK && interrupted)
+      s = myr_fail(err, MYR_ERR_INTERRUPTED, "interrupted at step %llu; partial results are in %s.part",
+                   (unsigned long long)step, cfg->output);
+  }
+  myr_progress_end(&p);
+  free(stats);
+  return s;
+}
+
+myr_status myr_run(const myr_run_options *o, myr_error *err) {
+  myr_config cfg;
+  myr_status s = myr_config_load(&cfg, o->config_path, o->set, o->n_set, err);
+  if (s != MYR_OK) return s;
+  const char *backend = NULL;
+  myr_sim *sim = NULL;
+  if ((s = choose_backend(&cfg, &backend, err)) != MYR_OK) goto done;
+  if (!o->quiet)
+    fprintf(stderr, "myriad: %s, model %s, %lld agents on %lldx%lld, %lld steps, backend %s%s\n", o->config_path,
+            cfg.model, (long long)cfg.count, (long long)cfg.width, (long long)cfg.height, (long long)cfg.steps,
+            backend, cfg.backend == MYR_BACKEND_AUTO ? " (auto: this build has no CUDA backend)" : "");
+  print_memory_estimate(&cfg, o->quiet);
+  s = o->resume ? myr_checkpoint_load(&cfg, o->resume, &sim, err) : myr_sim_create(&cfg, &sim, err);
+  if (s != MYR_OK) goto done;
+  if (sim->step > (uint64_t)cfg.steps) {
+    s = myr_fail(err, MYR_ERR_CHECKPOINT, "%s is at step %llu, past run.steps %lld", o->resume,
+                 (unsigned long long)sim->step, (long long)cfg.steps);
+    goto done;
+  }
+
+  myr_output *out = NULL;
+  if ((s = myr_output_open(&out, cfg.output, sim, backend, err)) != MYR_OK) goto done;
+  interrupted = 0;
+  void (*previous)(int) = signal(SIGINT, on_interrupt);
+  uint64_t first = sim->step;
+  int64_t agents0 = myr_sim_population(sim);
+  run_totals totals = {0, 0, 0};
+  double t0 = myr_wall_seconds();
+  s = run_loop(sim, out, &cfg, o, &totals, err);
+  double wall = myr_wall_seconds() - t0;
+  signal(SIGINT, previous);
+
+  uint8_t hash[MYR_HASH_BYTES];
+  char hex[MYR_HASH_HEX] = "";
+  if (s == MYR_OK) {
+    s = myr_sim_hash(sim, hash, err);
+    if (s == MYR_OK) myr_hash_hex(hash, hex);
+  }
+  myr_error close_err;
+  myr_status cs = myr_output_close(out, s == MYR_OK, s == MYR_OK ? hash : NULL, wall, &close_err);
+  if (s == MYR_OK && cs != MYR_OK) {
+    *err = close_err;
+    s = cs;
+  }
+  if (s == MYR_OK && !o->quiet)
+    print_summary(sim, &cfg, backend, first, agents0, &totals, wall, hex, cfg.output);
+  else if (s == MYR_OK)
+    printf("%s\n", hex);
+done:
+  myr_sim_destroy(sim);
+  myr_config_free(&cfg);
+  return s;
+}

@@ -131,6 +131,10 @@ static const myr_param_desc foraging_param_table[] = {
      .doc = "energy cap: agents never claim more than the room left under it"},
     {.name = "max_age", .type = MYR_P_INT, .def = 0, .min = 0, .max = 4000000000.0, .offset = P(max_age),
      .doc = "an agent older than this many steps dies at the next sync; 0 = no age limit"},
+    {.name = "choice", .type = MYR_P_ENUM, .def = FORAGING_CHOICE_PROPORTIONAL, .choices = "proportional|greedy",
+     .offset = P(choice),
+     .doc = "heuristic policy: proportional = move with probability proportional to min(resource, harvest_max) "
+            "of the target cell; greedy = the best such cell, ties at random"},
 };
 #undef P
 

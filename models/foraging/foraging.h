@@ -30,11 +30,14 @@ typedef struct foraging_params {
   double reproduce_threshold; /* energy at which an agent splits in two at a sync */
   double max_energy;          /* energy cap */
   int64_t max_age;            /* steps an agent lives at most; 0 = no limit */
+  int choice;                 /* heuristic policy: FORAGING_CHOICE_* */
   /* Derived by setup(), fixed point (FORAGING_ONE = 1 unit). */
   int64_t regrowth_fx;        /* regrowth * 65536, rounded: capacity * regrowth_fx / 65536 per step */
   int64_t metabolism_fx, harvest_fx, peak_fx, initial_energy_fx, reproduce_fx, max_energy_fx;
   int64_t hill_r2;            /* squared hill radius in cells^2 (>= 1) */
 } foraging_params;
+
+enum { FORAGING_CHOICE_PROPORTIONAL, FORAGING_CHOICE_GREEDY };
 
 /* Column, layer, accumulator, flow and statistic indices (the order of the tables in foraging.c). */
 enum { FORAGING_X, FORAGING_Y, FORAGING_ENERGY, FORAGING_AGE, FORAGING_CLAIM_CELL, FORAGING_CLAIM_AMOUNT,
@@ -135,24 +138,49 @@ MYR_HD static inline int64_t foraging_target(const myr_view *v, int64_t i, int a
   return myr_cell(v, x, y);
 }
 
-/* Heuristic policy: the legal move (staying included) to the cell with the most visible
- * resource; ties broken uniformly at random by one draw from the agent's DECIDE stream. */
+/* Heuristic policy. Each legal move (staying included) scores what the agent could take on
+ * the cell it leads to: min(visible resource, harvest_max). Then, by the `choice` parameter:
+ *   proportional (default): move a with probability score[a] / sum of scores (uniform over
+ *     the legal moves when every score is 0), one u64 draw from the agent's DECIDE stream;
+ *   greedy: the best-scoring move, ties broken uniformly at random by one draw.
+ * Why not plain argmax of the resource: agents standing together see the same published
+ * world, all pick the same richest cell and move as a herd that starves on one cell's
+ * regrowth. Capping at harvest_max makes every cell that can fill a claim tie, and the
+ * proportional draw also splits herds on depleted ground (README: measured populations). */
 MYR_HD static inline int foraging_decide(const myr_view *v, int64_t i) {
-  uint8_t mask[MYR_MOVES], best[MYR_MOVES];
-  foraging_legal(v, i, mask);
-  int64_t top = -1;
-  int n = 0;
+  const foraging_params *p = (const foraging_params *)v->params;
+  uint8_t mask[MYR_MOVES];
+  int64_t score[MYR_MOVES];
+  int n = foraging_legal(v, i, mask);
+  int64_t sum = 0, top = 0;
+  int n_top = 0;
   for (int a = 0; a < MYR_MOVES; a++) {
+    score[a] = mask[a] ? foraging_min(foraging_visible(v, i, foraging_target(v, i, a)), p->harvest_fx) : -1;
     if (!mask[a]) continue;
-    int64_t r = foraging_visible(v, i, foraging_target(v, i, a));
-    if (r > top) {
-      top = r;
-      n = 0;
+    sum += score[a];
+    if (n_top == 0 || score[a] > top) {
+      top = score[a];
+      n_top = 0;
     }
-    if (r == top) best[n++] = (uint8_t)a;
+    if (score[a] == top) n_top++;
   }
   myr_rng rng = myr_rng_make(v->seed, v->id[i], v->step, MYR_RNG_DECIDE);
-  return best[myr_rng_below(&rng, (uint32_t)n)];
+  uint64_t r = myr_rng_u64(&rng);
+  if (p->choice == FORAGING_CHOICE_GREEDY || sum == 0) {
+    /* The k-th best (greedy) or the k-th legal move (all scores 0: all legal moves tie). */
+    uint64_t k = r % (uint64_t)n_top;
+    for (int a = 0; a < MYR_MOVES; a++)
+      if (mask[a] && score[a] == top && k-- == 0) return a;
+    return 0;
+  }
+  int64_t t = (int64_t)(r % (uint64_t)sum); /* sum < 2^36: bias below 2^-28 */
+  for (int a = 0; a < MYR_MOVES; a++) {
+    if (!mask[a]) continue;
+    if (t < score[a]) return a;
+    t -= score[a];
+  }
+  (void)n;
+  return 0;
 }
 
 /* act: move (the decided move is legal, so myr_fold never clamps), age one step, pay

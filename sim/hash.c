@@ -1,0 +1,122 @@
+/* The state hash (hash.h, DESIGN §4): SHA-256 (OpenSSL libcrypto EVP) over the step, the
+ * population, each alive agent's id and persistent columns in id order, then the persistent
+ * layers. Bytes are staged in a 64 KiB buffer so that the digest sees large updates. */
+#include "sim/hash.h"
+
+#include <openssl/evp.h> // EVP_MD_CTX, EVP_sha256: SHA-256
+#include <stdlib.h>
+#include <string.h>
+
+#define STAGE_BYTES (64 * 1024)
+
+/* A digest being fed through a staging buffer; `failed` latches the first libcrypto error. */
+typedef struct stage {
+  EVP_MD_CTX *ctx;
+  size_t used;
+  int failed;
+  unsigned char buf[STAGE_BYTES];
+} stage;
+
+static void stage_flush(stage *st) {
+  if (st->used && !st->failed && EVP_DigestUpdate(st->ctx, st->buf, st->used) != 1) st->failed = 1;
+  st->used = 0;
+}
+
+/* Appends one value of `size` bytes (<= 8) from host memory as little-endian bytes. */
+static inline void stage_value(stage *st, const void *v, size_t size) {
+  if (st->used + size > STAGE_BYTES) stage_flush(st);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (size_t b = 0; b < size; b++) st->buf[st->used + b] = ((const unsigned char *)v)[size - 1 - b];
+#else
+  memcpy(st->buf + st->used, v, size);
+#endif
+  st->used += size;
+}
+
+static void stage_u64(stage *st, uint64_t x) { stage_value(st, &x, sizeof x); }
+
+/* Appends `count` contiguous values of `size` bytes as little-endian bytes. */
+static void stage_array(stage *st, const void *data, size_t size, size_t count) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (size_t i = 0; i < count; i++) stage_value(st, (const char *)data + i * size, size);
+#else
+  /* Host order is little-endian: large arrays go to the digest without staging. */
+  stage_flush(st);
+  if (count && !st->failed && EVP_DigestUpdate(st->ctx, data, size * count) != 1) st->failed = 1;
+#endif
+}
+
+myr_status myr_sim_hash(const myr_sim *sim, uint8_t out[MYR_HASH_BYTES], myr_error *err) {
+  int64_t *order = NULL, n = 0;
+  myr_status s = myr_sim_id_order(sim, &order, &n, err);
+  if (s != MYR_OK) return s;
+  stage *st = malloc(sizeof *st);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!st || !ctx) {
+    free(st);
+    EVP_MD_CTX_free(ctx);
+    free(order);
+    return myr_fail(err, MYR_ERR_NOMEM, "state hash: out of memory (%zu bytes)", sizeof *st);
+  }
+  st->ctx = ctx;
+  st->used = 0;
+  st->failed = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1;
+
+  const myr_model *m = sim->model;
+  const myr_agents *ag = &sim->agents;
+  stage_u64(st, sim->step);
+  stage_u64(st, (uint64_t)n);
+
+  /* The persistent columns, with their element sizes, once. */
+  int cols[MYR_MAX_COLUMNS], nc = 0;
+  size_t size[MYR_MAX_COLUMNS];
+  for (int c = 0; c < ag->n_columns; c++) {
+    if (m->columns[c].lifetime != MYR_PERSISTENT) continue;
+    size[nc] = myr_type_size(m->columns[c].type);
+    cols[nc++] = c;
+  }
+  for (int64_t j = 0; j < n && !st->failed; j++) {
+    int64_t i = order[j];
+    stage_u64(st, ag->id[i]);
+    for (int q = 0; q < nc; q++) {
+      int c = cols[q];
+      const char *col = (const char *)ag->col[c];
+      for (int k = 0; k < ag->components[c]; k++)
+        stage_value(st, col + ((size_t)k * (size_t)ag->capacity + (size_t)i) * size[q], size[q]);
+    }
+  }
+
+  size_t cells = (size_t)sim->grid.width * (size_t)sim->grid.height;
+  for (int l = 0; l < sim->grid.n_layers; l++) {
+    if (m->layers[l].lifetime != MYR_PERSISTENT) continue;
+    stage_array(st, sim->grid.layer[l], myr_type_size(m->layers[l].type), cells);
+  }
+  stage_flush(st);
+
+  unsigned int len = 0;
+  if (!st->failed && (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != MYR_HASH_BYTES))
+    st->failed = 1;
+  s = st->failed ? myr_fail(err, MYR_ERR_INTERNAL, "state hash: libcrypto SHA-256 failed") : MYR_OK;
+  EVP_MD_CTX_free(ctx);
+  free(st);
+  free(order);
+  return s;
+}
+
+void myr_hash_hex(const uint8_t h[MYR_HASH_BYTES], char hex[MYR_HASH_HEX]) {
+  static const char digits[] = "0123456789abcdef";
+  for (int b = 0; b < MYR_HASH_BYTES; b++) {
+    hex[2 * b] = digits[h[b] >> 4];
+    hex[2 * b + 1] = digits[h[b] & 15];
+  }
+  hex[2 * MYR_HASH_BYTES] = '\0';
+}
+
+void myr_sha256(const void *data, size_t n, uint8_t out[MYR_HASH_BYTES]) {
+  unsigned int len = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+      EVP_DigestUpdate(ctx, data, n) != 1 || EVP_DigestFinal_ex(ctx, out, &len) != 1)
+    memset(out, 0, MYR_HASH_BYTES); /* only on allocation failure inside libcrypto */
+  EVP_MD_CTX_free(ctx);
+}

@@ -108,8 +108,8 @@ MYR_HD static inline void opinion_init_cell(const myr_view *v, int64_t c) {
 
 /* Heuristic policy (homophily): with probability `homophily`, the legal move into the cell
  * whose published share agrees most with the agent's opinion (unknown cells count as 500 per
- * mille); otherwise a uniformly random legal move. Ties go to the first best move counted
- * from a random legal offset, so no direction is favoured. Always two draws. */
+ * mille; ties drawn uniformly); otherwise a uniformly random legal move. Always three draws,
+ * whichever branch is taken. */
 MYR_HD static inline int opinion_decide(const myr_view *v, int64_t i) {
   const opinion_params *p = (const opinion_params *)v->params;
   uint8_t mask[MYR_MOVES];
@@ -117,28 +117,31 @@ MYR_HD static inline int opinion_decide(const myr_view *v, int64_t i) {
   myr_rng r = myr_rng_make(v->seed, v->id[i], v->step, MYR_RNG_DECIDE);
   int follow = opinion_chance(&r, p->homophily_q);
   uint32_t k = myr_rng_below(&r, (uint32_t)n);
-  int first = 0; /* the k-th legal move */
-  for (int a = 0; a < MYR_MOVES; a++)
-    if (mask[a] && k-- == 0) {
-      first = a;
-      break;
-    }
-  if (!follow) return first;
+  uint32_t tie = myr_rng_u32(&r);
+  if (!follow) {
+    for (int a = 0; a < MYR_MOVES; a++)
+      if (mask[a] && k-- == 0) return a;
+    return 0;
+  }
   const int32_t *share = MYR_LAYER(v, OPINION_SHARE, int32_t);
   int mine = MYR_COL(v, OPINION_OPINION, uint8_t)[i];
-  int best = first, best_score = -1;
-  for (int j = 0; j < MYR_MOVES; j++) {
-    int a = (first + j) % MYR_MOVES;
+  int score[MYR_MOVES], best = -1, ties = 0;
+  for (int a = 0; a < MYR_MOVES; a++) {
+    score[a] = -1;
     if (!mask[a]) continue;
     int32_t s = share[opinion_target(v, i, a)];
     if (s < 0) s = OPINION_PER_MILLE / 2;
-    int score = mine ? s : OPINION_PER_MILLE - s;
-    if (score > best_score) {
-      best = a;
-      best_score = score;
+    score[a] = mine ? s : OPINION_PER_MILLE - s;
+    if (score[a] > best) {
+      best = score[a];
+      ties = 0;
     }
+    ties += score[a] == best;
   }
-  return best;
+  uint32_t pick = (uint32_t)(((uint64_t)tie * (uint32_t)ties) >> 32); /* uniform in [0, ties) */
+  for (int a = 0; a < MYR_MOVES; a++)
+    if (score[a] == best && pick-- == 0) return a;
+  return 0;
 }
 
 /* act: take the decided move, then tally this step's presence into the new cell (transient

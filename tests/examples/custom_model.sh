@@ -58,6 +58,9 @@ check "the refusal names the parameter" grep -q conformity bad.err
 
 # 4. Runs and determinism.
 MYRIAD_BIN=$bin # run_hash (lib.sh) runs $MYRIAD_BIN
+# Idle OpenMP threads sleep instead of spinning: on a loaded 2-core CI machine spinning makes
+# these short 2-thread runs several times slower. Results do not depend on it.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 # 36000 agents: the CPU backend hands out work in ranges of 16384 agents (sim/step.c), so this
 # gives each of 2 threads a share of every phase.
 common=("$src/opinion.yaml" -n 24 -s agents.count=36000 -s world.width=128 -s world.height=128

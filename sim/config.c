@@ -85,8 +85,13 @@ static const char *sb_str(const sbuf *b) { return b->s && !b->failed ? b->s : ""
 
 /* ---------------------------------------------------------------- number text */
 
-/* The shortest %g text that reads back as exactly v. */
+/* The shortest text that reads back as exactly v: whole numbers as "10.0", others with the
+ * fewest %g digits ("0.05", "1e-06"). */
 static void fmt_double(char *buf, size_t n, double v) {
+  if (v == floor(v) && fabs(v) < 1e15) {
+    snprintf(buf, n, "%.1f", v);
+    return;
+  }
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(buf, n, "%.*g", prec, v);
     if (strtod(buf, NULL) == v) return;
@@ -363,7 +368,7 @@ static void where(const loader *L, origin o, char *buf, size_t n) {
   if (o.from == FROM_FILE)
     snprintf(buf, n, "%s:%d:%d", name, o.line, o.col);
   else if (o.from == FROM_SET)
-    snprintf(buf, n, "--set %s", L->set[o.set]);
+    snprintf(buf, n, "--set %s", L->set[o.set] ? L->set[o.set] : "");
   else
     snprintf(buf, n, "%s", L->name ? L->name : "defaults");
 }
@@ -570,9 +575,12 @@ static myr_status apply_defaults(loader *L) {
     if (KEYS[k].type == MYR__K_PARAMS) continue;
     int plain = KEYS[k].type != MYR__K_STRING && KEYS[k].type != MYR__K_MODEL;
     myr__ynode n = text_node(KEYS[k].def, plain);
-    if (set_key(L, k, &n, at_default()) != MYR_OK)
+    if (set_key(L, k, &n, at_default()) != MYR_OK) {
+      char why[MYR_ERRMSG_LEN];
+      snprintf(why, sizeof why, "%s", L->err ? L->err->msg : "");
       return myr_fail(L->err, MYR_ERR_INTERNAL, "config schema: bad default for %s: %s",
-                      KEYS[k].path, L->err ? L->err->msg : "");
+                      KEYS[k].path, why);
+    }
     L->key[k] = at_default();
   }
   return MYR_OK;
@@ -613,20 +621,22 @@ static const myr_param_desc *find_param(const myr_model *m, const char *name) {
   return NULL;
 }
 
-/* Sets model parameter `name` of the resolved model from node v. */
-static myr_status set_param(loader *L, origin o, const char *name, const myr__ynode *v) {
+/* Sets model parameter `name` of the resolved model from node v (key_at: where the name was
+ * given, for an unknown name; o: where the value was given). */
+static myr_status set_param(loader *L, origin key_at, origin o, const char *name,
+                            const myr__ynode *v) {
   const myr_model *m = L->cfg->model_desc;
   char path[256];
   snprintf(path, sizeof path, PARAMS_PREFIX "%.200s", name);
   const myr_param_desc *d = find_param(m, name);
   if (!d) {
-    if (m->n_params == 0) return fail(L, o, path, "model %s has no parameters", m->name);
+    if (m->n_params == 0) return fail(L, key_at, path, "model %s has no parameters", m->name);
     names s;
     char hint[128];
     names_init(&s, name);
     for (int i = 0; i < m->n_params; i++) names_add(&s, m->params[i].name, strlen(m->params[i].name));
     names_hint(&s, hint, sizeof hint);
-    myr_status st = fail(L, o, path, "unknown parameter of model %s%s; its parameters: %s", m->name,
+    myr_status st = fail(L, key_at, path, "unknown parameter of model %s%s; its parameters: %s", m->name,
                          hint, sb_str(&s.list));
     names_free(&s);
     return st;
@@ -767,7 +777,7 @@ static myr_status apply_sets(loader *L, int params) {
     myr__ynode *node;
     if ((st = parse_set_value(L, i, key, value, &node)) != MYR_OK) return st;
     if (params)
-      st = set_param(L, at_set(i), key + strlen(PARAMS_PREFIX), node);
+      st = set_param(L, at_set(i), at_set(i), key + strlen(PARAMS_PREFIX), node);
     else
       st = set_key(L, idx, node, at_set(i));
     myr__ynode_free(node);
@@ -806,8 +816,8 @@ static myr_status resolve_model(loader *L) {
     }
     for (int i = 0; i < p->n; i++) {
       if ((st = check_key(L, p, i, "model.params")) != MYR_OK) return st;
-      if ((st = set_param(L, at_node(MYR__YKEY(p, i)), MYR__YKEY(p, i)->text, MYR__YVAL(p, i))) != MYR_OK)
-        return st;
+      const myr__ynode *pk = MYR__YKEY(p, i), *pv = MYR__YVAL(p, i);
+      if ((st = set_param(L, at_node(pk), at_node(pv), pk->text, pv)) != MYR_OK) return st;
     }
     L->params_at = at_node(p);
   }
@@ -1187,9 +1197,8 @@ void myr_config_print_defaults(FILE *out, const myr_model *model) {
 }
 
 void myr_model_print_params(FILE *out, const myr_model *m) {
-  fprintf(out, "%s: %s\n", m->name, m->summary ? m->summary : "");
   if (m->n_params == 0) {
-    fprintf(out, "no parameters\n");
+    fprintf(out, "  (no parameters)\n");
     return;
   }
   enum { COLS = 4 };
@@ -1207,7 +1216,7 @@ void myr_model_print_params(FILE *out, const myr_model *m) {
   /* Two passes: measure, then print. */
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1) {
-      fprintf(out, "parameters (model.params.NAME in YAML):\n ");
+      fprintf(out, " ");
       for (int c = 0; c < COLS; c++) fprintf(out, " %-*s", width[c], head[c]);
       fprintf(out, " doc\n");
     }

@@ -108,7 +108,8 @@ typedef struct myr_model {
   void (*birth)(const myr_view *v, int64_t parent, int64_t child);
   myr_range_fn sync_cells_end;
 
-  /* Statistics. acc points to n_acc zeroed accumulators for this range. */
+  /* Statistics. acc points to n_acc zeroed accumulators for this range, shared by
+   * agent_stats and cell_stats: each fills its own indices of the one array. */
   void (*agent_stats)(const myr_view *v, int64_t begin, int64_t end, int64_t *acc);
   void (*cell_stats)(const myr_view *v, int64_t begin, int64_t end, int64_t *acc);
   void (*finish_stats)(const myr_view *v, const int64_t *acc, const int64_t *flow, double *out);

@@ -156,7 +156,6 @@ static int cmd_validate(cli_args *a) {
 }
 
 static void print_model(const myr_model *m) {
-  printf("%s: %s\n\nparameters (model.params.*):\n", m->name, m->summary);
   myr_model_print_params(stdout, m);
   printf("\nagent columns:\n");
   for (int c = 0; c < m->n_columns; c++) {
@@ -165,7 +164,9 @@ static void print_model(const myr_model *m) {
     if (d->components == MYR_PER_WINDOW_STEP) snprintf(comps, sizeof comps, "[sync_frequency]");
     else if (d->components > 1) snprintf(comps, sizeof comps, "[%d]", d->components);
     else comps[0] = 0;
-    printf("  %-16s %s%-18s %s%s\n", d->name, myr_type_name(d->type), comps, d->doc,
+    char type[48];
+    snprintf(type, sizeof type, "%s%s", myr_type_name(d->type), comps);
+    printf("  %-16s %-20s %s%s\n", d->name, type, d->doc,
            d->lifetime == MYR_TRANSIENT ? " (transient)" : "");
   }
   printf("\ngrid layers:\n");

@@ -63,7 +63,8 @@ myr_status myr_config_load_text(myr_config *cfg, const char *name, const char *t
 void myr_config_free(myr_config *cfg);
 
 /* Prints every key with its default as commented YAML (`myriad config --defaults`); with a
- * model, its parameters under model.params; with NULL, each registered model's. */
+ * model, its parameters under model.params; with NULL, the default model's (foraging), and
+ * the other models' names in a comment. */
 void myr_config_print_defaults(FILE *out, const myr_model *model);
 /* Prints the resolved configuration as YAML (`myriad validate`, /meta/config_resolved). */
 void myr_config_print(FILE *out, const myr_config *cfg);

@@ -8,19 +8,27 @@
 #include "sim/rng.h"
 #include "sim/sim_internal.h"
 
-#define RANGE 16384 /* agents or cells per work item */
+#define RANGE 16384    /* agents or cells per work item, at most */
+#define MIN_RANGE 256  /* and at least, so small runs still spread over every thread */
+
+/* Results never depend on how ranges are cut (model.h); small runs are cut finer so that
+ * tests with a few thousand agents really run on several threads. */
+static int64_t range_size(const myr_sim *sim, int64_t n) {
+  int64_t r = n / (4 * (int64_t)sim->threads);
+  return r > RANGE ? RANGE : (r < MIN_RANGE ? MIN_RANGE : r);
+}
 
 void myr_parallel_ranges(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int64_t n,
                          int n_flows, int64_t *flow_total) {
   if (n <= 0 || !fn) return;
-  int64_t items = (n + RANGE - 1) / RANGE;
+  int64_t size = range_size(sim, n), items = (n + size - 1) / size;
 #pragma omp parallel num_threads(sim->threads)
   {
     int64_t local[MYR_MAX_FLOWS] = {0};
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; it++) {
       int64_t flow[MYR_MAX_FLOWS] = {0};
-      int64_t b = it * RANGE, e = b + RANGE < n ? b + RANGE : n;
+      int64_t b = it * size, e = b + size < n ? b + size : n;
       fn(v, b, e, flow);
       for (int f = 0; f < n_flows; f++) local[f] += flow[f];
     }
@@ -34,7 +42,7 @@ void myr_parallel_ranges(const myr_sim *sim, const myr_view *v, myr_range_fn fn,
 /* policy random: uniform over the legal actions, from the agent's DECIDE stream. */
 static void decide_random(const myr_sim *sim, const myr_view *v) {
   const myr_model *m = sim->model;
-#pragma omp parallel for schedule(static, RANGE) num_threads(sim->threads)
+#pragma omp parallel for schedule(static) num_threads(sim->threads)
   for (int64_t i = 0; i < v->n; i++) {
     if (!v->alive[i]) continue;
     uint8_t mask[MYR_MAX_ACTIONS];

@@ -6,7 +6,7 @@ cfgdir=$MYRIAD_SOURCE_DIR/configs
 
 for model in movement foraging; do
   for sync in 1 3; do
-    common=(-n 60 -s distributed.sync_frequency=$sync -s agents.count=3000 -s world.width=96 -s world.height=96
+    common=(-n 60 -s distributed.sync_frequency=$sync -s agents.count=20000 -s agents.capacity=80000 -s world.width=160 -s world.height=160
             -s run.snapshot_every=0 -o out-$model.h5)
     [ $model = movement ] && common+=(-s policy.kind=random)
     h1=$(run_hash "$cfgdir/$model-small.yaml" "${common[@]}" -t 1)

@@ -15,8 +15,11 @@
 
 #define CKPT_FORMAT "myriad-checkpoint"
 #define CKPT_FORMAT_VERSION 1
-/* Rows read per slab when transposing a multi-component column into component-major. */
-#define SCATTER_ROWS ((int64_t)1 << 18)
+/* Bytes read per slab when transposing a multi-component column into component-major. */
+#ifndef MYR__H5_SLAB_BYTES /* compile-time override, for testing slab boundaries */
+#define MYR__H5_SLAB_BYTES ((size_t)32 << 20)
+#endif
+#define SCATTER_BYTES MYR__H5_SLAB_BYTES
 
 /* ---- write ------------------------------------------------------------------------------ */
 
@@ -275,7 +278,9 @@ static myr_status read_column(hid_t agents, myr_sim *sim, int c, int64_t n, cons
   if (comps == 1) {
     if (n > 0) s = read_rows(ds, mtype, 1, 0, (hsize_t)n, 1, col, f, path, err);
   } else {
-    int64_t slab = n < SCATTER_ROWS ? n : SCATTER_ROWS;
+    int64_t slab = (int64_t)(SCATTER_BYTES / ((size_t)comps * size));
+    if (slab < 1) slab = 1;
+    if (slab > n) slab = n;
     char *buf = malloc((size_t)(slab > 0 ? slab : 1) * (size_t)comps * size);
     if (!buf) s = myr_fail(err, MYR_ERR_NOMEM, "%s: out of memory reading %s", f, path);
     for (int64_t r0 = 0; s == MYR_OK && r0 < n; r0 += slab) {

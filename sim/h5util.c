@@ -10,8 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Rows gathered per write of an agent column: bounds the staging buffer. */
-#define GATHER_ROWS ((int64_t)1 << 20)
+/* Bytes of the staging buffer that agent columns are gathered into, slab by slab. */
+#ifndef MYR__H5_SLAB_BYTES /* compile-time override, for testing slab boundaries */
+#define MYR__H5_SLAB_BYTES ((size_t)32 << 20)
+#endif
+#define GATHER_BYTES MYR__H5_SLAB_BYTES
 
 void myr__h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
@@ -394,14 +397,16 @@ myr_status myr__h5_write_state(hid_t loc, const myr_sim *sim, const char *file,
   myr_status s = myr_sim_id_order(sim, &order, &n, err);
   if (s != MYR_OK) return s;
 
-  /* One staging buffer, large enough for a slab of the widest column. */
-  int64_t slab = n < GATHER_ROWS ? n : GATHER_ROWS;
+  /* One staging buffer of at most GATHER_BYTES (or one row): slabs of the widest column. */
   size_t row_bytes = sizeof(uint64_t);
   for (int c = 0; c < ag->n_columns; c++) {
     if (m->columns[c].lifetime != MYR_PERSISTENT) continue;
     size_t b = myr_type_size(m->columns[c].type) * (size_t)ag->components[c];
     if (b > row_bytes) row_bytes = b;
   }
+  int64_t slab = (int64_t)(GATHER_BYTES / row_bytes);
+  if (slab < 1) slab = 1;
+  if (slab > n) slab = n;
   void *buf = malloc((size_t)(slab > 0 ? slab : 1) * row_bytes);
   if (!buf) {
     free(order);

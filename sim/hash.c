@@ -22,13 +22,19 @@ static void stage_flush(stage *st) {
   st->used = 0;
 }
 
-/* Appends one value of `size` bytes (<= 8) from host memory as little-endian bytes. */
+/* Appends one value of `size` bytes (1, 4 or 8) from host memory as little-endian bytes. */
 static inline void stage_value(stage *st, const void *v, size_t size) {
   if (st->used + size > STAGE_BYTES) stage_flush(st);
+  unsigned char *dst = st->buf + st->used;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  for (size_t b = 0; b < size; b++) st->buf[st->used + b] = ((const unsigned char *)v)[size - 1 - b];
+  for (size_t b = 0; b < size; b++) dst[b] = ((const unsigned char *)v)[size - 1 - b];
 #else
-  memcpy(st->buf + st->used, v, size);
+  switch (size) { /* fixed-size copies compile to single moves */
+  case 1: memcpy(dst, v, 1); break;
+  case 4: memcpy(dst, v, 4); break;
+  case 8: memcpy(dst, v, 8); break;
+  default: memcpy(dst, v, size);
+  }
 #endif
   st->used += size;
 }
@@ -75,14 +81,18 @@ myr_status myr_sim_hash(const myr_sim *sim, uint8_t out[MYR_HASH_BYTES], myr_err
     size[nc] = myr_type_size(m->columns[c].type);
     cols[nc++] = c;
   }
+  /* One agent's bytes: its id and every component of every persistent column. */
+  size_t row = sizeof(uint64_t);
+  for (int q = 0; q < nc; q++) row += size[q] * (size_t)ag->components[cols[q]];
   for (int64_t j = 0; j < n && !st->failed; j++) {
     int64_t i = order[j];
+    if (row <= STAGE_BYTES && st->used + row > STAGE_BYTES) stage_flush(st);
     stage_u64(st, ag->id[i]);
     for (int q = 0; q < nc; q++) {
       int c = cols[q];
-      const char *col = (const char *)ag->col[c];
-      for (int k = 0; k < ag->components[c]; k++)
-        stage_value(st, col + ((size_t)k * (size_t)ag->capacity + (size_t)i) * size[q], size[q]);
+      const char *col = (const char *)ag->col[c] + (size_t)i * size[q];
+      size_t stride = (size_t)ag->capacity * size[q];
+      for (int k = 0; k < ag->components[c]; k++) stage_value(st, col + (size_t)k * stride, size[q]);
     }
   }
 

@@ -258,6 +258,8 @@ myr_status myr_output_close(myr_output *o, int ok, const uint8_t *hash, double w
   o->file = -1;
   close_handles(o);
   if (file >= 0 && H5Fclose(file) < 0 && s == MYR_OK) s = myr__h5_fail(err, f, "close", "the file");
+  if (s == MYR_OK && ok && o->failed)
+    s = myr_fail(err, MYR_ERR_HDF5, "%s: an earlier write failed; the result stays in this .part file", f);
   if (s == MYR_OK && ok && !o->failed) s = myr__commit_part(o->part, o->path, err);
   free_output(o);
   return s;

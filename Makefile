@@ -6,6 +6,7 @@ CONFIG     ?= configs/foraging-small.yaml
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 LABELS     ?= cpu|mpi
+MAKEFLAGS  += --no-print-directory
 
 .PHONY: all setup configure build run test test-gpu clean
 

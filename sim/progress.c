@@ -33,10 +33,10 @@ static void format_duration(double s, char *buf, size_t n) {
 }
 
 static void format_rate(double r, char *buf, size_t n) {
-  if (r >= 1e9) snprintf(buf, n, "%.2f G", r / 1e9);
-  else if (r >= 1e6) snprintf(buf, n, "%.2f M", r / 1e6);
-  else if (r >= 1e3) snprintf(buf, n, "%.2f k", r / 1e3);
-  else snprintf(buf, n, "%.0f ", r);
+  if (r >= 1e9) snprintf(buf, n, "%.2fG", r / 1e9);
+  else if (r >= 1e6) snprintf(buf, n, "%.2fM", r / 1e6);
+  else if (r >= 1e3) snprintf(buf, n, "%.2fk", r / 1e3);
+  else snprintf(buf, n, "%.0f", r);
 }
 
 void myr_progress_update(myr_progress *p, uint64_t step, int64_t agents, double agent_steps) {
@@ -56,10 +56,10 @@ void myr_progress_update(myr_progress *p, uint64_t step, int64_t agents, double 
     int fill = (int)(frac * 30);
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
-    fprintf(stderr, "\r[%s] %3.0f%%  step %llu/%llu  %lld agents  %sagent-steps/s  ETA %s ", bar,
+    fprintf(stderr, "\r[%s] %3.0f%%  step %llu/%llu  %lld agents  %s agent-steps/s  ETA %s ", bar,
             100 * frac, (unsigned long long)step, (unsigned long long)p->last, (long long)agents, rate, eta_s);
   } else {
-    fprintf(stderr, "progress: step %llu/%llu (%.0f%%), %lld agents, %sagent-steps/s, elapsed %s, ETA %s\n",
+    fprintf(stderr, "progress: step %llu/%llu (%.0f%%), %lld agents, %s agent-steps/s, elapsed %s, ETA %s\n",
             (unsigned long long)step, (unsigned long long)p->last, 100 * frac, (long long)agents, rate, el_s, eta_s);
   }
   fflush(stderr);

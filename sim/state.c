@@ -187,12 +187,27 @@ static int compare_id(const void *pa, const void *pb) {
   return (a > b) - (a < b);
 }
 
+/* 1 if every slot is alive and ids ascend strictly with the slot (no births since creation
+ * or a checkpoint load): the id order is then the slot order. */
+static int slots_in_id_order(const myr_agents *a) {
+  for (int64_t i = 0; i < a->n; i++)
+    if (!a->alive[i] || (i > 0 && a->id[i] <= a->id[i - 1])) return 0;
+  return 1;
+}
+
 myr_status myr_sim_id_order(const myr_sim *sim, int64_t **order, int64_t *n, myr_error *err) {
   const myr_agents *a = &sim->agents;
-  id_slot *pairs = malloc((size_t)(a->n ? a->n : 1) * sizeof *pairs);
-  int64_t *slots = malloc((size_t)(a->n ? a->n : 1) * sizeof *slots);
-  if (!pairs || !slots) {
-    free(pairs);
+  size_t slots_n = (size_t)(a->n ? a->n : 1);
+  int64_t *slots = malloc(slots_n * sizeof *slots);
+  if (!slots) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the id order of %lld agents", (long long)a->n);
+  if (slots_in_id_order(a)) {
+    for (int64_t i = 0; i < a->n; i++) slots[i] = i;
+    *order = slots;
+    *n = a->n;
+    return MYR_OK;
+  }
+  id_slot *pairs = malloc(slots_n * sizeof *pairs);
+  if (!pairs) {
     free(slots);
     return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the id order of %lld agents", (long long)a->n);
   }

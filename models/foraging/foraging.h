@@ -118,15 +118,6 @@ MYR_HD static inline int64_t foraging_pending(const myr_view *v, int64_t i, int6
   return all;
 }
 
-/* The resource agent i sees on a cell: the published amount less its own claims there in
- * this window (DESIGN §4: the published world plus the agent's own changes). */
-MYR_HD static inline int64_t foraging_visible(const myr_view *v, int64_t i, int64_t cell) {
-  int64_t here;
-  foraging_pending(v, i, cell, &here);
-  int64_t r = (int64_t)MYR_LAYER(v, FORAGING_RESOURCE, uint32_t)[cell] - here;
-  return r > 0 ? r : 0;
-}
-
 MYR_HD static inline int foraging_legal(const myr_view *v, int64_t i, uint8_t *mask) {
   return movement_legal_at(v, MYR_COL(v, FORAGING_X, int32_t)[i], MYR_COL(v, FORAGING_Y, int32_t)[i], mask);
 }
@@ -136,6 +127,28 @@ MYR_HD static inline int64_t foraging_target(const myr_view *v, int64_t i, int a
   int32_t x = myr_fold(MYR_COL(v, FORAGING_X, int32_t)[i] + myr_move_dx(a), v->width, v->wrap);
   int32_t y = myr_fold(MYR_COL(v, FORAGING_Y, int32_t)[i] + myr_move_dy(a), v->height, v->wrap);
   return myr_cell(v, x, y);
+}
+
+/* The visible resource of the cells the 9 moves lead to (-1 for an illegal move), reading
+ * the agent's own claim slots once: vis[a] = published resource - own claims there. */
+MYR_HD static inline void foraging_neighbourhood(const myr_view *v, int64_t i, int64_t *vis) {
+  uint8_t mask[MYR_MOVES];
+  int64_t cell[MYR_MOVES];
+  const uint32_t *resource = MYR_LAYER(v, FORAGING_RESOURCE, uint32_t);
+  foraging_legal(v, i, mask);
+  for (int a = 0; a < MYR_MOVES; a++) {
+    cell[a] = mask[a] ? foraging_target(v, i, a) : -1;
+    vis[a] = mask[a] ? (int64_t)resource[cell[a]] : -1;
+  }
+  const int32_t *cc = MYR_COL(v, FORAGING_CLAIM_CELL, int32_t);
+  const uint32_t *ca = MYR_COL(v, FORAGING_CLAIM_AMOUNT, uint32_t);
+  for (int32_t k = 0; k < v->window_step; k++) {
+    int64_t s = (int64_t)k * v->capacity + i;
+    uint32_t amount = ca[s];
+    if (amount == 0) continue;
+    for (int a = 0; a < MYR_MOVES; a++)
+      if (cell[a] == cc[s]) vis[a] = vis[a] > (int64_t)amount ? vis[a] - (int64_t)amount : 0;
+  }
 }
 
 /* Heuristic policy. Each legal move (staying included) scores what the agent could take on
@@ -149,16 +162,15 @@ MYR_HD static inline int64_t foraging_target(const myr_view *v, int64_t i, int a
  * proportional draw also splits herds on depleted ground (README: measured populations). */
 MYR_HD static inline int foraging_decide(const myr_view *v, int64_t i) {
   const foraging_params *p = (const foraging_params *)v->params;
-  uint8_t mask[MYR_MOVES];
   int64_t score[MYR_MOVES];
-  int n = foraging_legal(v, i, mask);
-  int64_t sum = 0, top = 0;
+  foraging_neighbourhood(v, i, score);
+  int64_t sum = 0, top = -1;
   int n_top = 0;
   for (int a = 0; a < MYR_MOVES; a++) {
-    score[a] = mask[a] ? foraging_min(foraging_visible(v, i, foraging_target(v, i, a)), p->harvest_fx) : -1;
-    if (!mask[a]) continue;
+    if (score[a] < 0) continue; /* illegal */
+    if (score[a] > p->harvest_fx) score[a] = p->harvest_fx;
     sum += score[a];
-    if (n_top == 0 || score[a] > top) {
+    if (score[a] > top) {
       top = score[a];
       n_top = 0;
     }
@@ -167,19 +179,18 @@ MYR_HD static inline int foraging_decide(const myr_view *v, int64_t i) {
   myr_rng rng = myr_rng_make(v->seed, v->id[i], v->step, MYR_RNG_DECIDE);
   uint64_t r = myr_rng_u64(&rng);
   if (p->choice == FORAGING_CHOICE_GREEDY || sum == 0) {
-    /* The k-th best (greedy) or the k-th legal move (all scores 0: all legal moves tie). */
+    /* The k-th best move (greedy; when every score is 0, all legal moves tie). */
     uint64_t k = r % (uint64_t)n_top;
     for (int a = 0; a < MYR_MOVES; a++)
-      if (mask[a] && score[a] == top && k-- == 0) return a;
+      if (score[a] == top && k-- == 0) return a;
     return 0;
   }
   int64_t t = (int64_t)(r % (uint64_t)sum); /* sum < 2^36: bias below 2^-28 */
   for (int a = 0; a < MYR_MOVES; a++) {
-    if (!mask[a]) continue;
+    if (score[a] < 0) continue;
     if (t < score[a]) return a;
     t -= score[a];
   }
-  (void)n;
   return 0;
 }
 
@@ -286,11 +297,10 @@ MYR_HD static inline void foraging_sync_cell(const myr_view *v, int64_t c, int64
  * (0 when max_age is 0). */
 MYR_HD static inline void foraging_features(const myr_view *v, int64_t i, float *out) {
   const foraging_params *p = (const foraging_params *)v->params;
-  uint8_t mask[MYR_MOVES];
-  foraging_legal(v, i, mask);
+  int64_t vis[MYR_MOVES];
+  foraging_neighbourhood(v, i, vis);
   float inv_peak = p->peak_fx > 0 ? 1.0f / (float)p->peak_fx : 0.0f;
-  for (int a = 0; a < MYR_MOVES; a++)
-    out[a] = mask[a] ? (float)foraging_visible(v, i, foraging_target(v, i, a)) * inv_peak : -1.0f;
+  for (int a = 0; a < MYR_MOVES; a++) out[a] = vis[a] >= 0 ? (float)vis[a] * inv_peak : -1.0f;
   out[9] = (float)MYR_COL(v, FORAGING_ENERGY, int32_t)[i] / (float)p->max_energy_fx;
   out[10] = p->max_age > 0 ? (float)MYR_COL(v, FORAGING_AGE, uint32_t)[i] / (float)p->max_age : 0.0f;
 }

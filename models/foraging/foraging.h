@@ -263,8 +263,8 @@ MYR_HD static inline void foraging_sync_agent(const myr_view *v, int64_t i, int6
 }
 
 /* birth: the child starts on the parent's cell at age 0 with half the parent's energy
- * (rounded down); the parent keeps the rest, so energy is conserved exactly. The engine has
- * zeroed the child's slot (claim slots included). */
+ * (rounded down) and empty claim slots; the parent keeps the rest, so energy is conserved
+ * exactly. */
 MYR_HD static inline void foraging_birth(const myr_view *v, int64_t parent, int64_t child) {
   int32_t *energy = MYR_COL(v, FORAGING_ENERGY, int32_t);
   int32_t e = energy[parent];
@@ -273,6 +273,10 @@ MYR_HD static inline void foraging_birth(const myr_view *v, int64_t parent, int6
   MYR_COL(v, FORAGING_X, int32_t)[child] = MYR_COL(v, FORAGING_X, int32_t)[parent];
   MYR_COL(v, FORAGING_Y, int32_t)[child] = MYR_COL(v, FORAGING_Y, int32_t)[parent];
   MYR_COL(v, FORAGING_AGE, uint32_t)[child] = 0;
+  for (int32_t k = 0; k < v->sync_frequency; k++) {
+    MYR_COL(v, FORAGING_CLAIM_CELL, int32_t)[(int64_t)k * v->capacity + child] = 0;
+    MYR_COL(v, FORAGING_CLAIM_AMOUNT, uint32_t)[(int64_t)k * v->capacity + child] = 0;
+  }
 }
 
 /* sync_cells_end: remove what was granted, then regrow a window's worth,

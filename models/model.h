@@ -16,7 +16,8 @@
  *                sync_cells_begin()  per cell, before agents settle (e.g. totals of claims)
  *                sync_agents()       per agent: settle claims, die (alive = 0), ask for a child
  *                                    (children[i] = 1)
- *                birth()             per child, after the engine has given it a slot and an id
+ *                birth()             per child, after the engine has given it a zeroed slot,
+ *                                    an id (myr_child_id) and alive = 1
  *                sync_cells_end()    per cell: apply settled claims, regrow; transient data
  *                                    must be back to zero after this
  *              then the engine compacts dead agents away and publishes the world.

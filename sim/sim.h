@@ -19,7 +19,7 @@ typedef struct myr_agents {
   int64_t n;        /* slots in use */
   int64_t capacity; /* slots allocated */
   uint64_t *id;
-  uint8_t *alive, *action, *children;
+  uint8_t *alive, *action, *children; /* action, children: scratch of one step, not moved by compaction */
   int n_columns;
   int components[MYR_MAX_COLUMNS]; /* resolved (MYR_PER_WINDOW_STEP -> sync_frequency) */
   void *col[MYR_MAX_COLUMNS];
@@ -60,8 +60,9 @@ myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error 
 void myr_sim_destroy(myr_sim *sim);
 
 /* Advances one step (decide, act, and sync when the step closes a window).
- * MYR_ERR_CAPACITY if births would exceed agents.capacity (the run stops; nothing is lost:
- * the state is that of the previous step). */
+ * MYR_ERR_CAPACITY if births would exceed agents.capacity: the run must stop there (claims are
+ * settled and deaths marked, but no child is created); what was recorded before stays in the
+ * result's .part file. */
 myr_status myr_sim_step(myr_sim *sim, myr_error *err);
 
 /* 1 if the step just completed (sim->step) closed a sync window. */

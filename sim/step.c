@@ -49,10 +49,7 @@ static void decide_random(const myr_sim *sim, const myr_view *v) {
     int legal = m->legal(v, i, mask);
     myr_rng r = myr_rng_make(v->seed, v->id[i], v->step, MYR_RNG_DECIDE);
     uint32_t k = myr_rng_below(&r, (uint32_t)(legal > 0 ? legal : 1));
-    int a = 0;
-    for (; a < m->n_actions; a++)
-      if (mask[a] && k-- == 0) break;
-    v->action[i] = (uint8_t)(a < m->n_actions ? a : 0);
+    v->action[i] = (uint8_t)myr_nth_legal(mask, m->n_actions, k);
   }
 }
 

@@ -99,6 +99,26 @@ MYR_HD static inline int32_t myr_move_dy(int a) {
   return dy[a];
 }
 
+/* Legal grid moves from cell (x, y): all 9 on a torus; in a closed world the moves that would
+ * leave it are illegal. Fills mask[0..8] with 0/1 and returns the count (>= 1: staying is
+ * always legal). */
+MYR_HD static inline int myr_legal_moves(const myr_view *v, int32_t x, int32_t y, uint8_t *mask) {
+  int n = 0;
+  for (int a = 0; a < MYR_MOVES; a++) {
+    int ok = v->wrap ? 1 : myr_inside(v, x + myr_move_dx(a), y + myr_move_dy(a));
+    mask[a] = (uint8_t)ok;
+    n += ok;
+  }
+  return n;
+}
+
+/* The k-th legal action of mask[0..n_actions) in action order (k < number legal); 0 if none. */
+MYR_HD static inline int myr_nth_legal(const uint8_t *mask, int n_actions, uint32_t k) {
+  for (int a = 0; a < n_actions; a++)
+    if (mask[a] && k-- == 0) return a;
+  return 0;
+}
+
 size_t myr_type_size(myr_type t);
 const char *myr_type_name(myr_type t);
 

@@ -12,9 +12,8 @@
 
 #include <stdint.h>
 
-#include "models/movement/movement.h" /* movement_legal_at, movement_nth_legal: the 9 grid moves */
 #include "sim/rng.h"                  /* myr_rng_*: Philox streams keyed by agent id */
-#include "sim/view.h"                 /* myr_view, myr_fold, myr_cell, myr_move_dx/dy */
+#include "sim/view.h"                 /* myr_view, myr_fold, myr_cell, myr_move_dx/dy, myr_legal_moves */
 
 /* One unit of energy or resource in fixed point. */
 #define FORAGING_ONE 65536
@@ -119,7 +118,7 @@ MYR_HD static inline int64_t foraging_pending(const myr_view *v, int64_t i, int6
 }
 
 MYR_HD static inline int foraging_legal(const myr_view *v, int64_t i, uint8_t *mask) {
-  return movement_legal_at(v, MYR_COL(v, FORAGING_X, int32_t)[i], MYR_COL(v, FORAGING_Y, int32_t)[i], mask);
+  return myr_legal_moves(v, MYR_COL(v, FORAGING_X, int32_t)[i], MYR_COL(v, FORAGING_Y, int32_t)[i], mask);
 }
 
 /* The cell that move a takes agent i to. */

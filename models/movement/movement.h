@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "sim/rng.h"  /* myr_rng_*: Philox streams keyed by agent id */
-#include "sim/view.h" /* myr_view, myr_fold, myr_inside, myr_move_dx/dy */
+#include "sim/view.h" /* myr_view, myr_fold, myr_move_dx/dy, myr_legal_moves */
 
 typedef struct movement_params {
   double persistence; /* heuristic: probability of repeating the current heading */
@@ -26,28 +26,8 @@ enum { MOVEMENT_FLOW_MOVED, MOVEMENT_FLOW_AGENT_STEPS, MOVEMENT_FLOWS };
 enum { MOVEMENT_STAT_MEAN_X, MOVEMENT_STAT_MEAN_Y, MOVEMENT_STAT_MOVED_FRACTION, MOVEMENT_STATS };
 #define MOVEMENT_FEATURES 8
 
-/* Legal moves from cell (x, y): all 9 on a torus; in a closed world the moves that would
- * leave it are illegal. Fills mask[0..8] with 0/1 and returns the count (>= 1: staying is
- * always legal). Shared with the other walking models (foraging). */
-MYR_HD static inline int movement_legal_at(const myr_view *v, int32_t x, int32_t y, uint8_t *mask) {
-  int n = 0;
-  for (int a = 0; a < MYR_MOVES; a++) {
-    int ok = v->wrap ? 1 : myr_inside(v, x + myr_move_dx(a), y + myr_move_dy(a));
-    mask[a] = (uint8_t)ok;
-    n += ok;
-  }
-  return n;
-}
-
-/* The k-th legal move (k < count of mask), in action order. */
-MYR_HD static inline int movement_nth_legal(const uint8_t *mask, uint32_t k) {
-  for (int a = 0; a < MYR_MOVES; a++)
-    if (mask[a] && k-- == 0) return a;
-  return 0;
-}
-
 MYR_HD static inline int movement_legal(const myr_view *v, int64_t i, uint8_t *mask) {
-  return movement_legal_at(v, MYR_COL(v, MOVEMENT_X, int32_t)[i], MYR_COL(v, MOVEMENT_Y, int32_t)[i], mask);
+  return myr_legal_moves(v, MYR_COL(v, MOVEMENT_X, int32_t)[i], MYR_COL(v, MOVEMENT_Y, int32_t)[i], mask);
 }
 
 /* Initial state: a uniformly random cell and a uniformly random heading 1..8. */
@@ -70,7 +50,7 @@ MYR_HD static inline int movement_decide(const myr_view *v, int64_t i) {
   uint32_t k = myr_rng_below(&r, (uint32_t)n);
   int h = MYR_COL(v, MOVEMENT_HEADING, uint8_t)[i];
   if (h > 0 && h < MYR_MOVES && mask[h] && u < p->persistence) return h;
-  return movement_nth_legal(mask, k);
+  return myr_nth_legal(mask, MYR_MOVES, k);
 }
 
 /* act: apply the decided move (myr_fold wraps or clamps; legal moves never clamp) and turn

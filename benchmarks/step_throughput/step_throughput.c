@@ -3,12 +3,14 @@
  *   step_throughput [-m MODEL] [-a AGENTS] [-n STEPS] [-w WARMUP] [-t THREADS] [-c CONFIG]
  *                   [-s key=value]... [--csv FILE]
  *
- * Builds the simulation from a config (default configs/<model>-10m.yaml, agents overridden),
- * runs WARMUP untimed steps, then times STEPS steps one by one (wall clock; CPU backend) and
+ * Builds the simulation from a config (default configs/<model>-10m.yaml). A different agent
+ * count keeps the config's density and capacity ratio: the world's sides scale by
+ * sqrt(AGENTS / count). Runs WARMUP untimed steps, then times STEPS steps one by one (wall clock; CPU backend) and
  * reports the median, min and max ms per step, agent-steps/s at the median, and memory per
  * agent slot. Appends one CSV row per run with host, commit and date. Not a test: numbers
  * depend on the machine. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "sim/sim.h"
 
 #define MAX_SET 32
+#define EXTRA_SET 5 /* count, capacity, width, height, threads */
 
 static int compare_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -56,7 +59,7 @@ static void die_usage(const char *msg) {
 int main(int argc, char **argv) {
   const char *model = "movement", *config = NULL, *csv = NULL;
   long long agents = 1000000, steps = 20, warmup = 3, threads = 0;
-  char *set[MAX_SET + 4];
+  char *set[MAX_SET + EXTRA_SET];
   int n_set = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -76,21 +79,32 @@ int main(int argc, char **argv) {
   }
   if (agents < 1 || steps < 1 || warmup < 0) die_usage("agents and steps must be positive");
 
-  char path[1024], count[64], thr[64], cap[64];
+  char path[1024], count[64], thr[64], cap[64], width[64], height[64];
   if (!config) {
     snprintf(path, sizeof path, "%s/configs/%s-10m.yaml", getenv("MYRIAD_SOURCE_DIR") ? getenv("MYRIAD_SOURCE_DIR") : ".", model);
     config = path;
   }
-  snprintf(count, sizeof count, "agents.count=%lld", agents);
-  snprintf(cap, sizeof cap, "agents.capacity=%lld", 2 * agents);
-  snprintf(thr, sizeof thr, "run.threads=%lld", threads);
-  set[n_set++] = count;
-  set[n_set++] = cap;
-  set[n_set++] = thr;
-
   myr_config cfg;
   myr_error err;
   myr_sim *sim;
+  /* The config as written gives the density and capacity ratio to keep. */
+  if (myr_config_load(&cfg, config, set, n_set, &err) != MYR_OK) {
+    fprintf(stderr, "step_throughput: %s\n", err.msg);
+    return 1;
+  }
+  double scale = sqrt((double)agents / (double)cfg.count);
+  double ratio = (double)myr_config_capacity(&cfg) / (double)cfg.count;
+  snprintf(count, sizeof count, "agents.count=%lld", agents);
+  snprintf(cap, sizeof cap, "agents.capacity=%lld", (long long)ceil(ratio * (double)agents));
+  snprintf(width, sizeof width, "world.width=%lld", (long long)fmax(1, llround(scale * (double)cfg.width)));
+  snprintf(height, sizeof height, "world.height=%lld", (long long)fmax(1, llround(scale * (double)cfg.height)));
+  snprintf(thr, sizeof thr, "run.threads=%lld", threads);
+  myr_config_free(&cfg);
+  set[n_set++] = count;
+  set[n_set++] = cap;
+  set[n_set++] = width;
+  set[n_set++] = height;
+  set[n_set++] = thr;
   if (myr_config_load(&cfg, config, set, n_set, &err) != MYR_OK ||
       myr_sim_create(&cfg, &sim, &err) != MYR_OK) {
     fprintf(stderr, "step_throughput: %s\n", err.msg);
@@ -123,10 +137,12 @@ int main(int argc, char **argv) {
   gethostname(host, sizeof host - 1);
   time_t now = time(NULL);
   strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
-  printf("%-10s %-8s %12s %8s %12s %10s %10s %16s %12s\n", "model", "backend", "agents", "threads", "ms/step(med)",
-         "min", "max", "agent-steps/s", "B/agent-slot");
-  printf("%-10s %-8s %12lld %8d %12.3f %10.3f %10.3f %16.4g %12zu\n", cfg.model, "cpu", (long long)mean_agents,
-         sim->threads, median, ms[0], ms[steps - 1], rate, bpa);
+  printf("%-10s %-8s %12s %12s %8s %12s %10s %10s %16s %12s\n", "model", "backend", "agents(mean)", "world",
+         "threads", "ms/step(med)", "min", "max", "agent-steps/s", "B/agent-slot");
+  char world[48];
+  snprintf(world, sizeof world, "%lldx%lld", (long long)cfg.width, (long long)cfg.height);
+  printf("%-10s %-8s %12lld %12s %8d %12.3f %10.3f %10.3f %16.4g %12zu\n", cfg.model, "cpu", (long long)mean_agents,
+         world, sim->threads, median, ms[0], ms[steps - 1], rate, bpa);
   if (csv) {
     FILE *f = fopen(csv, "a");
     if (!f) {
@@ -134,10 +150,11 @@ int main(int argc, char **argv) {
       return 3;
     }
     if (ftell(f) == 0)
-      fprintf(f, "model,backend,agents,threads,steps,ms_per_step_median,ms_min,ms_max,agent_steps_per_s,"
-                 "bytes_per_agent_slot,cpu,commit,date\n");
-    fprintf(f, "%s,cpu,%lld,%d,%lld,%.4f,%.4f,%.4f,%.6g,%zu,%s,%s,%s\n", cfg.model, (long long)mean_agents,
-            sim->threads, steps, median, ms[0], ms[steps - 1], rate, bpa, cpu, MYR_GIT_REVISION, date);
+      fprintf(f, "model,backend,agents_start,agents_mean,width,height,threads,steps,ms_per_step_median,ms_min,ms_max,"
+                 "agent_steps_per_s,bytes_per_agent_slot,cpu,commit,date\n");
+    fprintf(f, "%s,cpu,%lld,%lld,%lld,%lld,%d,%lld,%.4f,%.4f,%.4f,%.6g,%zu,%s,%s,%s\n", cfg.model, agents,
+            (long long)mean_agents, (long long)cfg.width, (long long)cfg.height, sim->threads, steps, median, ms[0],
+            ms[steps - 1], rate, bpa, cpu, MYR_GIT_REVISION, date);
     fclose(f);
   }
   free(ms);

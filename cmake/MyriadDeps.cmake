@@ -31,12 +31,16 @@ if(NOT MYRIAD_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      set(CMAKE_CUDA_ARCHITECTURES 90)
+      # H100/H200 first; the common older data-centre and desktop parts; PTX for newer ones.
+      set(CMAKE_CUDA_ARCHITECTURES 70-real 75-real 80-real 86-real 89-real 90)
     endif()
     enable_language(CUDA)
     set(CMAKE_CUDA_STANDARD 17)
     find_package(CUDAToolkit REQUIRED)
     set(MYRIAD_HAVE_CUDA ON)
+    # The library's kernels need the CUDA runtime (static: no runtime library to install) and,
+    # for nvcc's host code, the C++ runtime, also when a C program links the library.
+    target_link_libraries(myriad_deps INTERFACE CUDA::cudart_static stdc++)
     set(MYRIAD_CUDA_NOTE "(nvcc ${CMAKE_CUDA_COMPILER_VERSION}, sm ${CMAKE_CUDA_ARCHITECTURES})")
   elseif(MYRIAD_CUDA STREQUAL "ON")
     message(FATAL_ERROR "MYRIAD_CUDA=ON but no CUDA compiler was found (is nvcc on PATH?)")

@@ -39,6 +39,10 @@
 #include "sim/status.h"
 #include "sim/view.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { MYR_P_FLOAT, MYR_P_INT, MYR_P_BOOL, MYR_P_ENUM } myr_param_type;
 
 /* A typed model parameter, read from model.params.<name> in YAML. FLOAT fields are double,
@@ -61,6 +65,34 @@ typedef struct myr_world_info {
 } myr_world_info;
 
 typedef void (*myr_range_fn)(const myr_view *v, int64_t begin, int64_t end, int64_t *flow);
+
+/* The CUDA half of a model: host launchers of kernels that run the same MYR_HD per-agent and
+ * per-cell functions, made in models/<name>/<name>.cu by the macros of models/model_cuda.cuh.
+ * `v` holds device pointers; a launcher runs over [0, n) agents or cells on `stream` (a
+ * cudaStream_t), adds its counters into the device int64 array `counters` (flows or
+ * statistics accumulators; may be NULL when the function has none) and returns the
+ * cudaError_t of the launch (0 = success). */
+typedef int (*myr_cuda_launcher)(const myr_view *v, int64_t n, int64_t *counters, void *stream);
+typedef struct myr_model_cuda {
+  myr_cuda_launcher init_cells, init_agents;
+  myr_cuda_launcher decide_random, heuristic;
+  myr_cuda_launcher act, sync_cells_begin, sync_agents, sync_cells_end;
+  /* For each slot i < n with alive[i] and children[i]: the child takes slot first + offset[i]
+   * (already zeroed), id myr_child_id(id[i], v->step), alive 1, then the model's birth();
+   * children[i] is cleared for every slot. */
+  int (*birth)(const myr_view *v, int64_t n, const int32_t *offset, int64_t first, void *stream);
+  myr_cuda_launcher agent_stats, cell_stats;
+} myr_model_cuda;
+
+/* In a model's .c: `.cuda = MYR_MODEL_CUDA(name)` after `MYR_DECLARE_MODEL_CUDA(name);` gives
+ * the kernels of <name>.cu in a CUDA build and NULL (CPU only) otherwise. */
+#ifdef MYRIAD_HAVE_CUDA
+#define MYR_DECLARE_MODEL_CUDA(name) extern const myr_model_cuda myr_model_cuda_##name
+#define MYR_MODEL_CUDA(name) (&myr_model_cuda_##name)
+#else
+#define MYR_DECLARE_MODEL_CUDA(name) struct myr__no_cuda_##name
+#define MYR_MODEL_CUDA(name) NULL
+#endif
 
 typedef struct myr_model {
   const char *name;
@@ -113,10 +145,14 @@ typedef struct myr_model {
    * agent_stats and cell_stats: each fills its own indices of the one array. */
   void (*agent_stats)(const myr_view *v, int64_t begin, int64_t end, int64_t *acc);
   void (*cell_stats)(const myr_view *v, int64_t begin, int64_t end, int64_t *acc);
+  /* Runs on the host with a host view: it may read v->params and the world's size only. */
   void (*finish_stats)(const myr_view *v, const int64_t *acc, const int64_t *flow, double *out);
 
-  /* Planning interface for MCTS (plan_root / plan_step / plan_features) and the CUDA entry
-   * points are added by the search and CUDA backend issues. */
+  /* Kernels for the CUDA backend, or NULL: the model then runs on the CPU backend only. */
+  const myr_model_cuda *cuda;
+
+  /* Planning interface for MCTS (plan_root / plan_step / plan_features) is added by the
+   * search issue. */
 } myr_model;
 
 #define MYR_MAX_ACTIONS 32
@@ -147,5 +183,9 @@ myr_status myr_model_check(const myr_model *m, myr_error *err);
   static void name(const myr_view *v, int64_t b, int64_t e, int64_t *flow) {       \
     for (int64_t c = b; c < e; c++) per_cell(v, c, flow);                          \
   }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

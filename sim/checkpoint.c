@@ -391,6 +391,7 @@ myr_status myr_checkpoint_load(const myr_config *cfg, const char *path, myr_sim 
   if (s == MYR_OK) s = myr_sim_create_empty(cfg, &sim, err);
   if (s == MYR_OK) s = read_state(file, sim, n, path, err);
   if (s == MYR_OK) sim->step = step;
+  if (s == MYR_OK) s = myr_sim_start_backend(sim, err); /* uploads to a device backend */
   if (meta >= 0) H5Gclose(meta);
   H5Fclose(file);
   H5Eclear2(H5E_DEFAULT);

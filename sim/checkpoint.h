@@ -14,6 +14,10 @@
 
 #include "sim/sim.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Writes the state of `sim` to `path` (through "<path>.part", renamed when complete). */
 myr_status myr_checkpoint_write(const myr_sim *sim, const char *path, myr_error *err);
 /* Creates a simulation from a checkpoint for `cfg` (which must outlive it). */
@@ -21,5 +25,9 @@ myr_status myr_checkpoint_load(const myr_config *cfg, const char *path, myr_sim 
                                myr_error *err);
 /* The checkpoint path for a run's output and step: "<output without .h5>.ckpt-<step>.h5". */
 void myr_checkpoint_path(const char *output, uint64_t step, char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,14 @@
 #ifndef MYR_CLI_H
 #define MYR_CLI_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 int myr_main(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include "models/model.h"
 #include "sim/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MYR_PATH_MAX 1024
 
 typedef enum { MYR_BACKEND_AUTO, MYR_BACKEND_CPU, MYR_BACKEND_CUDA } myr_backend_kind;
@@ -77,5 +81,9 @@ void myr_model_print_params(FILE *out, const myr_model *m);
 int64_t myr_config_capacity(const myr_config *cfg);
 const char *myr_backend_name(int backend);
 const char *myr_policy_name(int policy);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

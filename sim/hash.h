@@ -11,6 +11,10 @@
 
 #include "sim/sim.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MYR_HASH_BYTES 32
 #define MYR_HASH_HEX (2 * MYR_HASH_BYTES + 1)
 
@@ -18,5 +22,9 @@ myr_status myr_sim_hash(const myr_sim *sim, uint8_t out[MYR_HASH_BYTES], myr_err
 void myr_hash_hex(const uint8_t h[MYR_HASH_BYTES], char hex[MYR_HASH_HEX]);
 /* SHA-256 of a buffer (libcrypto); for tests of the hash itself. */
 void myr_sha256(const void *data, size_t n, uint8_t out[MYR_HASH_BYTES]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

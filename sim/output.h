@@ -21,6 +21,10 @@
 #include "sim/hash.h"
 #include "sim/sim.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct myr_output myr_output;
 
 /* Creates "<path>.part" (making the parent folder if needed) and writes /meta.
@@ -39,5 +43,9 @@ myr_status myr_output_close(myr_output *o, int ok, const uint8_t *hash, double w
 /* `myriad info FILE`: prints a summary of a result file (meta, time series ranges and final
  * values, snapshots, hash). */
 myr_status myr_output_info(const char *path, FILE *out, myr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct myr_progress {
   int enabled, tty;
   uint64_t first, last; /* step range of the run */
@@ -20,5 +24,9 @@ void myr_progress_update(myr_progress *p, uint64_t step, int64_t agents, double 
 void myr_progress_end(myr_progress *p);
 /* Monotonic wall clock in seconds. */
 double myr_wall_seconds(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/backend.h"
 #include "sim/checkpoint.h"
 #include "sim/hash.h"
 #include "sim/output.h"
@@ -17,15 +18,6 @@ static volatile sig_atomic_t interrupted;
 static void on_interrupt(int sig) {
   (void)sig;
   interrupted = 1;
-}
-
-/* The CPU backend is the only one in this build; `auto` says so, `cuda` is an error. */
-static myr_status choose_backend(const myr_config *cfg, const char **name, myr_error *err) {
-  if (cfg->backend == MYR_BACKEND_CUDA)
-    return myr_fail(err, MYR_ERR_BACKEND, "run.backend: cuda was asked for, but this build has no CUDA backend; "
-                    "use run.backend: cpu or auto");
-  *name = "cpu";
-  return MYR_OK;
 }
 
 static void print_memory_estimate(const myr_config *cfg, int quiet) {
@@ -56,13 +48,17 @@ static void print_summary(const myr_sim *sim, const myr_config *cfg, const char 
   double rate = wall > 0 ? t->agent_steps / wall : 0;
   double phases = sim->seconds_decide + sim->seconds_act + sim->seconds_sync + sim->seconds_stats;
   printf("\n%-22s %s\n", "model", cfg->model);
-  printf("%-22s %s, %d threads\n", "backend", backend, sim->threads);
+  if (sim->backend) printf("%-22s %s\n", "backend", sim->backend_why);
+  else printf("%-22s cpu, %d threads\n", "backend", sim->threads);
   printf("%-22s %llu -> %llu\n", "steps", (unsigned long long)first, (unsigned long long)sim->step);
   printf("%-22s %lld -> %lld\n", "agents", (long long)agents0, (long long)myr_sim_population(sim));
   printf("%-22s %lld / %lld\n", "births / deaths", (long long)t->births, (long long)t->deaths);
   printf("%-22s %.3f s\n", "wall time", wall);
   printf("%-22s %.4g\n", "agent-steps/s", rate);
-  if (phases > 0)
+  if (phases > 0 && sim->backend) /* device phases are one host call */
+    printf("%-22s steps %.0f%%, statistics %.0f%%\n", "time in phases", 100 * sim->seconds_act / phases,
+           100 * sim->seconds_stats / phases);
+  else if (phases > 0)
     printf("%-22s decide %.0f%%, act %.0f%%, sync %.0f%%, stats %.0f%%\n", "time in phases",
            100 * sim->seconds_decide / phases, 100 * sim->seconds_act / phases, 100 * sim->seconds_sync / phases,
            100 * sim->seconds_stats / phases);
@@ -70,12 +66,18 @@ static void print_summary(const myr_sim *sim, const myr_config *cfg, const char 
   printf("%-22s %s\n", "state hash (sha256)", hash);
 }
 
+/* Snapshots read the host arrays: a device backend downloads first. */
+static myr_status snapshot(myr_output *out, myr_sim *sim, myr_error *err) {
+  myr_status s = myr_sim_to_host(sim, err);
+  return s == MYR_OK ? myr_output_snapshot(out, sim, err) : s;
+}
+
 static myr_status run_loop(myr_sim *sim, myr_output *out, const myr_config *cfg, const myr_run_options *o,
                            run_totals *t, myr_error *err) {
   double *stats = calloc((size_t)myr_sim_stat_count(sim), sizeof *stats);
   if (!stats) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate statistics");
   myr_status s = record(out, sim, stats, t, err);
-  if (s == MYR_OK && cfg->snapshot_every > 0) s = myr_output_snapshot(out, sim, err);
+  if (s == MYR_OK && cfg->snapshot_every > 0) s = snapshot(out, sim, err);
   myr_progress p;
   myr_progress_begin(&p, cfg->progress && !o->quiet, sim->step, (uint64_t)cfg->steps);
   while (s == MYR_OK && sim->step < (uint64_t)cfg->steps) {
@@ -86,11 +88,12 @@ static myr_status run_loop(myr_sim *sim, myr_output *out, const myr_config *cfg,
     int last = step == (uint64_t)cfg->steps;
     if (step % (uint64_t)cfg->record_every == 0 || last) s = record(out, sim, stats, t, err);
     if (s == MYR_OK && ((cfg->snapshot_every > 0 && step % (uint64_t)cfg->snapshot_every == 0) || last))
-      s = myr_output_snapshot(out, sim, err);
+      s = snapshot(out, sim, err);
     if (s == MYR_OK && cfg->checkpoint_every > 0 && step % (uint64_t)cfg->checkpoint_every == 0) {
       char path[MYR_PATH_MAX + 32];
       myr_checkpoint_path(cfg->output, step, path, sizeof path);
-      s = myr_checkpoint_write(sim, path, err);
+      s = myr_sim_to_host(sim, err);
+      if (s == MYR_OK) s = myr_checkpoint_write(sim, path, err);
     }
     myr_progress_update(&p, step, sim->agents.n, t->agent_steps);
     if (s == MYR_OK && interrupted)
@@ -106,16 +109,15 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   myr_config cfg;
   myr_status s = myr_config_load(&cfg, o->config_path, o->set, o->n_set, err);
   if (s != MYR_OK) return s;
-  const char *backend = NULL;
   myr_sim *sim = NULL;
-  if ((s = choose_backend(&cfg, &backend, err)) != MYR_OK) goto done;
   if (!o->quiet)
-    fprintf(stderr, "myriad: %s, model %s, %lld agents on %lldx%lld, %lld steps, backend %s%s\n", o->config_path,
-            cfg.model, (long long)cfg.count, (long long)cfg.width, (long long)cfg.height, (long long)cfg.steps,
-            backend, cfg.backend == MYR_BACKEND_AUTO ? " (auto: this build has no CUDA backend)" : "");
+    fprintf(stderr, "myriad: %s, model %s, %lld agents on %lldx%lld, %lld steps\n", o->config_path, cfg.model,
+            (long long)cfg.count, (long long)cfg.width, (long long)cfg.height, (long long)cfg.steps);
   print_memory_estimate(&cfg, o->quiet);
   s = o->resume ? myr_checkpoint_load(&cfg, o->resume, &sim, err) : myr_sim_create(&cfg, &sim, err);
   if (s != MYR_OK) goto done;
+  const char *backend = sim->backend ? sim->backend->name : "cpu";
+  if (!o->quiet) fprintf(stderr, "backend: %s (%s)\n", backend, sim->backend_why);
   if (sim->step > (uint64_t)cfg.steps) {
     s = myr_fail(err, MYR_ERR_CHECKPOINT, "%s is at step %llu, past run.steps %lld", o->resume,
                  (unsigned long long)sim->step, (long long)cfg.steps);
@@ -136,6 +138,7 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
 
   uint8_t hash[MYR_HASH_BYTES];
   char hex[MYR_HASH_HEX] = "";
+  if (s == MYR_OK) s = myr_sim_to_host(sim, err);
   if (s == MYR_OK) {
     s = myr_sim_hash(sim, hash, err);
     if (s == MYR_OK) myr_hash_hex(hash, hex);

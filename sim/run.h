@@ -5,6 +5,10 @@
 
 #include "sim/config.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct myr_run_options {
   const char *config_path;
   char *const *set; /* "a.b=value" overrides, in order */
@@ -15,5 +19,9 @@ typedef struct myr_run_options {
 
 /* Runs to the end. Errors in the configuration are reported before anything is created. */
 myr_status myr_run(const myr_run_options *o, myr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

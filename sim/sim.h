@@ -15,6 +15,10 @@
 #include "sim/status.h"
 #include "sim/view.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct myr_agents {
   int64_t n;        /* slots in use */
   int64_t capacity; /* slots allocated */
@@ -34,8 +38,16 @@ typedef struct myr_grid {
 /* Engine statistics come first in every record, then the model's. */
 enum { MYR_STAT_POPULATION, MYR_STAT_BIRTHS, MYR_STAT_DEATHS, MYR_ENGINE_STATS };
 
+struct myr_backend_ops;
+
 typedef struct myr_sim {
   const myr_config *cfg; /* not owned; must outlive the sim */
+  /* Where agents are stepped: NULL = the CPU backend (this file's engine); otherwise a device
+   * backend (sim/backend.h) whose state is `device`, and the host arrays are a cache. */
+  const struct myr_backend_ops *backend;
+  void *device;
+  char backend_why[256]; /* the backend's name and why it was chosen, for the user */
+  myr_error error;       /* a device failure seen where no status could be returned (stats) */
   const myr_model *model;
   const void *params;    /* cfg->model_params */
   myr_agents agents;
@@ -49,14 +61,19 @@ typedef struct myr_sim {
   double seconds_decide, seconds_act, seconds_sync, seconds_stats;
 } myr_sim;
 
-/* Creates a simulation at step 0 from a loaded config: allocates capacity, gives agents ids
- * 0 .. count-1, runs the model's init functions. *out is owned by the caller
- * (myr_sim_destroy). Fails with MYR_ERR_NOMEM (naming the bytes asked) or the model's setup
- * error. */
+/* Creates a simulation at step 0 from a loaded config on the backend that run.backend chooses
+ * (sim/backend.h): allocates capacity, gives agents ids 0 .. count-1, runs the model's init
+ * functions. *out is owned by the caller (myr_sim_destroy). Fails with MYR_ERR_NOMEM (naming
+ * the bytes asked and what would fit), MYR_ERR_BACKEND, or the model's setup error. */
 myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err);
-/* The same, but with memory allocated and zeroed and no initial agents or init functions run:
- * for loading a checkpoint. */
+/* Host memory only, zeroed, no agents and no backend: for loading a checkpoint, which fills
+ * the host arrays and then calls myr_sim_start_backend(). */
 myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error *err);
+/* Chooses the backend for sim->cfg and, for a device backend, uploads the host state. */
+myr_status myr_sim_start_backend(myr_sim *sim, myr_error *err);
+/* Makes the host arrays hold the current state (a download from a device backend; nothing on
+ * the CPU backend). Call before reading columns or layers: hash, snapshots, checkpoints. */
+myr_status myr_sim_to_host(myr_sim *sim, myr_error *err);
 void myr_sim_destroy(myr_sim *sim);
 
 /* Advances one step (decide, act, and sync when the step closes a window).
@@ -75,7 +92,8 @@ myr_view myr_sim_view(const myr_sim *sim);
 int myr_sim_stat_count(const myr_sim *sim);
 const char *myr_sim_stat_name(const myr_sim *sim, int k);
 const char *myr_sim_stat_doc(const myr_sim *sim, int k);
-/* Computes all statistics into out[myr_sim_stat_count()] and resets the flows. */
+/* Computes all statistics into out[myr_sim_stat_count()] and resets the flows. A device
+ * failure here leaves NaNs and is returned by the next myr_sim_step (sim->error). */
 void myr_sim_stats(myr_sim *sim, double *out);
 
 int64_t myr_sim_population(const myr_sim *sim);
@@ -92,5 +110,9 @@ size_t myr_sim_bytes_per_cell(const myr_model *m);
  * `flow_total` in a fixed chunk order. Exposed for the backends and tests. */
 void myr_parallel_ranges(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int64_t n,
                          int n_flows, int64_t *flow_total);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,9 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/backend.h"
 #include "sim/sim.h"
 
 #define ALIGN 64
+
+/* Zeroed memory aligned to ALIGN. calloc maps large blocks lazily, so a device run's host
+ * cache costs nothing until something is downloaded. The block's start is stored just
+ * before the aligned pointer for zfree(). */
+static void *zalloc(size_t bytes) {
+  char *raw = calloc(1, bytes + 2 * ALIGN);
+  if (!raw) return NULL;
+  char *p = raw + 2 * ALIGN - ((uintptr_t)raw % ALIGN);
+  ((void **)p)[-1] = raw;
+  return p;
+}
+
+static void zfree(void *p) {
+  if (p) free(((void **)p)[-1]);
+}
 
 static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
 
@@ -45,12 +61,11 @@ static myr_status alloc_agents(myr_sim *sim, int64_t capacity, myr_error *err) {
   }
   size_t total = 0;
   for (int i = 0; i < k; i++) total += sizes[i];
-  char *block = total ? aligned_alloc(ALIGN, total) : NULL;
-  if (total && !block)
+  char *block = zalloc(total);
+  if (!block)
     return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %.2f GiB for %lld agent slots (%zu bytes each); "
                     "lower agents.capacity or agents.count",
                     total / 1073741824.0, (long long)capacity, myr_sim_bytes_per_agent(m, (int)sim->cfg->sync_frequency));
-  memset(block, 0, total);
   k = 0;
   a->id = (uint64_t *)block;
   block += sizes[k++];
@@ -78,11 +93,10 @@ static myr_status alloc_grid(myr_sim *sim, myr_error *err) {
   g->n_layers = m->n_layers;
   size_t cells = (size_t)g->width * (size_t)g->height, total = 0;
   for (int l = 0; l < m->n_layers; l++) total += round_up(cells * myr_type_size(m->layers[l].type));
-  char *block = total ? aligned_alloc(ALIGN, total) : NULL;
+  char *block = total ? zalloc(total) : NULL;
   if (total && !block)
     return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %.2f GiB for a %dx%d grid", total / 1073741824.0,
                     g->width, g->height);
-  if (total) memset(block, 0, total);
   for (int l = 0; l < m->n_layers; l++) {
     g->layer[l] = block;
     block += round_up(cells * myr_type_size(m->layers[l].type));
@@ -114,6 +128,21 @@ myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error 
   return MYR_OK;
 }
 
+/* Chooses the backend; a device backend is attached (initialise: build the population there). */
+static myr_status start_backend(myr_sim *sim, int initialise, myr_error *err) {
+  const myr_backend_ops *ops;
+  myr_status s = myr_backend_choose(sim->cfg, &ops, sim->backend_why, sizeof sim->backend_why, err);
+  if (s != MYR_OK || !ops) return s;
+  sim->backend = ops;
+  return ops->attach(sim, initialise, err);
+}
+
+myr_status myr_sim_start_backend(myr_sim *sim, myr_error *err) { return start_backend(sim, 0, err); }
+
+myr_status myr_sim_to_host(myr_sim *sim, myr_error *err) {
+  return sim->backend ? sim->backend->to_host(sim, err) : MYR_OK;
+}
+
 myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err) {
   myr_sim *sim;
   myr_status s = myr_sim_create_empty(cfg, &sim, err);
@@ -126,6 +155,14 @@ myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err) 
   }
   myr_agents *a = &sim->agents;
   a->n = cfg->count;
+  if ((s = start_backend(sim, 1, err)) != MYR_OK) {
+    myr_sim_destroy(sim);
+    return s;
+  }
+  if (sim->backend) { /* the device built the population */
+    *out = sim;
+    return MYR_OK;
+  }
 #pragma omp parallel for schedule(static) num_threads(sim->threads)
   for (int64_t i = 0; i < a->n; i++) {
     a->id[i] = (uint64_t)i;
@@ -141,10 +178,12 @@ myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err) 
 
 void myr_sim_destroy(myr_sim *sim) {
   if (!sim) return;
-  free(sim->agents.id); /* the start of the agent block */
-  if (sim->grid.n_layers > 0) free(sim->grid.layer[0]);
+  if (sim->backend) sim->backend->detach(sim);
+  zfree(sim->agents.id); /* the start of the agent block */
+  if (sim->grid.n_layers > 0) zfree(sim->grid.layer[0]);
   free(sim);
 }
+
 
 myr_view myr_sim_view(const myr_sim *sim) {
   myr_view v;
@@ -170,6 +209,7 @@ myr_view myr_sim_view(const myr_sim *sim) {
 }
 
 int64_t myr_sim_population(const myr_sim *sim) {
+  if (sim->backend) return sim->agents.n; /* every slot is alive outside a sync */
   int64_t alive = 0;
   const myr_agents *a = &sim->agents;
 #pragma omp parallel for schedule(static) reduction(+ : alive) num_threads(sim->threads)

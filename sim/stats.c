@@ -1,9 +1,11 @@
 /* Statistics of a rank: the engine's (population, births, deaths) then the model's, from
  * exact integer accumulators (levels, over agents and cells) and flows (summed since the
  * previous record), so values never depend on thread or rank counts. */
+#include <math.h>
 #include <omp.h>
 #include <string.h>
 
+#include "sim/backend.h"
 #include "sim/sim.h"
 
 static const myr_stat_desc engine_stats[MYR_ENGINE_STATS] = {
@@ -34,8 +36,16 @@ void myr_sim_stats(myr_sim *sim, double *out) {
   const myr_model *m = sim->model;
   myr_view v = myr_sim_view(sim);
   int64_t acc[MYR_MAX_ACC] = {0};
-  if (m->agent_stats) myr_parallel_ranges(sim, &v, (myr_range_fn)m->agent_stats, v.n, m->n_acc, acc);
-  if (m->cell_stats) myr_parallel_ranges(sim, &v, (myr_range_fn)m->cell_stats, myr_cells(&v), m->n_acc, acc);
+  if (sim->backend) {
+    if (sim->error.status == MYR_OK) sim->backend->stats(sim, acc, &sim->error);
+    if (sim->error.status != MYR_OK) {
+      for (int k = 0; k < myr_sim_stat_count(sim); k++) out[k] = NAN;
+      return;
+    }
+  } else {
+    if (m->agent_stats) myr_parallel_ranges(sim, &v, (myr_range_fn)m->agent_stats, v.n, m->n_acc, acc);
+    if (m->cell_stats) myr_parallel_ranges(sim, &v, (myr_range_fn)m->cell_stats, myr_cells(&v), m->n_acc, acc);
+  }
   out[MYR_STAT_POPULATION] = (double)myr_sim_population(sim);
   out[MYR_STAT_BIRTHS] = (double)sim->births;
   out[MYR_STAT_DEATHS] = (double)sim->deaths;

@@ -3,6 +3,10 @@
 #ifndef MYR_STATUS_H
 #define MYR_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* X(code, exit code of `myriad`, message) */
 #define MYR_STATUS_LIST(X)                                                        \
   X(MYR_OK, 0, "success")                                                         \
@@ -42,5 +46,9 @@ typedef struct myr_error {
  * `e` may be NULL. */
 myr_status myr_fail(myr_error *e, myr_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

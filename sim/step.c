@@ -5,6 +5,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include "sim/backend.h"
+#include "sim/policy.h"
 #include "sim/rng.h"
 #include "sim/sim_internal.h"
 
@@ -47,9 +49,7 @@ static void decide_random(const myr_sim *sim, const myr_view *v) {
     if (!v->alive[i]) continue;
     uint8_t mask[MYR_MAX_ACTIONS];
     int legal = m->legal(v, i, mask);
-    myr_rng r = myr_rng_make(v->seed, v->id[i], v->step, MYR_RNG_DECIDE);
-    uint32_t k = myr_rng_below(&r, (uint32_t)(legal > 0 ? legal : 1));
-    v->action[i] = (uint8_t)myr_nth_legal(mask, m->n_actions, k);
+    v->action[i] = (uint8_t)myr_random_action(v, i, mask, legal, m->n_actions);
   }
 }
 
@@ -122,6 +122,16 @@ int myr_sim_at_sync(const myr_sim *sim) {
 }
 
 myr_status myr_sim_step(myr_sim *sim, myr_error *err) {
+  if (sim->error.status != MYR_OK) {
+    if (err) *err = sim->error;
+    return sim->error.status;
+  }
+  if (sim->backend) {
+    double t0 = omp_get_wtime();
+    myr_status s = sim->backend->step(sim, err);
+    sim->seconds_act += omp_get_wtime() - t0; /* device phases are not split on the host */
+    return s;
+  }
   myr_view v = myr_sim_view(sim);
   double t0 = omp_get_wtime();
   decide(sim, &v);

@@ -13,6 +13,10 @@
 
 #include "sim/hd.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MYR_MAX_COLUMNS 16
 #define MYR_MAX_LAYERS 8
 #define MYR_MAX_STATS 32
@@ -121,5 +125,9 @@ MYR_HD static inline int myr_nth_legal(const uint8_t *mask, int n_actions, uint3
 
 size_t myr_type_size(myr_type t);
 const char *myr_type_name(myr_type t);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

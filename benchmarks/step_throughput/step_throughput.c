@@ -1,14 +1,18 @@
-/* step_throughput: agent-steps per second of a model on this machine's backend.
+/* step_throughput: agent-steps per second of a model on a backend.
  *
- *   step_throughput [-m MODEL] [-a AGENTS] [-n STEPS] [-w WARMUP] [-t THREADS] [-c CONFIG]
- *                   [-s key=value]... [--csv FILE]
+ *   step_throughput [-m MODEL] [-a AGENTS] [-n STEPS] [-w WARMUP] [-t THREADS] [-b cpu|cuda]
+ *                   [-c CONFIG] [-s key=value]... [--bytes B] [--csv FILE]
  *
  * Builds the simulation from a config (default configs/<model>-10m.yaml). A different agent
  * count keeps the config's density and capacity ratio: the world's sides scale by
  * sqrt(AGENTS / count). Runs WARMUP untimed steps, then times STEPS steps one by one (wall clock; CPU backend) and
  * reports the median, min and max ms per step, agent-steps/s at the median, and memory per
- * agent slot. Appends one CSV row per run with host, commit and date. Not a test: numbers
- * depend on the machine. */
+ * agent slot. The statistics of every step are computed as a run records them, and timed
+ * apart (their share of the step). On CUDA: steps are timed to the end of their device work,
+ * the device-to-device copy bandwidth is measured in the same run, and --bytes (bytes moved
+ * per agent-step, as measured by ncu: benchmarks/gpu_throughput.sh) gives the fraction of
+ * that bandwidth reached. Appends one CSV row per run with the hardware, commit and date.
+ * Not a test: the numbers depend on the machine. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -22,8 +26,15 @@
 #include "sim/progress.h"
 #include "sim/sim.h"
 
+#ifdef MYRIAD_HAVE_CUDA
+double myr_cuda_copy_bandwidth(size_t bytes, int reps);
+size_t myr_cuda_device_bytes(const myr_sim *sim);
+int myr_cuda_synchronize(const myr_sim *sim);
+int myr_cuda_probe(char *name, size_t n);
+#endif
+
 #define MAX_SET 32
-#define EXTRA_SET 5 /* count, capacity, width, height, threads */
+#define EXTRA_SET 6 /* count, capacity, width, height, threads, backend */
 
 static int compare_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -52,12 +63,13 @@ static void cpu_name(char *buf, size_t n) {
 
 static void die_usage(const char *msg) {
   fprintf(stderr, "step_throughput: %s\nusage: step_throughput [-m MODEL] [-a AGENTS] [-n STEPS] [-w WARMUP] "
-                  "[-t THREADS] [-c CONFIG] [-s key=value]... [--csv FILE]\n", msg);
+                  "[-t THREADS] [-b cpu|cuda] [-c CONFIG] [-s key=value]... [--bytes B] [--csv FILE]\n", msg);
   exit(2);
 }
 
 int main(int argc, char **argv) {
-  const char *model = "movement", *config = NULL, *csv = NULL;
+  const char *model = "movement", *config = NULL, *csv = NULL, *backend = "cpu";
+  double bytes_per_agent_step = 0;
   long long agents = 1000000, steps = 20, warmup = 3, threads = 0;
   char *set[MAX_SET + EXTRA_SET];
   int n_set = 0;
@@ -79,7 +91,7 @@ int main(int argc, char **argv) {
   }
   if (agents < 1 || steps < 1 || warmup < 0) die_usage("agents and steps must be positive");
 
-  char path[1024], count[64], thr[64], cap[64], width[64], height[64];
+  char path[1024], count[64], thr[64], cap[64], width[64], height[64], be[64];
   if (!config) {
     snprintf(path, sizeof path, "%s/configs/%s-10m.yaml", getenv("MYRIAD_SOURCE_DIR") ? getenv("MYRIAD_SOURCE_DIR") : ".", model);
     config = path;
@@ -105,12 +117,16 @@ int main(int argc, char **argv) {
   set[n_set++] = width;
   set[n_set++] = height;
   set[n_set++] = thr;
+  snprintf(be, sizeof be, "run.backend=%s", backend);
+  set[n_set++] = be;
   if (myr_config_load(&cfg, config, set, n_set, &err) != MYR_OK ||
       myr_sim_create(&cfg, &sim, &err) != MYR_OK) {
     fprintf(stderr, "step_throughput: %s\n", err.msg);
     return 1;
   }
-  double *ms = malloc((size_t)steps * sizeof *ms), *stats = malloc((size_t)myr_sim_stat_count(sim) * sizeof *stats);
+  int cuda = sim->backend != NULL;
+  double *ms = malloc((size_t)steps * sizeof *ms), *ms_stats = malloc((size_t)steps * sizeof *ms_stats);
+  double *stats = malloc((size_t)myr_sim_stat_count(sim) * sizeof *stats);
   double agent_steps = 0;
   for (long long s = 0; s < warmup + steps; s++) {
     int64_t n = sim->agents.n;
@@ -119,30 +135,49 @@ int main(int argc, char **argv) {
       fprintf(stderr, "step_throughput: %s\n", err.msg);
       return 1;
     }
-    double t = myr_wall_seconds() - t0;
+#ifdef MYRIAD_HAVE_CUDA
+    if (cuda) myr_cuda_synchronize(sim); /* the step ends when its device work does */
+#endif
+    double t1 = myr_wall_seconds();
+    myr_sim_stats(sim, stats); /* as a run records every step; waits for its read-back */
+    double t2 = myr_wall_seconds();
     if (s >= warmup) {
-      ms[s - warmup] = 1e3 * t;
+      ms[s - warmup] = 1e3 * (t1 - t0);
+      ms_stats[s - warmup] = 1e3 * (t2 - t1);
       agent_steps += (double)n;
     }
-    myr_sim_stats(sim, stats); /* as a run records every step */
   }
   qsort(ms, (size_t)steps, sizeof *ms, compare_double);
+  qsort(ms_stats, (size_t)steps, sizeof *ms_stats, compare_double);
   double median = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
+  double median_stats = steps % 2 ? ms_stats[steps / 2] : 0.5 * (ms_stats[steps / 2 - 1] + ms_stats[steps / 2]);
   double mean_agents = agent_steps / (double)steps;
   double rate = mean_agents / (median * 1e-3);
   size_t bpa = myr_sim_bytes_per_agent(cfg.model_desc, (int)cfg.sync_frequency);
-
-  char cpu[256], host[256] = "", date[32];
+  double copy_gbs = 0, device_per_agent = 0, fraction = 0;
+  char device[256] = "";
+#ifdef MYRIAD_HAVE_CUDA
+  if (cuda) {
+    myr_cuda_probe(device, sizeof device);
+    device_per_agent = (double)myr_cuda_device_bytes(sim) / (double)agents;
+    copy_gbs = myr_cuda_copy_bandwidth((size_t)1 << 31, 20);
+    if (bytes_per_agent_step > 0) fraction = bytes_per_agent_step * rate / (copy_gbs * 1e9);
+  }
+#endif
+  char cpu[256], date[32];
   cpu_name(cpu, sizeof cpu);
-  gethostname(host, sizeof host - 1);
+  const char *hardware = cuda ? device : cpu;
   time_t now = time(NULL);
   strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
-  printf("%-10s %-8s %12s %12s %8s %12s %10s %10s %16s %12s\n", "model", "backend", "agents(mean)", "world",
-         "threads", "ms/step(med)", "min", "max", "agent-steps/s", "B/agent-slot");
   char world[48];
   snprintf(world, sizeof world, "%lldx%lld", (long long)cfg.width, (long long)cfg.height);
-  printf("%-10s %-8s %12lld %12s %8d %12.3f %10.3f %10.3f %16.4g %12zu\n", cfg.model, "cpu", (long long)mean_agents,
-         world, sim->threads, median, ms[0], ms[steps - 1], rate, bpa);
+  printf("%-9s %-7s %12s %12s %11s %9s %9s %9s %14s %8s %9s %9s %9s %9s\n", "model", "backend", "agents(mean)",
+         "world", "ms/step", "min", "max", "stats%", "agent-steps/s", "B/as", "copyGB/s", "frac", "B/slot",
+         "devB/agt");
+  printf("%-9s %-7s %12lld %12s %11.3f %9.3f %9.3f %9.2f %14.4g %8.1f %9.0f %9.3f %9zu %9.1f\n", cfg.model,
+         cuda ? "cuda" : "cpu", (long long)mean_agents, world, median, ms[0], ms[steps - 1],
+         100 * median_stats / median, rate, bytes_per_agent_step, copy_gbs, fraction, bpa, device_per_agent);
+  printf("hardware: %s; %s\n", hardware, cuda ? sim->backend_why : "cpu backend");
   if (csv) {
     FILE *f = fopen(csv, "a");
     if (!f) {
@@ -151,13 +186,16 @@ int main(int argc, char **argv) {
     }
     if (ftell(f) == 0)
       fprintf(f, "model,backend,agents_start,agents_mean,width,height,threads,steps,ms_per_step_median,ms_min,ms_max,"
-                 "agent_steps_per_s,bytes_per_agent_slot,cpu,commit,date\n");
-    fprintf(f, "%s,cpu,%lld,%lld,%lld,%lld,%d,%lld,%.4f,%.4f,%.4f,%.6g,%zu,%s,%s,%s\n", cfg.model, agents,
-            (long long)mean_agents, (long long)cfg.width, (long long)cfg.height, sim->threads, steps, median, ms[0],
-            ms[steps - 1], rate, bpa, cpu, MYR_GIT_REVISION, date);
+                 "stats_ms_median,agent_steps_per_s,bytes_per_agent_step,copy_gb_per_s,fraction_of_copy_bw,"
+                 "bytes_per_agent_slot,device_bytes_per_agent,hardware,commit,date\n");
+    fprintf(f, "%s,%s,%lld,%lld,%lld,%lld,%d,%lld,%.4f,%.4f,%.4f,%.4f,%.6g,%.2f,%.1f,%.4f,%zu,%.2f,%s,%s,%s\n",
+            cfg.model, cuda ? "cuda" : "cpu", agents, (long long)mean_agents, (long long)cfg.width,
+            (long long)cfg.height, sim->threads, steps, median, ms[0], ms[steps - 1], median_stats, rate,
+            bytes_per_agent_step, copy_gbs, fraction, bpa, device_per_agent, hardware, MYR_GIT_REVISION, date);
     fclose(f);
   }
   free(ms);
+  free(ms_stats);
   free(stats);
   myr_sim_destroy(sim);
   myr_config_free(&cfg);

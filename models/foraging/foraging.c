@@ -169,6 +169,8 @@ static const myr_stat_desc foraging_stats[FORAGING_STATS] = {
 
 static const char *const foraging_action_names[MYR_MOVES] = {"stay", "E", "NE", "N", "NW", "W", "SW", "S", "SE"};
 
+MYR_DECLARE_MODEL_CUDA(foraging);
+
 const myr_model myr_model_foraging = {
     .name = "foraging",
     .summary = "Sugarscape-like: agents move, harvest a regrowing resource, pay metabolism, split and die",
@@ -200,4 +202,5 @@ const myr_model myr_model_foraging = {
     .agent_stats = foraging_agent_stats_range,
     .cell_stats = foraging_cell_stats_range,
     .finish_stats = foraging_finish_stats,
+    .cuda = MYR_MODEL_CUDA(foraging),
 };

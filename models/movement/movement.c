@@ -64,6 +64,8 @@ static const myr_stat_desc movement_stats[MOVEMENT_STATS] = {
 
 static const char *const movement_action_names[MYR_MOVES] = {"stay", "E", "NE", "N", "NW", "W", "SW", "S", "SE"};
 
+MYR_DECLARE_MODEL_CUDA(movement);
+
 const myr_model myr_model_movement = {
     .name = "movement",
     .summary = "agents walk on the grid (9 moves); random walk or correlated random walk",
@@ -95,4 +97,5 @@ const myr_model myr_model_movement = {
     .agent_stats = movement_agent_stats_range,
     .cell_stats = NULL,
     .finish_stats = movement_finish_stats,
+    .cuda = MYR_MODEL_CUDA(movement),
 };

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Bytes moved per agent-step from an Nsight Compute CSV (ncu --csv --print-units base
+--metrics dram__bytes_read.sum,dram__bytes_write.sum --log-file F): the DRAM bytes read and
+written by the step's kernels (initialisation and statistics kernels left out), divided by
+the agent-steps of the run.   usage: ncu_bytes.py NCU.csv AGENT_STEPS"""
+import csv
+import sys
+
+
+def main():
+    path, agent_steps = sys.argv[1], float(sys.argv[2])
+    total, kernels = 0.0, set()
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if len(r) > 5]
+    header = rows[0]
+    name_col, metric_col, value_col = header.index("Kernel Name"), header.index("Metric Name"), header.index("Metric Value")
+    id_col = header.index("ID")
+    for r in rows[1:]:
+        name = r[name_col]
+        if "init" in name or "stats_op" in name:
+            continue
+        if r[metric_col] in ("dram__bytes_read.sum", "dram__bytes_write.sum"):
+            total += float(r[value_col].replace(",", ""))
+            kernels.add(r[id_col])
+    print(f"{total / agent_steps:.2f}")
+    print(f"{len(kernels)} step kernels, {total / 1e9:.3f} GB over {agent_steps:.4g} agent-steps", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+/* Kernels for a model's CUDA half (models/model.h, myr_model_cuda), generated from its MYR_HD
+ * per-agent and per-cell functions, so the CPU loop and the GPU run the same source:
+ *
+ *   MYR_CUDA_AGENTS(launcher, fn, NC)   fn(const myr_view *, int64_t i, int64_t *counters)
+ *                                       for each alive agent; NC counters (flows or stats)
+ *   MYR_CUDA_CELLS(launcher, fn, NC)    the same for each cell
+ *   MYR_CUDA_AGENTS_PLAIN / MYR_CUDA_CELLS_PLAIN(launcher, fn)   fn(v, i) with no counters
+ *   MYR_CUDA_DECIDE(launcher, fn)       action[i] = fn(const myr_view *, int64_t i)
+ *   MYR_CUDA_RANDOM(launcher, legal, NA) action[i] uniform over legal(v, i, mask) (NA actions)
+ *   MYR_CUDA_BIRTH(launcher, fn)        births into scanned slots, then fn(v, parent, child)
+ *
+ * Grid-stride loops over a grid sized to the device; counters are summed per thread, then per
+ * warp and block, and added to the device array with integer atomics, so sums are exact and
+ * independent of the launch shape. Each launcher returns the launch's cudaError_t. */
+#ifndef MYR_MODEL_CUDA_CUH
+#define MYR_MODEL_CUDA_CUH
+
+#include <cuda_runtime.h>
+
+#include "models/model.h"
+#include "sim/policy.h"
+#include "sim/rng.h"
+
+#define MYR_CUDA_THREADS 256
+
+/* Blocks for n items: enough to fill the device several times over, never more than needed. */
+int myr_cuda_blocks(int64_t n);
+
+/* Adds each thread's counters[NC] to global[NC]: warp shuffles, shared memory, one atomic per
+ * counter and block. Every thread of the block must call it. */
+template <int NC>
+__device__ inline void myr_cuda_add_counters(const int64_t (&local)[NC], int64_t *global) {
+  __shared__ unsigned long long block_sum[NC];
+  for (int k = threadIdx.x; k < NC; k += blockDim.x) block_sum[k] = 0;
+  __syncthreads();
+#pragma unroll
+  for (int k = 0; k < NC; k++) {
+    unsigned long long x = (unsigned long long)local[k];
+    for (int off = 16; off > 0; off >>= 1) x += __shfl_down_sync(0xffffffffu, x, off);
+    if ((threadIdx.x & 31) == 0 && x) atomicAdd(&block_sum[k], x);
+  }
+  __syncthreads();
+  for (int k = threadIdx.x; k < NC; k += blockDim.x)
+    if (block_sum[k]) atomicAdd((unsigned long long *)&global[k], block_sum[k]);
+}
+
+template <int NC, class Op, bool AGENTS>
+__global__ void __launch_bounds__(MYR_CUDA_THREADS) myr_cuda_range_kernel(myr_view v, int64_t n, int64_t *counters) {
+  int64_t local[NC > 0 ? NC : 1] = {0};
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+    if (!AGENTS || v.alive[i]) Op()(&v, i, local);
+  if constexpr (NC > 0) myr_cuda_add_counters<NC>(local, counters);
+}
+
+template <int NC, class Op, bool AGENTS>
+inline int myr_cuda_launch_range(const myr_view *v, int64_t n, int64_t *counters, void *stream) {
+  if (n <= 0) return (int)cudaSuccess;
+  myr_cuda_range_kernel<NC, Op, AGENTS><<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, (cudaStream_t)stream>>>(*v, n, counters);
+  return (int)cudaGetLastError();
+}
+
+template <class Op>
+__global__ void __launch_bounds__(MYR_CUDA_THREADS) myr_cuda_birth_kernel(myr_view v, int64_t n, const int32_t *offset, int64_t first) {
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+    if (v.alive[i] && v.children[i]) {
+      int64_t child = first + offset[i];
+      v.id[child] = myr_child_id(v.id[i], v.step);
+      v.alive[child] = 1;
+      Op()(&v, i, child);
+    }
+    v.children[i] = 0;
+  }
+}
+
+template <class Op>
+inline int myr_cuda_launch_birth(const myr_view *v, int64_t n, const int32_t *offset, int64_t first, void *stream) {
+  if (n <= 0) return (int)cudaSuccess;
+  myr_cuda_birth_kernel<Op><<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, (cudaStream_t)stream>>>(*v, n, offset, first);
+  return (int)cudaGetLastError();
+}
+
+#define MYR_CUDA_AGENTS(launcher, fn, NC)                                                               \
+  struct launcher##_op {                                                                             \
+    __device__ void operator()(const myr_view *v, int64_t i, int64_t *c) const { fn(v, i, c); }      \
+  };                                                                                                 \
+  static int launcher(const myr_view *v, int64_t n, int64_t *c, void *s) {                           \
+    return myr_cuda_launch_range<NC, launcher##_op, true>(v, n, c, s);                                \
+  }
+
+#define MYR_CUDA_CELLS(launcher, fn, NC)                                                                \
+  struct launcher##_op {                                                                             \
+    __device__ void operator()(const myr_view *v, int64_t c, int64_t *k) const { fn(v, c, k); }      \
+  };                                                                                                 \
+  static int launcher(const myr_view *v, int64_t n, int64_t *c, void *s) {                           \
+    return myr_cuda_launch_range<NC, launcher##_op, false>(v, n, c, s);                               \
+  }
+
+#define MYR_CUDA_AGENTS_PLAIN(launcher, fn)                                                             \
+  struct launcher##_op {                                                                             \
+    __device__ void operator()(const myr_view *v, int64_t i, int64_t *) const { fn(v, i); }          \
+  };                                                                                                 \
+  static int launcher(const myr_view *v, int64_t n, int64_t *c, void *s) {                           \
+    return myr_cuda_launch_range<0, launcher##_op, true>(v, n, c, s);                                 \
+  }
+
+#define MYR_CUDA_CELLS_PLAIN(launcher, fn)                                                              \
+  struct launcher##_op {                                                                             \
+    __device__ void operator()(const myr_view *v, int64_t c, int64_t *) const { fn(v, c); }          \
+  };                                                                                                 \
+  static int launcher(const myr_view *v, int64_t n, int64_t *c, void *s) {                           \
+    return myr_cuda_launch_range<0, launcher##_op, false>(v, n, c, s);                                \
+  }
+
+#define MYR_CUDA_DECIDE(launcher, fn)                                                                   \
+  struct launcher##_op {                                                                             \
+    __device__ void operator()(const myr_view *v, int64_t i, int64_t *) const {                      \
+      v->action[i] = (uint8_t)fn(v, i);                                                              \
+    }                                                                                                \
+  };                                                                                                 \
+  static int launcher(const myr_view *v, int64_t n, int64_t *c, void *s) {                           \
+    return myr_cuda_launch_range<0, launcher##_op, true>(v, n, c, s);                                 \
+  }
+
+#define MYR_CUDA_RANDOM(launcher, legal, NA)                                                            \
+  struct launcher##_op {                                                                             \
+    __device__ void operator()(const myr_view *v, int64_t i, int64_t *) const {                      \
+      uint8_t mask[NA];                                                                              \
+      int n_legal = legal(v, i, mask);                                                               \
+      v->action[i] = (uint8_t)myr_random_action(v, i, mask, n_legal, NA);                            \
+    }                                                                                                \
+  };                                                                                                 \
+  static int launcher(const myr_view *v, int64_t n, int64_t *c, void *s) {                           \
+    return myr_cuda_launch_range<0, launcher##_op, true>(v, n, c, s);                                 \
+  }
+
+#define MYR_CUDA_BIRTH(launcher, fn)                                                                    \
+  struct launcher##_op {                                                                             \
+    __device__ void operator()(const myr_view *v, int64_t p, int64_t c) const { fn(v, p, c); }       \
+  };                                                                                                 \
+  static int launcher(const myr_view *v, int64_t n, const int32_t *o, int64_t f, void *s) {          \
+    return myr_cuda_launch_birth<launcher##_op>(v, n, o, f, s);                                      \
+  }
+
+#endif

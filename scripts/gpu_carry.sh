@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Makes .gpu/, a copy of a CUDA build small enough to carry to a GPU machine (the device
+# tool's 64 MiB limit): executables, ctest files and generated headers, without object files
+# or the example test's scratch folders. On the GPU machine, link it back where ctest expects
+# it:  mkdir -p /work && ln -sfn "$PWD" /work/main && ln -sfn "$PWD/.gpu" /work/main/build-cuda
+#   scripts/gpu_carry.sh [BUILD_DIR]     (default build-cuda)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build-cuda}
+rm -rf "$root/.gpu"
+mkdir -p "$root/.gpu"
+(cd "$build" && find . -type f \
+   ! -path './CMakeFiles/*' ! -path '*/CMakeFiles/*' ! -path '*.work/*' ! -name '*.a' ! -name '*.o' \
+   -exec cp --parents -p {} "$root/.gpu/" \;)
+du -sh "$root/.gpu"

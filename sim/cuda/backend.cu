@@ -1,0 +1,496 @@
+/* The CUDA backend (sim/backend.h): a rank's agent columns and grid layers in device memory,
+ * every phase of a step as kernels, births and compaction with CUB, statistics as exact
+ * integer reductions read back through pinned memory.
+ *
+ * Owns: one device block for the agents (ids, flags, model columns), one for the grid, a
+ * scratch area of 8 bytes per agent slot (birth offsets, then compaction output), CUB's
+ * temporary storage, the device copy of the model parameters and the int64 counters; pinned
+ * host memory for read-backs and a staging buffer for downloads and uploads.
+ *
+ * Determinism: kernels run the model's MYR_HD functions, counters are integer atomics,
+ * births take slots by an exclusive scan in slot order and compaction is a stable select, so
+ * the state after a step is the CPU backend's, slot for slot. */
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cub/device/device_scan.cuh>
+#include <cub/device/device_select.cuh>
+
+#include "models/model_cuda.cuh"
+#include "sim/backend.h"
+
+#define STAGING_BYTES ((size_t)64 << 20)
+#define ALIGN 256
+
+#define CU(call)                                                                                       \
+  do {                                                                                                 \
+    cudaError_t e_ = (cudaError_t)(call);                                                              \
+    if (e_ != cudaSuccess)                                                                             \
+      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s (%s:%d)", #call, cudaGetErrorString(e_), \
+                      __FILE__, __LINE__);                                                             \
+  } while (0)
+
+static int g_sm_count = 132;
+
+int myr_cuda_blocks(int64_t n) {
+  int64_t blocks = (n + MYR_CUDA_THREADS - 1) / MYR_CUDA_THREADS, most = (int64_t)g_sm_count * 16;
+  return (int)(blocks < most ? blocks : most);
+}
+
+typedef struct cuda_state {
+  cudaStream_t stream;
+  char *agent_block, *grid_block, *scratch;
+  void *cub_temp;
+  size_t cub_bytes;
+  void *params;
+  int64_t *counters; /* [MYR_MAX_FLOWS] flows, then [MYR_MAX_ACC] accumulators, then alive count */
+  int64_t *selected; /* DeviceSelect's count */
+  int64_t *pinned;   /* host: counters read back, scan ends, selected */
+  char *staging;     /* host, pinned: downloads and uploads */
+  myr_view view;     /* device pointers; step fields set per step */
+  size_t device_bytes;
+} cuda_state;
+
+enum { COUNTER_FLOW = 0, COUNTER_ACC = MYR_MAX_FLOWS, COUNTER_ALIVE = MYR_MAX_FLOWS + MYR_MAX_ACC, N_COUNTERS };
+
+static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
+
+extern "C" int myr_cuda_probe(char *name, size_t n) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    snprintf(name, n, "no CUDA device found (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    cudaGetLastError(); /* clear the sticky error of a failed probe */
+    return 0;
+  }
+  cudaDeviceProp prop;
+  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) {
+    snprintf(name, n, "cannot read CUDA device 0's properties");
+    return 0;
+  }
+  snprintf(name, n, "%s (%.1f GiB)", prop.name, prop.totalGlobalMem / 1073741824.0);
+  return 1;
+}
+
+/* ---- memory layout ---------------------------------------------------------------------- */
+
+/* Bytes of each agent array for `capacity` slots, in the order they are carved. */
+static int agent_array_sizes(const myr_sim *sim, int64_t capacity, size_t *sizes) {
+  const myr_model *m = sim->model;
+  size_t cap = (size_t)capacity;
+  int k = 0;
+  sizes[k++] = round_up(cap * sizeof(uint64_t));
+  for (int f = 0; f < 3; f++) sizes[k++] = round_up(cap);
+  for (int c = 0; c < m->n_columns; c++)
+    sizes[k++] = round_up(cap * myr_type_size(m->columns[c].type) * (size_t)sim->agents.components[c]);
+  return k;
+}
+
+static size_t cub_bytes_needed(int64_t capacity, cudaStream_t s) {
+  size_t scan = 0, select = 0;
+  int32_t *i32 = NULL;
+  uint64_t *u64 = NULL;
+  uint8_t *flags = NULL;
+  int64_t *count = NULL;
+  cub::DeviceScan::ExclusiveSum(NULL, scan, i32, i32, capacity, s);
+  cub::DeviceSelect::Flagged(NULL, select, u64, flags, u64, count, capacity, s);
+  return scan > select ? scan : select;
+}
+
+/* The device bytes a sim needs (agents, scratch, grid, CUB, counters, params). */
+static size_t device_bytes_needed(const myr_sim *sim, size_t *per_slot, size_t *per_cell, size_t *cub) {
+  *per_slot = myr_sim_bytes_per_agent(sim->model, (int)sim->cfg->sync_frequency) + sizeof(uint64_t); /* + scratch */
+  *per_cell = myr_sim_bytes_per_cell(sim->model);
+  *cub = cub_bytes_needed(sim->agents.capacity, 0);
+  int64_t cells = (int64_t)sim->grid.width * sim->grid.height;
+  return *per_slot * (size_t)sim->agents.capacity + *per_cell * (size_t)cells + *cub + sim->model->params_size +
+         N_COUNTERS * sizeof(int64_t) + (4 + MYR_MAX_COLUMNS + MYR_MAX_LAYERS) * ALIGN;
+}
+
+static myr_status check_fits(const myr_sim *sim, myr_error *err) {
+  size_t per_slot, per_cell, cub, free_b = 0, total_b = 0;
+  size_t need = device_bytes_needed(sim, &per_slot, &per_cell, &cub);
+  CU(cudaMemGetInfo(&free_b, &total_b));
+  const double gib = 1073741824.0, margin = 0.98;
+  if ((double)need <= margin * (double)free_b) return MYR_OK;
+  int64_t cells = (int64_t)sim->grid.width * sim->grid.height;
+  double ratio = (double)sim->agents.capacity / (double)(sim->cfg->count > 0 ? sim->cfg->count : 1);
+  double room = margin * (double)free_b - (double)per_cell * (double)cells - (double)cub;
+  long long fit = room > 0 ? (long long)(room / ((double)per_slot * ratio)) : 0;
+  return myr_fail(err, MYR_ERR_NOMEM,
+                  "the run needs %.2f GiB of GPU memory but %.2f GiB of %.2f are free: %zu B per agent slot x %lld "
+                  "slots + %zu B per cell x %lld cells; with agents.capacity = %.2f x agents.count, about %lld "
+                  "agents fit (lower agents.count, agents.capacity or the world size)",
+                  need / gib, free_b / gib, total_b / gib, per_slot, (long long)sim->agents.capacity, per_cell,
+                  (long long)cells, ratio, fit);
+}
+
+static myr_status allocate(myr_sim *sim, cuda_state *d, myr_error *err) {
+  const myr_model *m = sim->model;
+  size_t sizes[4 + MYR_MAX_COLUMNS], total = 0;
+  int k = agent_array_sizes(sim, sim->agents.capacity, sizes);
+  for (int i = 0; i < k; i++) total += sizes[i];
+  CU(cudaMalloc((void **)&d->agent_block, total));
+  CU(cudaMemsetAsync(d->agent_block, 0, total, d->stream));
+  d->device_bytes += total;
+
+  myr_view *v = &d->view;
+  memset(v, 0, sizeof *v);
+  char *p = d->agent_block;
+  k = 0;
+  v->id = (uint64_t *)p, p += sizes[k++];
+  v->alive = (uint8_t *)p, p += sizes[k++];
+  v->action = (uint8_t *)p, p += sizes[k++];
+  v->children = (uint8_t *)p, p += sizes[k++];
+  for (int c = 0; c < m->n_columns; c++) v->col[c] = p, p += sizes[k++];
+
+  size_t cells = (size_t)sim->grid.width * (size_t)sim->grid.height, grid = 0;
+  for (int l = 0; l < m->n_layers; l++) grid += round_up(cells * myr_type_size(m->layers[l].type));
+  if (grid) {
+    CU(cudaMalloc((void **)&d->grid_block, grid));
+    CU(cudaMemsetAsync(d->grid_block, 0, grid, d->stream));
+    d->device_bytes += grid;
+  }
+  p = d->grid_block;
+  for (int l = 0; l < m->n_layers; l++) v->layer[l] = p, p += round_up(cells * myr_type_size(m->layers[l].type));
+
+  size_t scratch = (size_t)sim->agents.capacity * sizeof(uint64_t);
+  CU(cudaMalloc((void **)&d->scratch, scratch));
+  d->cub_bytes = cub_bytes_needed(sim->agents.capacity, d->stream);
+  CU(cudaMalloc(&d->cub_temp, d->cub_bytes ? d->cub_bytes : 1));
+  CU(cudaMalloc((void **)&d->counters, N_COUNTERS * sizeof(int64_t)));
+  CU(cudaMemsetAsync(d->counters, 0, N_COUNTERS * sizeof(int64_t), d->stream));
+  CU(cudaMalloc((void **)&d->selected, sizeof(int64_t)));
+  d->device_bytes += scratch + d->cub_bytes + (N_COUNTERS + 1) * sizeof(int64_t);
+  if (m->params_size) {
+    CU(cudaMalloc(&d->params, m->params_size));
+    CU(cudaMemcpyAsync(d->params, sim->params, m->params_size, cudaMemcpyHostToDevice, d->stream));
+    d->device_bytes += m->params_size;
+  }
+  CU(cudaHostAlloc((void **)&d->pinned, (N_COUNTERS + 8) * sizeof(int64_t), cudaHostAllocDefault));
+  CU(cudaHostAlloc((void **)&d->staging, STAGING_BYTES, cudaHostAllocDefault));
+
+  v->capacity = sim->agents.capacity;
+  v->width = sim->grid.width;
+  v->height = sim->grid.height;
+  v->wrap = sim->grid.wrap;
+  v->sync_frequency = (int32_t)sim->cfg->sync_frequency;
+  v->seed = (uint32_t)sim->cfg->seed;
+  v->params = d->params;
+  return MYR_OK;
+}
+
+/* The device view for the step about to be computed. */
+static myr_view device_view(const myr_sim *sim) {
+  const cuda_state *d = (const cuda_state *)sim->device;
+  myr_view v = d->view;
+  v.n = sim->agents.n;
+  v.step = sim->step;
+  v.window_step = (int32_t)(sim->step % (uint64_t)sim->cfg->sync_frequency);
+  return v;
+}
+
+/* ---- host <-> device copies through the pinned staging buffer ---------------------------- */
+
+typedef enum { TO_HOST, TO_DEVICE } direction;
+
+static myr_status copy_staged(cuda_state *d, void *host, void *dev, size_t bytes, direction dir, myr_error *err) {
+  for (size_t off = 0; off < bytes; off += STAGING_BYTES) {
+    size_t n = bytes - off < STAGING_BYTES ? bytes - off : STAGING_BYTES;
+    if (dir == TO_HOST) {
+      CU(cudaMemcpyAsync(d->staging, (char *)dev + off, n, cudaMemcpyDeviceToHost, d->stream));
+      CU(cudaStreamSynchronize(d->stream));
+      memcpy((char *)host + off, d->staging, n);
+    } else {
+      CU(cudaStreamSynchronize(d->stream)); /* the staging buffer is free again */
+      memcpy(d->staging, (char *)host + off, n);
+      CU(cudaMemcpyAsync((char *)dev + off, d->staging, n, cudaMemcpyHostToDevice, d->stream));
+    }
+  }
+  if (dir == TO_DEVICE) CU(cudaStreamSynchronize(d->stream));
+  return MYR_OK;
+}
+
+/* Copies ids, alive flags, persistent columns [0, n) and persistent layers one way. */
+static myr_status transfer_state(myr_sim *sim, direction dir, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  const myr_model *m = sim->model;
+  myr_agents *a = &sim->agents;
+  size_t n = (size_t)a->n, cap = (size_t)a->capacity;
+  myr_status s;
+  if ((s = copy_staged(d, a->id, d->view.id, n * sizeof(uint64_t), dir, err)) != MYR_OK) return s;
+  if ((s = copy_staged(d, a->alive, d->view.alive, n, dir, err)) != MYR_OK) return s;
+  for (int c = 0; c < m->n_columns; c++) {
+    if (m->columns[c].lifetime == MYR_TRANSIENT) continue;
+    size_t es = myr_type_size(m->columns[c].type);
+    for (int k = 0; k < a->components[c]; k++) {
+      size_t off = (size_t)k * cap * es;
+      if ((s = copy_staged(d, (char *)a->col[c] + off, (char *)d->view.col[c] + off, n * es, dir, err)) != MYR_OK)
+        return s;
+    }
+  }
+  size_t cells = (size_t)sim->grid.width * (size_t)sim->grid.height;
+  for (int l = 0; l < m->n_layers; l++) {
+    if (m->layers[l].lifetime == MYR_TRANSIENT) continue;
+    size_t bytes = cells * myr_type_size(m->layers[l].type);
+    if ((s = copy_staged(d, sim->grid.layer[l], d->view.layer[l], bytes, dir, err)) != MYR_OK) return s;
+  }
+  return MYR_OK;
+}
+
+/* ---- creation ----------------------------------------------------------------------------- */
+
+__global__ void initial_ids(uint64_t *id, uint8_t *alive, int64_t n) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    id[i] = (uint64_t)i;
+    alive[i] = 1;
+  }
+}
+
+static void detach(myr_sim *sim);
+
+static myr_status attach(myr_sim *sim, int initialise, myr_error *err) {
+  cudaDeviceProp prop;
+  CU(cudaSetDevice(0));
+  CU(cudaGetDeviceProperties(&prop, 0));
+  g_sm_count = prop.multiProcessorCount;
+  myr_status s = check_fits(sim, err);
+  if (s != MYR_OK) return s;
+  cuda_state *d = (cuda_state *)calloc(1, sizeof *d);
+  if (!d) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the CUDA backend's state");
+  sim->device = d;
+  CU(cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking));
+  if ((s = allocate(sim, d, err)) != MYR_OK) return s; /* the caller detaches on failure */
+
+  if (!initialise) return transfer_state(sim, TO_DEVICE, err);
+  const myr_model_cuda *k = sim->model->cuda;
+  myr_view v = device_view(sim);
+  int64_t cells = (int64_t)v.width * v.height;
+  initial_ids<<<myr_cuda_blocks(v.n), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, v.n);
+  CU(cudaGetLastError());
+  if (k->init_cells) CU(k->init_cells(&v, cells, NULL, d->stream));
+  if (k->init_agents) CU(k->init_agents(&v, v.n, NULL, d->stream));
+  CU(cudaStreamSynchronize(d->stream));
+  return MYR_OK;
+}
+
+static void detach(myr_sim *sim) {
+  cuda_state *d = (cuda_state *)sim->device;
+  if (!d) return;
+  if (d->stream) cudaStreamSynchronize(d->stream);
+  cudaFree(d->agent_block);
+  cudaFree(d->grid_block);
+  cudaFree(d->scratch);
+  cudaFree(d->cub_temp);
+  cudaFree(d->params);
+  cudaFree(d->counters);
+  cudaFree(d->selected);
+  cudaFreeHost(d->pinned);
+  cudaFreeHost(d->staging);
+  if (d->stream) cudaStreamDestroy(d->stream);
+  free(d);
+  sim->device = NULL;
+}
+
+/* ---- the step ----------------------------------------------------------------------------- */
+
+/* flag[i] = 1 for an alive agent asking for a child; counts the alive. */
+__global__ void birth_flags(const uint8_t *alive, const uint8_t *children, int32_t *flag, int64_t n, int64_t *alive_count) {
+  int64_t local[1] = {0};
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    flag[i] = alive[i] && children[i];
+    local[0] += alive[i];
+  }
+  myr_cuda_add_counters<1>(local, alive_count);
+}
+
+/* Appends the children after slot n; returns births and the alive count before them. */
+static myr_status give_birth(myr_sim *sim, myr_view *v, int64_t *births, int64_t *alive, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  int64_t n = v->n;
+  int32_t *flag = (int32_t *)d->scratch, *offset = flag + sim->agents.capacity;
+  int64_t *alive_count = d->counters + COUNTER_ALIVE;
+  *births = 0;
+  *alive = 0;
+  if (n == 0) return MYR_OK;
+  CU(cudaMemsetAsync(alive_count, 0, sizeof(int64_t), d->stream));
+  birth_flags<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(v->alive, v->children, flag, n, alive_count);
+  CU(cudaGetLastError());
+  size_t bytes = d->cub_bytes;
+  CU(cub::DeviceScan::ExclusiveSum(d->cub_temp, bytes, flag, offset, n, d->stream));
+  int32_t *ends = (int32_t *)(d->pinned + N_COUNTERS);
+  CU(cudaMemcpyAsync(ends, offset + n - 1, sizeof(int32_t), cudaMemcpyDeviceToHost, d->stream));
+  CU(cudaMemcpyAsync(ends + 1, flag + n - 1, sizeof(int32_t), cudaMemcpyDeviceToHost, d->stream));
+  CU(cudaMemcpyAsync(d->pinned + N_COUNTERS + 1, alive_count, sizeof(int64_t), cudaMemcpyDeviceToHost, d->stream));
+  CU(cudaStreamSynchronize(d->stream));
+  *births = (int64_t)ends[0] + ends[1];
+  *alive = d->pinned[N_COUNTERS + 1];
+  if (*births == 0) return MYR_OK;
+  if (n + *births > sim->agents.capacity)
+    return myr_fail(err, MYR_ERR_CAPACITY,
+                    "step %llu: %lld births would need %lld agent slots but agents.capacity is %lld; raise agents.capacity",
+                    (unsigned long long)v->step, (long long)*births, (long long)(n + *births),
+                    (long long)sim->agents.capacity);
+  /* Zero the children's slots in every column (components are contiguous runs of slots). */
+  const myr_model *m = sim->model;
+  for (int c = 0; c < m->n_columns; c++) {
+    size_t es = myr_type_size(m->columns[c].type);
+    for (int k = 0; k < sim->agents.components[c]; k++)
+      CU(cudaMemsetAsync((char *)v->col[c] + ((size_t)k * (size_t)v->capacity + (size_t)n) * es, 0,
+                         (size_t)*births * es, d->stream));
+  }
+  CU(m->cuda->birth(v, n, offset, n, d->stream));
+  v->n = n + *births;
+  return MYR_OK;
+}
+
+/* Stable removal of dead slots: each persistent column is selected into scratch and copied back. */
+template <class T>
+static myr_status select_alive(cuda_state *d, T *data, const uint8_t *alive, int64_t n, int64_t keep, myr_error *err) {
+  size_t bytes = d->cub_bytes;
+  T *out = (T *)d->scratch;
+  CU(cub::DeviceSelect::Flagged(d->cub_temp, bytes, data, alive, out, d->selected, n, d->stream));
+  CU(cudaMemcpyAsync(data, out, (size_t)keep * sizeof(T), cudaMemcpyDeviceToDevice, d->stream));
+  return MYR_OK;
+}
+
+static myr_status compact(myr_sim *sim, myr_view *v, int64_t keep, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  const myr_model *m = sim->model;
+  int64_t n = v->n;
+  myr_status s = select_alive(d, v->id, v->alive, n, keep, err);
+  for (int c = 0; c < m->n_columns && s == MYR_OK; c++) {
+    if (m->columns[c].lifetime == MYR_TRANSIENT) continue; /* zero after sync by contract */
+    size_t es = myr_type_size(m->columns[c].type);
+    for (int k = 0; k < sim->agents.components[c] && s == MYR_OK; k++) {
+      char *base = (char *)v->col[c] + (size_t)k * (size_t)v->capacity * es;
+      if (es == 1) s = select_alive(d, (uint8_t *)base, v->alive, n, keep, err);
+      else if (es == 4) s = select_alive(d, (uint32_t *)base, v->alive, n, keep, err);
+      else s = select_alive(d, (uint64_t *)base, v->alive, n, keep, err);
+    }
+  }
+  if (s != MYR_OK) return s;
+  CU(cudaMemsetAsync(v->alive, 1, (size_t)keep, d->stream));
+  CU(cudaMemsetAsync(v->alive + keep, 0, (size_t)(n - keep), d->stream));
+  v->n = keep;
+  return MYR_OK;
+}
+
+static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  const myr_model_cuda *k = sim->model->cuda;
+  int64_t cells = (int64_t)v->width * v->height, *flow = d->counters + COUNTER_FLOW;
+  int64_t n_before = v->n, births, alive;
+  if (k->sync_cells_begin) CU(k->sync_cells_begin(v, cells, flow, d->stream));
+  if (k->sync_agents) CU(k->sync_agents(v, v->n, flow, d->stream));
+  myr_status s = MYR_OK;
+  if (k->sync_agents) {
+    s = give_birth(sim, v, &births, &alive, err);
+  } else {
+    births = 0;
+    alive = n_before;
+  }
+  if (s != MYR_OK) return s;
+  if (k->sync_cells_end) CU(k->sync_cells_end(v, cells, flow, d->stream));
+  int64_t deaths = n_before - alive;
+  if (deaths > 0 && (s = compact(sim, v, alive + births, err)) != MYR_OK) return s;
+  sim->agents.n = v->n;
+  sim->births += births;
+  sim->deaths += deaths;
+  return MYR_OK;
+}
+
+static myr_status step(myr_sim *sim, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  const myr_model_cuda *k = sim->model->cuda;
+  myr_view v = device_view(sim);
+  int64_t *flow = d->counters + COUNTER_FLOW;
+  myr_cuda_launcher decide = sim->cfg->policy == MYR_POLICY_RANDOM ? k->decide_random : k->heuristic;
+  if (!decide)
+    return myr_fail(err, MYR_ERR_BACKEND, "model %s has no CUDA kernel for policy %s", sim->model->name,
+                    myr_policy_name(sim->cfg->policy));
+  CU(decide(&v, v.n, NULL, d->stream));
+  CU(k->act(&v, v.n, flow, d->stream));
+  if (v.window_step == v.sync_frequency - 1) {
+    myr_status s = sync_window(sim, &v, err);
+    if (s != MYR_OK) return s;
+  }
+  sim->step++;
+  return MYR_OK;
+}
+
+/* ---- statistics and downloads ------------------------------------------------------------- */
+
+static myr_status stats(myr_sim *sim, int64_t *acc, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  const myr_model_cuda *k = sim->model->cuda;
+  myr_view v = device_view(sim);
+  int64_t *dacc = d->counters + COUNTER_ACC;
+  CU(cudaMemsetAsync(dacc, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
+  if (k->agent_stats) CU(k->agent_stats(&v, v.n, dacc, d->stream));
+  if (k->cell_stats) CU(k->cell_stats(&v, (int64_t)v.width * v.height, dacc, d->stream));
+  CU(cudaMemcpyAsync(d->pinned, d->counters, (MYR_MAX_FLOWS + MYR_MAX_ACC) * sizeof(int64_t),
+                     cudaMemcpyDeviceToHost, d->stream));
+  CU(cudaMemsetAsync(d->counters + COUNTER_FLOW, 0, MYR_MAX_FLOWS * sizeof(int64_t), d->stream));
+  CU(cudaStreamSynchronize(d->stream));
+  for (int f = 0; f < MYR_MAX_FLOWS; f++) sim->flow[f] += d->pinned[COUNTER_FLOW + f];
+  memcpy(acc, d->pinned + COUNTER_ACC, MYR_MAX_ACC * sizeof(int64_t));
+  return MYR_OK;
+}
+
+static myr_status to_host(myr_sim *sim, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  CU(cudaStreamSynchronize(d->stream));
+  return transfer_state(sim, TO_HOST, err);
+}
+
+extern "C" const myr_backend_ops myr_cuda_backend = {"cuda", attach, detach, step, stats, to_host};
+
+/* ---- measurement helpers for benchmarks ----------------------------------------------------- */
+
+/* Device memory held by the backend (bytes). */
+extern "C" size_t myr_cuda_device_bytes(const myr_sim *sim) {
+  return sim->device ? ((const cuda_state *)sim->device)->device_bytes : 0;
+}
+
+/* Waits for the backend's stream (for timing). */
+extern "C" int myr_cuda_synchronize(const myr_sim *sim) {
+  return sim->device ? (int)cudaStreamSynchronize(((const cuda_state *)sim->device)->stream) : 0;
+}
+
+/* Device-to-device copy bandwidth in GB/s (bytes read + bytes written), median of `reps`
+ * timed copies of `bytes` after two warm-ups: the ceiling memory-bound kernels are held to. */
+extern "C" double myr_cuda_copy_bandwidth(size_t bytes, int reps) {
+  void *a = NULL, *b = NULL;
+  if (cudaMalloc(&a, bytes) != cudaSuccess || cudaMalloc(&b, bytes) != cudaSuccess) {
+    cudaFree(a);
+    cudaGetLastError();
+    return 0;
+  }
+  cudaMemset(a, 1, bytes);
+  cudaEvent_t t0, t1;
+  cudaEventCreate(&t0);
+  cudaEventCreate(&t1);
+  float ms[64];
+  if (reps > 64) reps = 64;
+  for (int r = -2; r < reps; r++) {
+    cudaEventRecord(t0);
+    cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);
+    cudaEventRecord(t1);
+    cudaEventSynchronize(t1);
+    if (r >= 0) cudaEventElapsedTime(&ms[r], t0, t1);
+  }
+  for (int i = 1; i < reps; i++) /* insertion sort: reps is small */
+    for (int j = i; j > 0 && ms[j] < ms[j - 1]; j--) {
+      float t = ms[j];
+      ms[j] = ms[j - 1];
+      ms[j - 1] = t;
+    }
+  double median = ms[reps / 2];
+  cudaEventDestroy(t0);
+  cudaEventDestroy(t1);
+  cudaFree(a);
+  cudaFree(b);
+  return 2.0 * (double)bytes / (median * 1e-3) / 1e9;
+}

@@ -86,7 +86,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "-s") || !strcmp(a, "--set")) {
       if (n_set == MAX_SET) die_usage("too many --set");
       set[n_set++] = (char *)v;
-    } else if (!strcmp(a, "--csv")) csv = v;
+    } else if (!strcmp(a, "-b") || !strcmp(a, "--backend")) backend = v;
+    else if (!strcmp(a, "--bytes")) bytes_per_agent_step = atof(v);
+    else if (!strcmp(a, "--csv")) csv = v;
     else die_usage("unknown option");
   }
   if (agents < 1 || steps < 1 || warmup < 0) die_usage("agents and steps must be positive");

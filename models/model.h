@@ -82,6 +82,14 @@ typedef struct myr_model_cuda {
    * children[i] is cleared for every slot. */
   int (*birth)(const myr_view *v, int64_t n, const int32_t *offset, int64_t first, void *stream);
   myr_cuda_launcher agent_stats, cell_stats;
+  /* decide and act fused into one pass over each agent (both read only the published world and
+   * the agent's own columns, so one agent's two phases can run back to back), for the random
+   * and the heuristic policy. When `acc` is not NULL the same pass adds the agent_stats of
+   * the new state into it: the backend asks for that only when stats_after_act is 1, i.e. the
+   * model's sync never changes agents (no sync_agents kernel). NULL: separate kernels. */
+  int (*step_random)(const myr_view *v, int64_t n, int64_t *flow, int64_t *acc, void *stream);
+  int (*step_heuristic)(const myr_view *v, int64_t n, int64_t *flow, int64_t *acc, void *stream);
+  int stats_after_act;
 } myr_model_cuda;
 
 /* In a model's .c: `.cuda = MYR_MODEL_CUDA(name)` after `MYR_DECLARE_MODEL_CUDA(name);` gives
@@ -150,6 +158,10 @@ typedef struct myr_model {
 
   /* Kernels for the CUDA backend, or NULL: the model then runs on the CPU backend only. */
   const myr_model_cuda *cuda;
+  /* The i32 columns holding each agent's cell (x, y), or NULL. A device backend uses them to
+   * sort agents by cell now and then, so that neighbours sit together in memory (results never
+   * depend on slot order). */
+  const int *cell_columns;
 
   /* Planning interface for MCTS (plan_root / plan_step / plan_features) is added by the
    * search issue. */

@@ -8,6 +8,10 @@
  *   MYR_CUDA_DECIDE(launcher, fn)       action[i] = fn(const myr_view *, int64_t i)
  *   MYR_CUDA_RANDOM(launcher, legal, NA) action[i] uniform over legal(v, i, mask) (NA actions)
  *   MYR_CUDA_BIRTH(launcher, fn)        births into scanned slots, then fn(v, parent, child)
+ *   MYR_CUDA_STEP(launcher, decide, act, NF, stats, NA)   decide and act fused (model.h), with
+ *                                       the agent statistics `stats` (NA accumulators) of the
+ *                                       new state when asked; `decide`, `act` and `stats` name
+ *                                       launchers made above, or myr_cuda_no (none)
  *
  * Grid-stride loops over a grid sized to the device; counters are summed per thread, then per
  * warp and block, and added to the device array with integer atomics, so sums are exact and
@@ -80,6 +84,41 @@ inline int myr_cuda_launch_birth(const myr_view *v, int64_t n, const int32_t *of
   myr_cuda_birth_kernel<Op><<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, (cudaStream_t)stream>>>(*v, n, offset, first);
   return (int)cudaGetLastError();
 }
+
+/* decide, act and (when acc is given) agent statistics, one agent after the other. */
+template <int NF, int NA, class Decide, class Act, class Stats>
+__global__ void __launch_bounds__(MYR_CUDA_THREADS)
+    myr_cuda_step_kernel(myr_view v, int64_t n, int64_t *flow, int64_t *acc) {
+  int64_t f[NF > 0 ? NF : 1] = {0}, a[NA > 0 ? NA : 1] = {0};
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+    if (!v.alive[i]) continue;
+    Decide()(&v, i, f);
+    Act()(&v, i, f);
+    if (acc) Stats()(&v, i, a);
+  }
+  if constexpr (NF > 0) myr_cuda_add_counters<NF>(f, flow);
+  if constexpr (NA > 0)
+    if (acc) myr_cuda_add_counters<NA>(a, acc); /* acc is uniform over the grid: no divergence */
+}
+
+template <int NF, int NA, class Decide, class Act, class Stats>
+inline int myr_cuda_launch_step(const myr_view *v, int64_t n, int64_t *flow, int64_t *acc, void *stream) {
+  if (n <= 0) return (int)cudaSuccess;
+  myr_cuda_step_kernel<NF, NA, Decide, Act, Stats>
+      <<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, (cudaStream_t)stream>>>(*v, n, flow, acc);
+  return (int)cudaGetLastError();
+}
+
+/* The empty phase, for MYR_CUDA_STEP without statistics. */
+struct myr_cuda_no_op {
+  __device__ void operator()(const myr_view *, int64_t, int64_t *) const {}
+};
+
+#define MYR_CUDA_STEP(launcher, decide, act, NF, stats, NA)                                             \
+  static int launcher(const myr_view *v, int64_t n, int64_t *f, int64_t *a, void *s) {               \
+    return myr_cuda_launch_step<NF, NA, decide##_op, act##_op, stats##_op>(v, n, f, a, s);            \
+  }
 
 #define MYR_CUDA_AGENTS(launcher, fn, NC)                                                               \
   struct launcher##_op {                                                                             \

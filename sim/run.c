@@ -82,6 +82,8 @@ static myr_status run_loop(myr_sim *sim, myr_output *out, const myr_config *cfg,
   myr_progress_begin(&p, cfg->progress && !o->quiet, sim->step, (uint64_t)cfg->steps);
   while (s == MYR_OK && sim->step < (uint64_t)cfg->steps) {
     int64_t n = sim->agents.n;
+    uint64_t next = sim->step + 1;
+    sim->record_hint = next % (uint64_t)cfg->record_every == 0 || next == (uint64_t)cfg->steps;
     if ((s = myr_sim_step(sim, err)) != MYR_OK) break;
     t->agent_steps += (double)n;
     uint64_t step = sim->step;

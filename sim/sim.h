@@ -48,6 +48,9 @@ typedef struct myr_sim {
   void *device;
   char backend_why[256]; /* the backend's name and why it was chosen, for the user */
   myr_error error;       /* a device failure seen where no status could be returned (stats) */
+  /* Set by the caller before myr_sim_step when it will call myr_sim_stats right after: a
+   * device backend may then compute statistics inside the step's own pass. */
+  int record_hint;
   const myr_model *model;
   const void *params;    /* cfg->model_params */
   myr_agents agents;

@@ -132,6 +132,7 @@ int main(int argc, char **argv) {
   double agent_steps = 0;
   for (long long s = 0; s < warmup + steps; s++) {
     int64_t n = sim->agents.n;
+    sim->record_hint = 1; /* statistics follow every step */
     double t0 = myr_wall_seconds();
     if (myr_sim_step(sim, &err) != MYR_OK) {
       fprintf(stderr, "step_throughput: %s\n", err.msg);

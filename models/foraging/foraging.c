@@ -170,6 +170,7 @@ static const myr_stat_desc foraging_stats[FORAGING_STATS] = {
 static const char *const foraging_action_names[MYR_MOVES] = {"stay", "E", "NE", "N", "NW", "W", "SW", "S", "SE"};
 
 MYR_DECLARE_MODEL_CUDA(foraging);
+static const int foraging_cell_columns[2] = {FORAGING_X, FORAGING_Y};
 
 const myr_model myr_model_foraging = {
     .name = "foraging",
@@ -203,4 +204,5 @@ const myr_model myr_model_foraging = {
     .cell_stats = foraging_cell_stats_range,
     .finish_stats = foraging_finish_stats,
     .cuda = MYR_MODEL_CUDA(foraging),
+    .cell_columns = foraging_cell_columns,
 };

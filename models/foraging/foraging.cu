@@ -13,9 +13,13 @@ MYR_CUDA_BIRTH(birth, foraging_birth)
 MYR_CUDA_CELLS(sync_cells_end, foraging_sync_cell, FORAGING_FLOWS)
 MYR_CUDA_AGENTS(agent_stats, foraging_agent_stats, FORAGING_ACCS)
 MYR_CUDA_CELLS(cell_stats, foraging_cell_stats, FORAGING_ACCS)
+/* decide and act in one pass; statistics wait for the sync (it settles energy, births, deaths). */
+MYR_CUDA_STEP(step_random, decide_random, act, FORAGING_FLOWS, myr_cuda_no, 0)
+MYR_CUDA_STEP(step_heuristic, heuristic, act, FORAGING_FLOWS, myr_cuda_no, 0)
 
 extern "C" const myr_model_cuda myr_model_cuda_foraging = {
     init_cells, init_agents, decide_random, heuristic, act,
     /* sync_cells_begin */ NULL, sync_agents, sync_cells_end,
     birth, agent_stats, cell_stats,
+    step_random, step_heuristic, /* stats_after_act */ 0,
 };

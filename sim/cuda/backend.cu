@@ -3,17 +3,20 @@
  * integer reductions read back through pinned memory.
  *
  * Owns: one device block for the agents (ids, flags, model columns), one for the grid, a
- * scratch area of 8 bytes per agent slot (birth offsets, then compaction output), CUB's
+ * scratch area of 16 bytes per agent slot (birth offsets, compaction output, sort), CUB's
  * temporary storage, the device copy of the model parameters and the int64 counters; pinned
  * host memory for read-backs and a staging buffer for downloads and uploads.
  *
  * Determinism: kernels run the model's MYR_HD functions, counters are integer atomics,
- * births take slots by an exclusive scan in slot order and compaction is a stable select, so
- * the state after a step is the CPU backend's, slot for slot. */
+ * births take slots by an exclusive scan in slot order and compaction is a stable select.
+ * Every SORT_EVERY steps the agents are also sorted by cell (stable radix sort), so that a
+ * warp's neighbourhood reads and claims hit the same cache lines; slot order never changes a
+ * result, so the state equals the CPU backend's in id order (the hash's order). */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
 #include <cub/device/device_select.cuh>
 
@@ -21,6 +24,8 @@
 #include "sim/backend.h"
 
 #define STAGING_BYTES ((size_t)64 << 20)
+#define SORT_EVERY 8 /* steps between sorts of the agents by cell (at the next sync) */
+#define SCRATCH_PER_SLOT 16 /* two 8-byte areas: birth offsets / compaction / gather, sort keys */
 #define ALIGN 256
 
 #define CU(call)                                                                                       \
@@ -50,6 +55,8 @@ typedef struct cuda_state {
   char *staging;     /* host, pinned: downloads and uploads */
   myr_view view;     /* device pointers; step fields set per step */
   size_t device_bytes;
+  int stats_ready;    /* the step's fused pass left this step's agent statistics in acc */
+  uint64_t sorted_at; /* step of the last sort by cell */
 } cuda_state;
 
 enum { COUNTER_FLOW = 0, COUNTER_ACC = MYR_MAX_FLOWS, COUNTER_ALIVE = MYR_MAX_FLOWS + MYR_MAX_ACC, N_COUNTERS };
@@ -93,14 +100,20 @@ static size_t cub_bytes_needed(int64_t capacity, cudaStream_t s) {
   uint64_t *u64 = NULL;
   uint8_t *flags = NULL;
   int64_t *count = NULL;
+  size_t sort = 0;
+  uint32_t *u32 = NULL;
+  cub::DoubleBuffer<uint32_t> keys(u32, u32);
+  cub::DoubleBuffer<int32_t> values(i32, i32);
   cub::DeviceScan::ExclusiveSum(NULL, scan, i32, i32, capacity, s);
   cub::DeviceSelect::Flagged(NULL, select, u64, flags, u64, count, capacity, s);
-  return scan > select ? scan : select;
+  cub::DeviceRadixSort::SortPairs(NULL, sort, keys, values, capacity, 0, 32, s);
+  size_t most = scan > select ? scan : select;
+  return most > sort ? most : sort;
 }
 
 /* The device bytes a sim needs (agents, scratch, grid, CUB, counters, params). */
 static size_t device_bytes_needed(const myr_sim *sim, size_t *per_slot, size_t *per_cell, size_t *cub) {
-  *per_slot = myr_sim_bytes_per_agent(sim->model, (int)sim->cfg->sync_frequency) + sizeof(uint64_t); /* + scratch */
+  *per_slot = myr_sim_bytes_per_agent(sim->model, (int)sim->cfg->sync_frequency) + SCRATCH_PER_SLOT;
   *per_cell = myr_sim_bytes_per_cell(sim->model);
   *cub = cub_bytes_needed(sim->agents.capacity, 0);
   int64_t cells = (int64_t)sim->grid.width * sim->grid.height;
@@ -155,7 +168,7 @@ static myr_status allocate(myr_sim *sim, cuda_state *d, myr_error *err) {
   p = d->grid_block;
   for (int l = 0; l < m->n_layers; l++) v->layer[l] = p, p += round_up(cells * myr_type_size(m->layers[l].type));
 
-  size_t scratch = (size_t)sim->agents.capacity * sizeof(uint64_t);
+  size_t scratch = (size_t)sim->agents.capacity * SCRATCH_PER_SLOT;
   CU(cudaMalloc((void **)&d->scratch, scratch));
   d->cub_bytes = cub_bytes_needed(sim->agents.capacity, d->stream);
   CU(cudaMalloc(&d->cub_temp, d->cub_bytes ? d->cub_bytes : 1));
@@ -401,19 +414,90 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   return MYR_OK;
 }
 
+/* ---- sorting agents by cell ---------------------------------------------------------------- */
+
+__global__ void cell_keys(const int32_t *x, const int32_t *y, int32_t width, uint32_t *key, int32_t *slot, int64_t n) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    key[i] = (uint32_t)y[i] * (uint32_t)width + (uint32_t)x[i];
+    slot[i] = (int32_t)i;
+  }
+}
+
+template <class T>
+__global__ void gather(const T *in, const int32_t *from, T *out, int64_t n) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    out[i] = in[from[i]];
+}
+
+template <class T>
+static myr_status permute(cuda_state *d, T *data, const int32_t *from, int64_t n, myr_error *err) {
+  T *out = (T *)d->scratch; /* the first 8-byte area: the sort's keys are no longer needed */
+  gather<T><<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(data, from, out, n);
+  CU(cudaGetLastError());
+  CU(cudaMemcpyAsync(data, out, (size_t)n * sizeof(T), cudaMemcpyDeviceToDevice, d->stream));
+  return MYR_OK;
+}
+
+/* Stable sort of the agents by cell (row-major), moving ids and persistent columns; transient
+ * columns are zero at a sync and every slot is alive. */
+static myr_status sort_by_cell(myr_sim *sim, myr_view *v, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  const myr_model *m = sim->model;
+  int64_t n = v->n, cap = v->capacity;
+  if (n < 2) return MYR_OK;
+  uint32_t *keys = (uint32_t *)d->scratch;
+  int32_t *slots = (int32_t *)(d->scratch + (size_t)cap * 8);
+  cell_keys<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(
+      (const int32_t *)v->col[m->cell_columns[0]], (const int32_t *)v->col[m->cell_columns[1]], v->width, keys, slots, n);
+  CU(cudaGetLastError());
+  cub::DoubleBuffer<uint32_t> k(keys, keys + cap);
+  cub::DoubleBuffer<int32_t> s(slots, slots + cap);
+  int bits = 1;
+  while (bits < 32 && ((uint64_t)1 << bits) < (uint64_t)v->width * (uint64_t)v->height) bits++;
+  size_t bytes = d->cub_bytes;
+  CU(cub::DeviceRadixSort::SortPairs(d->cub_temp, bytes, k, s, n, 0, bits, d->stream));
+  const int32_t *from = s.Current();
+  myr_status st = permute(d, v->id, from, n, err);
+  for (int c = 0; c < m->n_columns && st == MYR_OK; c++) {
+    if (m->columns[c].lifetime == MYR_TRANSIENT) continue;
+    size_t es = myr_type_size(m->columns[c].type);
+    for (int j = 0; j < sim->agents.components[c] && st == MYR_OK; j++) {
+      char *base = (char *)v->col[c] + (size_t)j * (size_t)cap * es;
+      if (es == 1) st = permute(d, (uint8_t *)base, from, n, err);
+      else if (es == 4) st = permute(d, (uint32_t *)base, from, n, err);
+      else st = permute(d, (uint64_t *)base, from, n, err);
+    }
+  }
+  return st;
+}
+
 static myr_status step(myr_sim *sim, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   const myr_model_cuda *k = sim->model->cuda;
   myr_view v = device_view(sim);
-  int64_t *flow = d->counters + COUNTER_FLOW;
-  myr_cuda_launcher decide = sim->cfg->policy == MYR_POLICY_RANDOM ? k->decide_random : k->heuristic;
-  if (!decide)
-    return myr_fail(err, MYR_ERR_BACKEND, "model %s has no CUDA kernel for policy %s", sim->model->name,
-                    myr_policy_name(sim->cfg->policy));
-  CU(decide(&v, v.n, NULL, d->stream));
-  CU(k->act(&v, v.n, flow, d->stream));
+  int64_t *flow = d->counters + COUNTER_FLOW, *acc = d->counters + COUNTER_ACC;
+  int random = sim->cfg->policy == MYR_POLICY_RANDOM;
+  d->stats_ready = 0;
+  int (*fused)(const myr_view *, int64_t, int64_t *, int64_t *, void *) = random ? k->step_random : k->step_heuristic;
+  if (fused) {
+    int with_stats = sim->record_hint && k->stats_after_act;
+    if (with_stats) CU(cudaMemsetAsync(acc, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
+    CU(fused(&v, v.n, flow, with_stats ? acc : NULL, d->stream));
+    d->stats_ready = with_stats;
+  } else {
+    myr_cuda_launcher decide = random ? k->decide_random : k->heuristic;
+    if (!decide)
+      return myr_fail(err, MYR_ERR_BACKEND, "model %s has no CUDA kernel for policy %s", sim->model->name,
+                      myr_policy_name(sim->cfg->policy));
+    CU(decide(&v, v.n, NULL, d->stream));
+    CU(k->act(&v, v.n, flow, d->stream));
+  }
   if (v.window_step == v.sync_frequency - 1) {
     myr_status s = sync_window(sim, &v, err);
+    if (s == MYR_OK && sim->model->cell_columns && sim->step + 1 >= d->sorted_at + SORT_EVERY) {
+      s = sort_by_cell(sim, &v, err);
+      d->sorted_at = sim->step + 1;
+    }
     if (s != MYR_OK) return s;
   }
   sim->step++;
@@ -427,8 +511,11 @@ static myr_status stats(myr_sim *sim, int64_t *acc, myr_error *err) {
   const myr_model_cuda *k = sim->model->cuda;
   myr_view v = device_view(sim);
   int64_t *dacc = d->counters + COUNTER_ACC;
-  CU(cudaMemsetAsync(dacc, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
-  if (k->agent_stats) CU(k->agent_stats(&v, v.n, dacc, d->stream));
+  if (!d->stats_ready) { /* else the step's fused pass has filled acc with the agents' part */
+    CU(cudaMemsetAsync(dacc, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
+    if (k->agent_stats) CU(k->agent_stats(&v, v.n, dacc, d->stream));
+  }
+  d->stats_ready = 0;
   if (k->cell_stats) CU(k->cell_stats(&v, (int64_t)v.width * v.height, dacc, d->stream));
   CU(cudaMemcpyAsync(d->pinned, d->counters, (MYR_MAX_FLOWS + MYR_MAX_ACC) * sizeof(int64_t),
                      cudaMemcpyDeviceToHost, d->stream));

@@ -1,6 +1,7 @@
 /* The CUDA backend against the CPU backend (the reference), through the library API:
  * - identical state hashes and identical statistics at every step for 100 steps: movement
- *   (random, heuristic), foraging (heuristic, random; sync windows 1 and 3; closed edges);
+ *   (random, heuristic), foraging (heuristic, random; sync windows 1 and 3; closed edges),
+ *   with the GPU's sorts by cell (every 8 steps) and both ways of computing statistics;
  * - identical hashes run to run on the GPU;
  * - a checkpoint written from the GPU resumes on the GPU and on the CPU to the same hash as
  *   the straight run;
@@ -38,6 +39,7 @@ static void run(const char *yaml, const char *backend, int steps, double *stats,
           sim->backend_why);
   int k = myr_sim_stat_count(sim);
   for (int s = 0; s < steps; s++) {
+    sim->record_hint = s % 2; /* both ways of computing statistics on the GPU: fused and apart */
     REQUIRE(myr_sim_step(sim, &e) == MYR_OK, "%s step %d: %s", backend, s, e.msg);
     myr_sim_stats(sim, stats + (size_t)s * (size_t)k);
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU step throughput (run on a GPU machine): for each model and population, first measure the
-# DRAM bytes per agent-step of the step kernels with Nsight Compute, then time the steps with
+# DRAM bytes per agent-step of the step kernels with Nsight Compute over 16 steps (two sorts by
+# cell included), then time the steps with
 # step_throughput, which also measures the device copy bandwidth and reports the fraction of it
 # reached. Rows are appended to CSV (default benchmarks/results/gpu_throughput.csv).
 #   benchmarks/gpu_throughput.sh BUILD_DIR CSV "movement:1000000 foraging:10000000 ..."
@@ -19,10 +20,10 @@ for run in $runs; do
   bytes=${measured[$model]:-0}
   if command -v ncu >/dev/null && [ "$agents" -le 10000000 ]; then
     ncu --clock-control none --csv --print-units base --metrics dram__bytes_read.sum,dram__bytes_write.sum \
-        --log-file "$work/ncu.csv" "$bench" -b cuda -m "$model" -a "$agents" -n 4 -w 0 > "$work/ncu.out" 2>&1
+        --log-file "$work/ncu.csv" "$bench" -b cuda -m "$model" -a "$agents" -n 16 -w 0 > "$work/ncu.out" 2>&1
     mean=$(awk '$1 == "'"$model"'" {print $3}' "$work/ncu.out")
     if [ -n "$mean" ]; then
-      bytes=$(python3 "$root/benchmarks/ncu_bytes.py" "$work/ncu.csv" "$((mean * 4))") || bytes=0
+      bytes=$(python3 "$root/benchmarks/ncu_bytes.py" "$work/ncu.csv" "$((mean * 16))") || bytes=0
       measured[$model]=$bytes
     else
       echo "ncu run failed:" >&2; tail -5 "$work/ncu.out" >&2

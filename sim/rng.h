@@ -61,8 +61,8 @@ typedef struct myr_rng {
   uint32_t purpose, step; /* counter words 1 and 2 */
   uint32_t seed;          /* counter word 3 */
   uint32_t block;         /* next counter word 0 */
-  uint32_t buf[4];
-  int used;               /* words of buf already handed out (4 = empty) */
+  uint32_t b0, b1, b2, b3; /* the current block's words (scalars: GPU registers, not a local array) */
+  int used;               /* words of the block already handed out (4 = empty) */
 } myr_rng;
 
 MYR_HD static inline myr_rng myr_rng_make(uint32_t seed, uint64_t id, uint64_t step, uint32_t purpose) {
@@ -74,7 +74,7 @@ MYR_HD static inline myr_rng myr_rng_make(uint32_t seed, uint64_t id, uint64_t s
   r.seed = seed;
   r.block = 0;
   r.used = 4;
-  r.buf[0] = r.buf[1] = r.buf[2] = r.buf[3] = 0;
+  r.b0 = r.b1 = r.b2 = r.b3 = 0;
   return r;
 }
 
@@ -87,10 +87,11 @@ MYR_HD static inline myr_u32x4 myr_rng_block(myr_rng *r) {
 MYR_HD static inline uint32_t myr_rng_u32(myr_rng *r) {
   if (r->used == 4) {
     myr_u32x4 b = myr_rng_block(r);
-    r->buf[0] = b.v[0]; r->buf[1] = b.v[1]; r->buf[2] = b.v[2]; r->buf[3] = b.v[3];
+    r->b0 = b.v[0]; r->b1 = b.v[1]; r->b2 = b.v[2]; r->b3 = b.v[3];
     r->used = 0;
   }
-  return r->buf[r->used++];
+  int k = r->used++;
+  return k == 0 ? r->b0 : k == 1 ? r->b1 : k == 2 ? r->b2 : r->b3;
 }
 
 MYR_HD static inline uint64_t myr_rng_u64(myr_rng *r) {

@@ -94,14 +94,12 @@ MYR_HD static inline int myr_inside(const myr_view *v, int32_t x, int32_t y) {
 
 /* The 9 grid moves used by the walking models: 0 stay, then E, NE, N, NW, W, SW, S, SE. */
 #define MYR_MOVES 9
-MYR_HD static inline int32_t myr_move_dx(int a) {
-  const int32_t dx[MYR_MOVES] = {0, 1, 1, 0, -1, -1, -1, 0, 1};
-  return dx[a];
-}
-MYR_HD static inline int32_t myr_move_dy(int a) {
-  const int32_t dy[MYR_MOVES] = {0, 0, 1, 1, 1, 0, -1, -1, -1};
-  return dy[a];
-}
+/* The tables as 2-bit fields (value + 1, move a at bits 2a..2a+1): arithmetic, not an indexed
+ * array, so GPU code keeps them in registers instead of a per-call local-memory table. */
+#define MYR__MOVE_DX 0x24069u /* dx + 1: 1 2 2 1 0 0 0 1 2 */
+#define MYR__MOVE_DY 0x006A5u /* dy + 1: 1 1 2 2 2 1 0 0 0 */
+MYR_HD static inline int32_t myr_move_dx(int a) { return (int32_t)((MYR__MOVE_DX >> (2 * a)) & 3u) - 1; }
+MYR_HD static inline int32_t myr_move_dy(int a) { return (int32_t)((MYR__MOVE_DY >> (2 * a)) & 3u) - 1; }
 
 /* Legal grid moves from cell (x, y): all 9 on a torus; in a closed world the moves that would
  * leave it are illegal. Fills mask[0..8] with 0/1 and returns the count (>= 1: staying is

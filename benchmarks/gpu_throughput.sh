@@ -29,7 +29,7 @@ for run in $runs; do
       echo "ncu run failed:" >&2; tail -5 "$work/ncu.out" >&2
     fi
   fi
-  echo "+ step_throughput -b cuda -m $model -a $agents -n 20 -w 3 --bytes $bytes" >&2
-  "$bench" -b cuda -m "$model" -a "$agents" -n 20 -w 3 --bytes "$bytes" --csv "$csv"
+  echo "+ step_throughput -b cuda -m $model -a $agents -n 16 -w 8 --bytes $bytes" >&2
+  "$bench" -b cuda -m "$model" -a "$agents" -n 16 -w 8 --bytes "$bytes" --csv "$csv"
 done
 rm -rf "$work"

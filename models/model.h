@@ -158,9 +158,10 @@ typedef struct myr_model {
 
   /* Kernels for the CUDA backend, or NULL: the model then runs on the CPU backend only. */
   const myr_model_cuda *cuda;
-  /* The i32 columns holding each agent's cell (x, y), or NULL. A device backend uses them to
-   * sort agents by cell now and then, so that neighbours sit together in memory (results never
-   * depend on slot order). */
+  /* For models whose agents read or write the grid around them: the i32 columns holding each
+   * agent's cell (x, y). A device backend then sorts agents by cell now and then, so that
+   * neighbours sit together in memory (results never depend on slot order). NULL: no sort
+   * (it would only cost time, e.g. for walkers that read no grid). */
   const int *cell_columns;
 
   /* Planning interface for MCTS (plan_root / plan_step / plan_features) is added by the

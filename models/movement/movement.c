@@ -65,7 +65,6 @@ static const myr_stat_desc movement_stats[MOVEMENT_STATS] = {
 static const char *const movement_action_names[MYR_MOVES] = {"stay", "E", "NE", "N", "NW", "W", "SW", "S", "SE"};
 
 MYR_DECLARE_MODEL_CUDA(movement);
-static const int movement_cell_columns[2] = {MOVEMENT_X, MOVEMENT_Y};
 
 const myr_model myr_model_movement = {
     .name = "movement",
@@ -99,5 +98,4 @@ const myr_model myr_model_movement = {
     .cell_stats = NULL,
     .finish_stats = movement_finish_stats,
     .cuda = MYR_MODEL_CUDA(movement),
-    .cell_columns = movement_cell_columns,
 };

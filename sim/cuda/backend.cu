@@ -49,17 +49,25 @@ typedef struct cuda_state {
   void *cub_temp;
   size_t cub_bytes;
   void *params;
-  int64_t *counters; /* [MYR_MAX_FLOWS] flows, then [MYR_MAX_ACC] accumulators, then alive count */
+  int64_t *counters; /* see COUNTER_*: flows, agent and cell accumulators, alive count */
   int64_t *selected; /* DeviceSelect's count */
   int64_t *pinned;   /* host: counters read back, scan ends, selected */
   char *staging;     /* host, pinned: downloads and uploads */
   myr_view view;     /* device pointers; step fields set per step */
   size_t device_bytes;
   int stats_ready;    /* the step's fused pass left this step's agent statistics in acc */
+  int cells_cached;   /* cell_acc holds cell_stats of the published grid (cleared at each sync) */
+  int64_t cell_acc[MYR_MAX_ACC];
   uint64_t sorted_at; /* step of the last sort by cell */
 } cuda_state;
 
-enum { COUNTER_FLOW = 0, COUNTER_ACC = MYR_MAX_FLOWS, COUNTER_ALIVE = MYR_MAX_FLOWS + MYR_MAX_ACC, N_COUNTERS };
+enum {
+  COUNTER_FLOW = 0,                          /* flows since the last read-back */
+  COUNTER_ACC = MYR_MAX_FLOWS,               /* agent statistics */
+  COUNTER_CELL = COUNTER_ACC + MYR_MAX_ACC,  /* cell statistics */
+  COUNTER_ALIVE = COUNTER_CELL + MYR_MAX_ACC,
+  N_COUNTERS
+};
 
 static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
 
@@ -407,6 +415,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   if (s != MYR_OK) return s;
   if (k->sync_cells_end) CU(k->sync_cells_end(v, cells, flow, d->stream));
   int64_t deaths = n_before - alive;
+  d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (deaths > 0 && (s = compact(sim, v, alive + births, err)) != MYR_OK) return s;
   sim->agents.n = v->n;
   sim->births += births;
@@ -516,13 +525,25 @@ static myr_status stats(myr_sim *sim, int64_t *acc, myr_error *err) {
     if (k->agent_stats) CU(k->agent_stats(&v, v.n, dacc, d->stream));
   }
   d->stats_ready = 0;
-  if (k->cell_stats) CU(k->cell_stats(&v, (int64_t)v.width * v.height, dacc, d->stream));
-  CU(cudaMemcpyAsync(d->pinned, d->counters, (MYR_MAX_FLOWS + MYR_MAX_ACC) * sizeof(int64_t),
+  /* Cell statistics read persistent layers, which change only at a sync: between syncs the last
+   * result stands. They go to a separate area so the agents' part can be told apart. */
+  int64_t *dcell = d->counters + COUNTER_CELL;
+  int cells = k->cell_stats && !d->cells_cached;
+  if (cells) {
+    CU(cudaMemsetAsync(dcell, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
+    CU(k->cell_stats(&v, (int64_t)v.width * v.height, dcell, d->stream));
+  }
+  CU(cudaMemcpyAsync(d->pinned, d->counters, (MYR_MAX_FLOWS + 2 * MYR_MAX_ACC) * sizeof(int64_t),
                      cudaMemcpyDeviceToHost, d->stream));
   CU(cudaMemsetAsync(d->counters + COUNTER_FLOW, 0, MYR_MAX_FLOWS * sizeof(int64_t), d->stream));
   CU(cudaStreamSynchronize(d->stream));
   for (int f = 0; f < MYR_MAX_FLOWS; f++) sim->flow[f] += d->pinned[COUNTER_FLOW + f];
-  memcpy(acc, d->pinned + COUNTER_ACC, MYR_MAX_ACC * sizeof(int64_t));
+  if (cells) {
+    memcpy(d->cell_acc, d->pinned + COUNTER_CELL, sizeof d->cell_acc);
+    d->cells_cached = 1;
+  }
+  for (int a = 0; a < MYR_MAX_ACC; a++)
+    acc[a] = d->pinned[COUNTER_ACC + a] + (k->cell_stats ? d->cell_acc[a] : 0);
   return MYR_OK;
 }
 

@@ -285,14 +285,22 @@ MYR_HD static inline void foraging_sync_cell(const myr_view *v, int64_t c, int64
   const foraging_params *p = (const foraging_params *)v->params;
   uint32_t *resource = MYR_LAYER(v, FORAGING_RESOURCE, uint32_t);
   int64_t *claims = MYR_LAYER(v, FORAGING_CLAIMS, int64_t), *taken = MYR_LAYER(v, FORAGING_TAKEN, int64_t);
+  /* Most cells have no claim and are full: they are read, not written (a grid pass per sync
+   * is most of the model's memory traffic in sparse worlds). */
+  int64_t granted = 0;
+  if (claims[c]) {
+    granted = taken[c];
+    claims[c] = 0;
+    if (granted) taken[c] = 0;
+  }
+  int64_t before = resource[c];
   int64_t cap = MYR_LAYER(v, FORAGING_CAPACITY, uint32_t)[c];
-  int64_t r = (int64_t)resource[c] - taken[c];
+  if (granted == 0 && before >= cap) return;
+  int64_t r = before - granted;
   int64_t grown = foraging_min(cap, r + ((cap * p->regrowth_fx) >> 16) * v->sync_frequency);
   if (grown < r) grown = r; /* a cell above its capacity (edited by hand) is not cut back */
   flow[FORAGING_FLOW_REGROWN] += grown - r;
-  resource[c] = (uint32_t)grown;
-  claims[c] = 0;
-  taken[c] = 0;
+  if (grown != before) resource[c] = (uint32_t)grown;
 }
 
 /* Observation row (11 floats): the visible resource of the 9 cells the moves lead to, in

@@ -212,10 +212,12 @@ MYR_HD static inline void foraging_act(const myr_view *v, int64_t i, int64_t *fl
   int64_t visible = (int64_t)MYR_LAYER(v, FORAGING_RESOURCE, uint32_t)[cell] - here;
   int64_t amount = foraging_min(foraging_min(visible, p->harvest_fx), p->max_energy_fx - energy[i] - pending);
   if (amount < 0) amount = 0;
-  int64_t s = (int64_t)v->window_step * v->capacity + i;
-  MYR_COL(v, FORAGING_CLAIM_CELL, int32_t)[s] = (int32_t)cell;
-  MYR_COL(v, FORAGING_CLAIM_AMOUNT, uint32_t)[s] = (uint32_t)amount;
-  if (amount > 0) foraging_atomic_add(&MYR_LAYER(v, FORAGING_CLAIMS, int64_t)[cell], amount);
+  if (amount > 0) { /* an empty slot stays zero: nothing to write now or to clear at sync */
+    int64_t s = (int64_t)v->window_step * v->capacity + i;
+    MYR_COL(v, FORAGING_CLAIM_CELL, int32_t)[s] = (int32_t)cell;
+    MYR_COL(v, FORAGING_CLAIM_AMOUNT, uint32_t)[s] = (uint32_t)amount;
+    foraging_atomic_add(&MYR_LAYER(v, FORAGING_CLAIMS, int64_t)[cell], amount);
+  }
 }
 
 /* The share of claim a on a cell with claim total C and published resource R: all of it if
@@ -240,15 +242,15 @@ MYR_HD static inline void foraging_sync_agent(const myr_view *v, int64_t i, int6
   for (int32_t k = 0; k < v->sync_frequency; k++) {
     int64_t s = (int64_t)k * v->capacity + i;
     int64_t a = ca[s];
-    if (a > 0) {
+    if (a > 0) { /* only claimed slots were written (act) */
       int64_t cell = cc[s];
       int64_t share = foraging_share(a, claims[cell], (int64_t)resource[cell]);
       e += share;
       flow[FORAGING_FLOW_HARVESTED] += share;
       if (share > 0) foraging_atomic_add(&taken[cell], share);
+      ca[s] = 0;
+      cc[s] = 0;
     }
-    ca[s] = 0;
-    cc[s] = 0;
   }
   MYR_COL(v, FORAGING_ENERGY, int32_t)[i] = (int32_t)e;
   uint32_t age = MYR_COL(v, FORAGING_AGE, uint32_t)[i];

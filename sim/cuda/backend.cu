@@ -9,7 +9,7 @@
  *
  * Determinism: kernels run the model's MYR_HD functions, counters are integer atomics,
  * births take slots by an exclusive scan in slot order and compaction is a stable select.
- * Every SORT_EVERY steps the agents are also sorted by cell (stable radix sort), so that a
+ * Every SORT_EVERY steps the agents of models that gather from the grid are sorted by cell (stable radix sort), so that a
  * warp's neighbourhood reads and claims hit the same cache lines; slot order never changes a
  * result, so the state equals the CPU backend's in id order (the hash's order). */
 #include <cuda_runtime.h>
@@ -24,7 +24,7 @@
 #include "sim/backend.h"
 
 #define STAGING_BYTES ((size_t)64 << 20)
-#define SORT_EVERY 8 /* steps between sorts of the agents by cell (at the next sync) */
+#define SORT_EVERY 16 /* steps between sorts of the agents by cell (at the next sync) */
 #define SCRATCH_PER_SLOT 16 /* two 8-byte areas: birth offsets / compaction / gather, sort keys */
 #define ALIGN 256
 

@@ -33,6 +33,7 @@ typedef struct myr_config {
   int64_t snapshot_every;   /* 0 = only the final state */
   int64_t checkpoint_every; /* 0 = none; a multiple of distributed.sync_frequency */
   int progress;             /* 1: progress on stderr */
+  int64_t sort_every;       /* GPU: steps between sorts of agents by cell; 0 = never */
   /* world */
   int64_t width, height;
   int wrap;

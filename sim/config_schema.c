@@ -29,6 +29,9 @@ const myr__key myr__config_keys[] = {
    "write a checkpoint every this many steps, a multiple of distributed.sync_frequency; 0 = none"},
   {"run.progress", MYR__K_BOOL, OFF(progress), 0, "true", 0, 1, NULL,
    "report progress on stderr"},
+  {"run.sort_every", MYR__K_INT, OFF(sort_every), 0, "8", 0, 1e12, NULL,
+   "GPU: sort agents by cell every N steps, for memory locality (models that read the grid "
+   "around them); 0 = never; results never depend on it"},
 
   {"world.width", MYR__K_INT, OFF(width), 0, "256", 1, 1048576, NULL,
    "grid cells along x; width x height must stay below 2^31"},

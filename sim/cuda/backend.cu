@@ -9,7 +9,7 @@
  *
  * Determinism: kernels run the model's MYR_HD functions, counters are integer atomics,
  * births take slots by an exclusive scan in slot order and compaction is a stable select.
- * Every SORT_EVERY steps the agents of models that gather from the grid are sorted by cell (stable radix sort), so that a
+ * Every run.sort_every steps the agents of models that gather from the grid are sorted by cell (stable radix sort), so that a
  * warp's neighbourhood reads and claims hit the same cache lines; slot order never changes a
  * result, so the state equals the CPU backend's in id order (the hash's order). */
 #include <cuda_runtime.h>
@@ -24,7 +24,6 @@
 #include "sim/backend.h"
 
 #define STAGING_BYTES ((size_t)64 << 20)
-#define SORT_EVERY 16 /* steps between sorts of the agents by cell (at the next sync) */
 #define SCRATCH_PER_SLOT 16 /* two 8-byte areas: birth offsets / compaction / gather, sort keys */
 #define ALIGN 256
 
@@ -503,7 +502,8 @@ static myr_status step(myr_sim *sim, myr_error *err) {
   }
   if (v.window_step == v.sync_frequency - 1) {
     myr_status s = sync_window(sim, &v, err);
-    if (s == MYR_OK && sim->model->cell_columns && sim->step + 1 >= d->sorted_at + SORT_EVERY) {
+    uint64_t every = (uint64_t)sim->cfg->sort_every;
+    if (s == MYR_OK && sim->model->cell_columns && every > 0 && sim->step + 1 >= d->sorted_at + every) {
       s = sort_by_cell(sim, &v, err);
       d->sorted_at = sim->step + 1;
     }

@@ -1,7 +1,7 @@
 /* The CUDA backend against the CPU backend (the reference), through the library API:
  * - identical state hashes and identical statistics at every step for 100 steps: movement
  *   (random, heuristic), foraging (heuristic, random; sync windows 1 and 3; closed edges),
- *   with the GPU's sorts by cell (every 16 steps) and both ways of computing statistics;
+ *   with the GPU's sorts by cell (run.sort_every 8) and both ways of computing statistics;
  * - identical hashes run to run on the GPU;
  * - a checkpoint written from the GPU resumes on the GPU and on the CPU to the same hash as
  *   the straight run;

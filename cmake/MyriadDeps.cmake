@@ -31,8 +31,9 @@ if(NOT MYRIAD_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      # H100/H200 first; the common older data-centre and desktop parts; PTX for newer ones.
-      set(CMAKE_CUDA_ARCHITECTURES 70-real 75-real 80-real 86-real 89-real 90)
+      # H100/H200 (sm_90, with PTX for newer parts) and the common older parts CUDA 13 still
+      # supports: T4 (75), A100 (80), RTX 30xx (86), L4 and RTX 40xx (89). CUDA 13 dropped sm_70.
+      set(CMAKE_CUDA_ARCHITECTURES 75-real 80-real 86-real 89-real 90)
     endif()
     enable_language(CUDA)
     set(CMAKE_CUDA_STANDARD 17)

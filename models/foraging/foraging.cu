@@ -1,6 +1,8 @@
 /* foraging on the GPU: kernels over the same per-agent and per-cell functions as the CPU
  * (foraging.h). Claims and grants are integer atomics, so results equal the CPU's bit for bit. */
 #include "models/foraging/foraging.h"
+/* The 9-cell gathers need registers: 4 blocks per multiprocessor (64 registers) do not spill. */
+#define MYR_CUDA_MIN_BLOCKS 4
 #include "models/model_cuda.cuh"
 
 MYR_CUDA_CELLS_PLAIN(init_cells, foraging_init_cell)

@@ -62,9 +62,11 @@ MYR_HD static inline void movement_act(const myr_view *v, int64_t i, int64_t *fl
   int32_t ny = myr_fold(y[i] + myr_move_dy(a), v->height, v->wrap);
   int moved = (nx != x[i]) | (ny != y[i]);
   if (moved) {
+    /* heading first: then nothing stored after x and y, so a fused pass that reads the new
+     * position next (statistics) can use these values instead of reloading them */
+    MYR_COL(v, MOVEMENT_HEADING, uint8_t)[i] = (uint8_t)a;
     x[i] = nx;
     y[i] = ny;
-    MYR_COL(v, MOVEMENT_HEADING, uint8_t)[i] = (uint8_t)a;
   }
   flow[MOVEMENT_FLOW_MOVED] += moved;
   flow[MOVEMENT_FLOW_AGENT_STEPS] += 1;

@@ -38,7 +38,7 @@
 static int g_sm_count = 132;
 
 int myr_cuda_blocks(int64_t n) {
-  int64_t blocks = (n + MYR_CUDA_THREADS - 1) / MYR_CUDA_THREADS, most = (int64_t)g_sm_count * 16;
+  int64_t blocks = (n + MYR_CUDA_THREADS - 1) / MYR_CUDA_THREADS, most = (int64_t)g_sm_count * 2 * MYR_CUDA_MIN_BLOCKS;
   return (int)(blocks < most ? blocks : most);
 }
 

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "models/plan.h"
 #include "sim/status.h"
 #include "sim/view.h"
 
@@ -164,8 +165,9 @@ typedef struct myr_model {
    * (it would only cost time, e.g. for walkers that read no grid). */
   const int *cell_columns;
 
-  /* Planning interface for MCTS (plan_root / plan_step / plan_features) is added by the
-   * search issue. */
+  /* The planning interface for MCTS (models/plan.h), or NULL: the model then decides by the
+   * random, heuristic or network policies only. */
+  const myr_model_plan *plan;
 } myr_model;
 
 #define MYR_MAX_ACTIONS 32

@@ -1,0 +1,95 @@
+/* The policy-value network (DESIGN §7): an MLP with ReLU hidden layers and one output layer of
+ * n_actions policy logits and one value. Weights live in one flat float buffer: for each
+ * layer l, W_l as [out][in] row-major, then b_l [out].
+ *
+ * myr_net_forward_row is the one definition of the forward pass: MYR_HD, fp32, each output a
+ * sum in a fixed order (bias, then inputs 0, 1, 2, ...), no fused multiply-add, so a row's
+ * result depends on nothing but the row and the weights: not on the batch, its size, the
+ * row's position, the thread count or the backend (DESIGN §4.5). The batched CPU loop
+ * (net.c) and the CUDA kernel (net.cu) both run it; the optional bf16 tensor-core path keeps
+ * the same per-row rule and is checked against it with a stated tolerance. */
+#ifndef MYR_NET_H
+#define MYR_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/hd.h"
+#include "sim/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MYR_NET_MAX_LAYERS 8   /* weight layers: hidden layers + the output layer */
+#define MYR_NET_MAX_WIDTH 1024 /* widest layer */
+
+typedef struct myr_net_shape {
+  int layers;                       /* weight layers (hidden + 1) */
+  int size[MYR_NET_MAX_LAYERS + 1]; /* size[0] inputs, ..., size[layers] = n_actions + 1 */
+} myr_net_shape;
+
+/* What the forward pass reads (host or device pointer). */
+typedef struct myr_net_view {
+  myr_net_shape shape;
+  const float *w;
+} myr_net_view;
+
+/* A network on the host: owns w (myr_net_free). */
+typedef struct myr_net {
+  myr_net_shape shape;
+  float *w;
+  size_t n_params;
+} myr_net;
+
+/* inputs, hidden sizes (n_hidden of them), actions: the shape of an MLP. */
+myr_status myr_net_shape_make(myr_net_shape *s, int inputs, const int *hidden, int n_hidden, int actions,
+                              myr_error *err);
+size_t myr_net_param_count(const myr_net_shape *s);
+/* Offset of layer l's W and b in the flat buffer. */
+size_t myr_net_weight_offset(const myr_net_shape *s, int l);
+size_t myr_net_bias_offset(const myr_net_shape *s, int l);
+
+/* He-uniform weights and zero biases from myr_rng (seed), the same on every machine. */
+myr_status myr_net_create(myr_net *net, const myr_net_shape *s, uint32_t seed, myr_error *err);
+void myr_net_free(myr_net *net);
+myr_net_view myr_net_view_of(const myr_net *net);
+
+/* HDF5: /network/weights (f32 [n_params]) with attributes layers and sizes, in a file or in
+ * an open group (checkpoints). Load checks the shape against `expect` when not NULL. */
+myr_status myr_net_save(const myr_net *net, const char *path, myr_error *err);
+myr_status myr_net_load(myr_net *net, const char *path, const myr_net_shape *expect, myr_error *err);
+
+/* One row: out[size[layers]] = logits (n_actions) then value. scratch: 2 * MYR_NET_MAX_WIDTH. */
+MYR_HD static inline void myr_net_forward_row(const myr_net_view *n, const float *x, float *out, float *scratch) {
+  const float *in = x;
+  float *buf[2] = {scratch, scratch + MYR_NET_MAX_WIDTH};
+  const float *w = n->w;
+  for (int l = 0; l < n->shape.layers; l++) {
+    int ni = n->shape.size[l], no = n->shape.size[l + 1];
+    const float *W = w, *b = w + (size_t)no * (size_t)ni;
+    float *o = l == n->shape.layers - 1 ? out : buf[l & 1];
+    for (int j = 0; j < no; j++) {
+      float acc = b[j];
+      const float *row = W + (size_t)j * (size_t)ni;
+      for (int k = 0; k < ni; k++) acc = acc + row[k] * in[k];
+      o[j] = (l == n->shape.layers - 1 || acc > 0.0f) ? acc : 0.0f; /* ReLU on hidden layers */
+    }
+    w = b + no;
+    in = o;
+  }
+}
+
+/* Batched forward on the CPU (OpenMP over rows): out[b] = forward(x[b]). */
+void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int64_t rows, int threads);
+
+/* Softmax of logits over the legal actions (bit a of legal), with myr_expf: the prior. */
+MYR_HD static inline void myr_net_prior(const float *logits, uint32_t legal, int actions, float *prior);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* (myr_net_prior is defined above, after its declaration) */
+
+#endif

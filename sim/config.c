@@ -266,6 +266,11 @@ static void expected_text(vspec s, char *buf, size_t n) {
     snprintf(buf, n, "one of %s", list);
     break;
   case MYR__K_STRING: snprintf(buf, n, "a string of at most %zu bytes", s.size - 1); break;
+  case MYR__K_INTLIST:
+    fmt_bound(lo, sizeof lo, s.min);
+    fmt_bound(hi, sizeof hi, s.max);
+    snprintf(buf, n, "a list of 1 to %d integers from %s to %s, e.g. [128, 128]", MYR_INT_LIST_MAX, lo, hi);
+    break;
   case MYR__K_MODEL: snprintf(buf, n, "a model name of at most %zu bytes", s.size - 1); break;
   case MYR__K_PARAMS: snprintf(buf, n, "a mapping of model parameters"); break;
   }
@@ -287,6 +292,11 @@ static void range_text(vspec s, char *buf, size_t n) {
     break;
   case MYR__K_BOOL: snprintf(buf, n, "true or false"); break;
   case MYR__K_ENUM: snprintf(buf, n, "%s", s.choices); break;
+  case MYR__K_INTLIST:
+    fmt_bound(lo, sizeof lo, s.min);
+    fmt_bound(hi, sizeof hi, s.max);
+    snprintf(buf, n, "1 to %d integers, each %s to %s", MYR_INT_LIST_MAX, lo, hi);
+    break;
   default: break;
   }
 }
@@ -510,6 +520,46 @@ static myr_status no_such_key(loader *L, origin o, const char *path) {
 
 /* ---------------------------------------------------------------- values */
 
+/* One integer of a list, checked against the range. */
+static int list_item(const char *text, vspec s, int64_t *out) {
+  return parse_int(text, out) && (double)*out >= s.min && (double)*out <= s.max;
+}
+
+/* A list of integers: a YAML sequence of plain scalars, or text "[a, b]" / "a, b" (defaults,
+ * --set). 1 to MYR_INT_LIST_MAX items, each in the range. */
+static int parse_int_list(const myr__ynode *v, vspec s, myr_int_list *out) {
+  memset(out, 0, sizeof *out);
+  if (v->kind == MYR__Y_SEQ) {
+    if (v->n < 1 || v->n > MYR_INT_LIST_MAX) return 0;
+    for (int i = 0; i < v->n; i++) {
+      const myr__ynode *item = v->kids[i];
+      if (item->kind != MYR__Y_SCALAR || !item->plain || !list_item(item->text, s, &out->v[i])) return 0;
+    }
+    out->n = v->n;
+    return 1;
+  }
+  if (v->kind != MYR__Y_SCALAR || !v->plain) return 0;
+  char text[256];
+  if (v->len >= sizeof text) return 0;
+  memcpy(text, v->text, v->len + 1);
+  char *p = text, *end = text + strlen(text);
+  while (*p == ' ') p++;
+  if (*p == '[') {
+    p++;
+    while (end > p && end[-1] == ' ') end--;
+    if (end == p || end[-1] != ']') return 0;
+    *--end = '\0';
+  }
+  for (char *item = strtok(p, ","); item; item = strtok(NULL, ",")) {
+    while (*item == ' ') item++;
+    char *tail = item + strlen(item);
+    while (tail > item && tail[-1] == ' ') *--tail = '\0';
+    if (out->n == MYR_INT_LIST_MAX || !list_item(item, s, &out->v[out->n])) return 0;
+    out->n++;
+  }
+  return out->n > 0;
+}
+
 /* Checks scalar `v` against `s` and writes it to `dst` (int64_t, double, int or char[]). */
 static myr_status set_value(loader *L, origin o, const char *path, const myr__ynode *v, vspec s,
                             void *dst) {
@@ -517,7 +567,11 @@ static myr_status set_value(loader *L, origin o, const char *path, const myr__yn
   int64_t i64 = 0;
   double f = 0;
   int iv = 0;
-  if (v->kind == MYR__Y_SCALAR) {
+  if (s.type == MYR__K_INTLIST) {
+    myr_int_list list;
+    ok = parse_int_list(v, s, &list);
+    if (ok) memcpy(dst, &list, sizeof list);
+  } else if (v->kind == MYR__Y_SCALAR) {
     switch (s.type) {
     case MYR__K_INT:
       ok = v->plain && parse_int(v->text, &i64) && (double)i64 >= s.min && (double)i64 <= s.max;
@@ -544,7 +598,8 @@ static myr_status set_value(loader *L, origin o, const char *path, const myr__yn
       if (ok) memcpy(dst, t, len + 1);
       break;
     }
-    case MYR__K_PARAMS: break;
+    case MYR__K_PARAMS:
+    case MYR__K_INTLIST: break;
     }
   }
   if (ok) return MYR_OK;
@@ -670,6 +725,44 @@ static myr_status check_key(loader *L, const myr__ynode *map, int i, const char 
   return MYR_OK;
 }
 
+/* 1 if some schema key lies below `prefix` ("policy.mcts" for policy.mcts.simulations). */
+static int is_subsection(const char *prefix) {
+  size_t n = strlen(prefix);
+  for (int k = 0; k < N_KEYS; k++)
+    if (strncmp(KEYS[k].path, prefix, n) == 0 && KEYS[k].path[n] == '.') return 1;
+  return 0;
+}
+
+/* The keys of mapping v at `prefix` ("run", "policy.mcts", ...): values, or nested mappings. */
+static myr_status read_section(loader *L, const myr__ynode *v, const char *prefix) {
+  myr_status st;
+  char got[256];
+  for (int j = 0; j < v->n; j++) {
+    if ((st = check_key(L, v, j, prefix)) != MYR_OK) return st;
+    const myr__ynode *k2 = MYR__YKEY(v, j), *v2 = MYR__YVAL(v, j);
+    char path[300];
+    snprintf(path, sizeof path, "%.100s.%.190s", prefix, k2->text);
+    int idx = strlen(k2->text) < 190 ? find_key(path) : -1;
+    if (idx < 0 && strlen(k2->text) < 190 && is_subsection(path)) {
+      if (myr__ynode_is_null(v2)) continue;
+      if (v2->kind != MYR__Y_MAP) {
+        describe(v2, got, sizeof got);
+        return fail(L, at_node(v2), path, "expected a mapping of %s keys, got %s", path, got);
+      }
+      if ((st = read_section(L, v2, path)) != MYR_OK) return st;
+      continue;
+    }
+    if (idx < 0) return no_such_key(L, at_node(k2), path);
+    if (KEYS[idx].type == MYR__K_PARAMS) {
+      L->params = v2;
+      L->params_at = at_node(v2);
+      continue;
+    }
+    if ((st = set_key(L, idx, v2, at_node(v2))) != MYR_OK) return st;
+  }
+  return MYR_OK;
+}
+
 static myr_status read_tree(loader *L, const myr__ynode *root) {
   names s;
   char got[256];
@@ -703,20 +796,7 @@ static myr_status read_tree(loader *L, const myr__ynode *root) {
       describe(v, got, sizeof got);
       return fail(L, at_node(v), k->text, "expected a mapping of %s keys, got %s", k->text, got);
     }
-    for (int j = 0; j < v->n; j++) {
-      if ((st = check_key(L, v, j, k->text)) != MYR_OK) return st;
-      const myr__ynode *k2 = MYR__YKEY(v, j), *v2 = MYR__YVAL(v, j);
-      char path[300];
-      snprintf(path, sizeof path, "%.100s.%.190s", k->text, k2->text);
-      int idx = strlen(k2->text) < 190 ? find_key(path) : -1;
-      if (idx < 0) return no_such_key(L, at_node(k2), path);
-      if (KEYS[idx].type == MYR__K_PARAMS) {
-        L->params = v2;
-        L->params_at = at_node(v2);
-        continue;
-      }
-      if ((st = set_key(L, idx, v2, at_node(v2))) != MYR_OK) return st;
-    }
+    if ((st = read_section(L, v, k->text)) != MYR_OK) return st;
   }
   return MYR_OK;
 }
@@ -1097,6 +1177,13 @@ static void emit_value(sbuf *b, vspec s, const void *field) {
     break;
   case MYR__K_STRING:
   case MYR__K_MODEL: emit_string(b, (const char *)field); break;
+  case MYR__K_INTLIST: {
+    const myr_int_list *l = (const myr_int_list *)field;
+    sb_printf(b, "[");
+    for (int i = 0; i < l->n; i++) sb_printf(b, "%s%" PRId64, i ? ", " : "", l->v[i]);
+    sb_printf(b, "]");
+    break;
+  }
   case MYR__K_PARAMS: break;
   }
 }
@@ -1261,6 +1348,8 @@ const char *myr_policy_name(int policy) {
   switch (policy) {
   case MYR_POLICY_RANDOM: return "random";
   case MYR_POLICY_HEURISTIC: return "heuristic";
+  case MYR_POLICY_NETWORK: return "network";
+  case MYR_POLICY_MCTS: return "mcts";
   default: return "unknown";
   }
 }

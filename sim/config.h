@@ -20,7 +20,28 @@ extern "C" {
 #define MYR_PATH_MAX 1024
 
 typedef enum { MYR_BACKEND_AUTO, MYR_BACKEND_CPU, MYR_BACKEND_CUDA } myr_backend_kind;
-typedef enum { MYR_POLICY_RANDOM, MYR_POLICY_HEURISTIC } myr_policy_kind;
+
+/* A short list of integers from YAML (e.g. network.hidden: [128, 128]). */
+#define MYR_INT_LIST_MAX 8
+typedef struct myr_int_list {
+  int n;
+  int64_t v[MYR_INT_LIST_MAX];
+} myr_int_list;
+typedef enum { MYR_POLICY_RANDOM, MYR_POLICY_HEURISTIC, MYR_POLICY_NETWORK, MYR_POLICY_MCTS } myr_policy_kind;
+
+/* policy.mcts.*, as read (search/ turns it into a myr_mcts_config). */
+typedef struct myr_mcts_settings {
+  int algorithm;             /* 0 muzero, 1 gumbel */
+  int64_t simulations, max_depth, leaves_per_wave;
+  double discount;
+  double pb_c_init, pb_c_base, dirichlet_alpha, dirichlet_fraction, temperature;
+  int64_t max_considered_actions;
+  double gumbel_scale, c_visit, c_scale;
+  int64_t root_trees;
+  int result_merge;          /* value_sum | visit_weighted | max_value */
+  int simulation_allocation; /* equal | proportional | adaptive */
+  int64_t rollout_depth, chunk;
+} myr_mcts_settings;
 
 typedef struct myr_config {
   /* run */
@@ -46,6 +67,11 @@ typedef struct myr_config {
   void *model_params;          /* model_desc->params_size bytes, owned by the config */
   /* policy */
   int policy;            /* myr_policy_kind */
+  int policy_sample;     /* network policy: 1 sample the prior, 0 its most likely action */
+  myr_mcts_settings mcts;
+  /* network */
+  myr_int_list hidden;
+  char network_init[MYR_PATH_MAX]; /* "random" or the path of a saved network (HDF5) */
   /* distributed */
   int64_t sync_frequency;
 

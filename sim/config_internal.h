@@ -11,6 +11,7 @@ typedef enum {
   MYR__K_BOOL,   /* int field; true/false, yes/no, on/off */
   MYR__K_ENUM,   /* int field; index into choices "a|b|c" */
   MYR__K_STRING, /* char[size] field */
+  MYR__K_INTLIST,/* myr_int_list field; a YAML sequence (or "[a, b]" / "a,b" text) of integers in [min, max] */
   MYR__K_MODEL,  /* char[size] field naming a registered model (model.name) */
   MYR__K_PARAMS  /* model.params: a mapping checked against the model's myr_param_desc table */
 } myr__key_type;

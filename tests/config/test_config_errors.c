@@ -75,7 +75,9 @@ static const bad_case cases[] = {
   {"duplicate_key", "run:\n  steps: 1\n  seed: 2\n  steps: 3\n", {0}, "@:4:3", "run.steps", "first given at line 2"},
   {"duplicate_section", "run:\n  steps: 1\nrun:\n  seed: 2\n", {0}, "@:3:1", "run", "first given at line 1"},
   {"bad_enum", "run:\n  backend: gpu\n", {0}, "@:2:12", "run.backend", "one of auto, cpu, cuda"},
-  {"bad_policy", "policy: {kind: mcts}\n", {0}, "@:1:16", "policy.kind", "one of random, heuristic"},
+  {"bad_policy", "policy: {kind: planner}\n", {0}, "@:1:16", "policy.kind", "one of random, heuristic, network, mcts"},
+  {"bad_list_item", "network: {hidden: [64, 0]}\n", {0}, "@:1:19", "network.hidden", "a list of 1 to 8 integers"},
+  {"nested_unknown_key", "policy: {mcts: {simulatons: 3}}\n", {0}, "@:1:17", "policy.mcts.simulatons", "did you mean"},
   /* models */
   {"unknown_model", "model:\n  name: foragin\n", {0}, "@:2:9", "model.name", "did you mean 'foraging'"},
   {"unknown_param", "model:\n  name: cfgtest\n  params:\n    rat: 0.5\n", {0}, "@:4:5",

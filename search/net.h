@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "sim/hd.h"
+#include "sim/mathf.h" /* myr_expf: the prior */
 #include "sim/status.h"
 
 #ifdef __cplusplus
@@ -83,13 +84,30 @@ MYR_HD static inline void myr_net_forward_row(const myr_net_view *n, const float
 /* Batched forward on the CPU (OpenMP over rows): out[b] = forward(x[b]). */
 void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int64_t rows, int threads);
 
-/* Softmax of logits over the legal actions (bit a of legal), with myr_expf: the prior. */
-MYR_HD static inline void myr_net_prior(const float *logits, uint32_t legal, int actions, float *prior);
+/* Softmax of logits over the legal actions (bit a of legal, actions <= 32), with myr_expf:
+ * the prior. prior[a] = e^(logit[a] - max) / sum over legal b of e^(logit[b] - max), the max
+ * taken over legal actions and the sum in action order 0, 1, 2, ... (fixed, so CPU and GPU agree
+ * bitwise); illegal actions get exactly 0, and all actions get 0 when none is legal. */
+MYR_HD static inline void myr_net_prior(const float *logits, uint32_t legal, int actions, float *prior) {
+  float mx = 0.0f;
+  int any = 0;
+  for (int a = 0; a < actions; a++)
+    if ((legal >> a) & 1u) {
+      if (!any || logits[a] > mx) mx = logits[a];
+      any = 1;
+    }
+  float sum = 0.0f;
+  for (int a = 0; a < actions; a++) {
+    float e = ((legal >> a) & 1u) ? myr_expf(logits[a] - mx) : 0.0f;
+    prior[a] = e;
+    sum = sum + e;
+  }
+  if (!any) return;
+  for (int a = 0; a < actions; a++) prior[a] = prior[a] / sum; /* sum >= 1: the max gives e^0 */
+}
 
 #ifdef __cplusplus
 }
 #endif
-
-/* (myr_net_prior is defined above, after its declaration) */
 
 #endif

@@ -60,6 +60,18 @@ myr_net_view myr_net_view_of(const myr_net *net);
  * an open group (checkpoints). Load checks the shape against `expect` when not NULL. */
 myr_status myr_net_save(const myr_net *net, const char *path, myr_error *err);
 myr_status myr_net_load(myr_net *net, const char *path, const myr_net_shape *expect, myr_error *err);
+/* The same under an open HDF5 file or group `loc` (an hid_t): writes or reads loc/network.
+ * `file` names the file in messages. Read: *net is filled (caller frees with myr_net_free);
+ * on failure it is left empty (w NULL). Save writes "<path>.part" and renames it. */
+myr_status myr_net_write_h5(const myr_net *net, int64_t loc, const char *file, myr_error *err);
+myr_status myr_net_read_h5(myr_net *net, int64_t loc, const myr_net_shape *expect, const char *file,
+                           myr_error *err);
+
+#define MYR_NET_SHAPE_STR 64 /* enough for any valid shape: 9 sizes of up to 4 digits */
+/* "16-128-128-10" into buf (n bytes; MYR_NET_SHAPE_STR is always enough); returns buf. */
+char *myr_net_shape_str(const myr_net_shape *s, char *buf, size_t n);
+/* 1 when a and b have the same layers and sizes. */
+int myr_net_shape_equal(const myr_net_shape *a, const myr_net_shape *b);
 
 /* One row: out[size[layers]] = logits (n_actions) then value. scratch: 2 * MYR_NET_MAX_WIDTH. */
 MYR_HD static inline void myr_net_forward_row(const myr_net_view *n, const float *x, float *out, float *scratch) {
@@ -81,7 +93,9 @@ MYR_HD static inline void myr_net_forward_row(const myr_net_view *n, const float
   }
 }
 
-/* Batched forward on the CPU (OpenMP over rows): out[b] = forward(x[b]). */
+/* Batched forward on the CPU (OpenMP over rows; threads <= 0: OpenMP's default):
+ * out[b * outputs ...] = forward(x[b * inputs ...]) for b < rows. Identical bits for any thread
+ * count and batch split. */
 void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int64_t rows, int threads);
 
 /* Softmax of logits over the legal actions (bit a of legal, actions <= 32), with myr_expf:

@@ -98,6 +98,16 @@ MYR_HD static inline void myr_net_forward_row(const myr_net_view *n, const float
  * count and batch split. */
 void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int64_t rows, int threads);
 
+#ifdef MYRIAD_HAVE_CUDA
+/* Batched forward on the current CUDA device (search/net.cu): n->w, x [rows][inputs] and
+ * out [rows][outputs] are device pointers, stream a cudaStream_t (NULL: the default stream).
+ * Asynchronous; returns the launch's cudaError_t (0 = success): cudaErrorInvalidValue for an
+ * invalid shape, cudaErrorInvalidConfiguration when the widest input/hidden layer does not fit
+ * the device's shared memory (16.5 KiB + 64 bytes per unit of width with 8-row tiles: every
+ * valid shape fits on sm_80 and newer). Each output has the bits of myr_net_forward_row. */
+int myr_net_forward_cuda(const myr_net_view *n, const float *x, float *out, int64_t rows, void *stream);
+#endif
+
 /* Softmax of logits over the legal actions (bit a of legal, actions <= 32), with myr_expf:
  * the prior. prior[a] = e^(logit[a] - max) / sum over legal b of e^(logit[b] - max), the max
  * taken over legal actions and the sum in action order 0, 1, 2, ... (fixed, so CPU and GPU agree

@@ -39,6 +39,7 @@ typedef struct myr_grid {
 enum { MYR_STAT_POPULATION, MYR_STAT_BIRTHS, MYR_STAT_DEATHS, MYR_ENGINE_STATS };
 
 struct myr_backend_ops;
+struct myr_search;
 
 typedef struct myr_sim {
   const myr_config *cfg; /* not owned; must outlive the sim */
@@ -47,6 +48,7 @@ typedef struct myr_sim {
   const struct myr_backend_ops *backend;
   void *device;
   char backend_why[256]; /* the backend's name and why it was chosen, for the user */
+  struct myr_search *search; /* policy.kind network | mcts: the network and search state */
   myr_error error;       /* a device failure seen where no status could be returned (stats) */
   /* Set by the caller before myr_sim_step when it will call myr_sim_stats right after: a
    * device backend may then compute statistics inside the step's own pass. */

@@ -14,6 +14,8 @@ static const char *cuda_obstacle(const myr_config *cfg, char *device, size_t n) 
 #ifdef MYRIAD_HAVE_CUDA
   if (!myr_cuda_probe(device, n)) return device;
   if (!cfg->model_desc->cuda) return "the model has no CUDA kernels";
+  if (cfg->policy == MYR_POLICY_NETWORK || cfg->policy == MYR_POLICY_MCTS)
+    return "policy.kind network and mcts run on the CPU backend in this version";
   return NULL;
 #else
   (void)cfg;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/policy.h"
 #include "sim/backend.h"
 #include "sim/sim.h"
 
@@ -120,7 +121,7 @@ myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error 
   sim->params = cfg->model_params;
   sim->threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
   if ((s = alloc_agents(sim, myr_config_capacity(cfg), err)) != MYR_OK ||
-      (s = alloc_grid(sim, err)) != MYR_OK) {
+      (s = alloc_grid(sim, err)) != MYR_OK || (s = myr_search_start(sim, err)) != MYR_OK) {
     myr_sim_destroy(sim);
     return s;
   }
@@ -179,6 +180,7 @@ myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err) 
 void myr_sim_destroy(myr_sim *sim) {
   if (!sim) return;
   if (sim->backend) sim->backend->detach(sim);
+  myr_search_stop(sim);
   zfree(sim->agents.id); /* the start of the agent block */
   if (sim->grid.n_layers > 0) zfree(sim->grid.layer[0]);
   free(sim);

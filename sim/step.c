@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "search/policy.h"
 #include "sim/backend.h"
 #include "sim/policy.h"
 #include "sim/rng.h"
@@ -53,12 +54,15 @@ static void decide_random(const myr_sim *sim, const myr_view *v) {
   }
 }
 
-static void decide(myr_sim *sim, const myr_view *v) {
+static myr_status decide(myr_sim *sim, const myr_view *v, myr_error *err) {
   int64_t unused[MYR_MAX_FLOWS];
   switch (sim->cfg->policy) {
   case MYR_POLICY_RANDOM: decide_random(sim, v); break;
   case MYR_POLICY_HEURISTIC: myr_parallel_ranges(sim, v, sim->model->heuristic, v->n, 0, unused); break;
+  case MYR_POLICY_NETWORK:
+  case MYR_POLICY_MCTS: return myr_search_decide(sim, v, err);
   }
+  return MYR_OK;
 }
 
 /* Deaths are the slots sync_agents turned dead (every slot is alive before a sync). */
@@ -134,7 +138,8 @@ myr_status myr_sim_step(myr_sim *sim, myr_error *err) {
   }
   myr_view v = myr_sim_view(sim);
   double t0 = omp_get_wtime();
-  decide(sim, &v);
+  myr_status ds = decide(sim, &v, err);
+  if (ds != MYR_OK) return ds;
   double t1 = omp_get_wtime();
   myr_parallel_ranges(sim, &v, sim->model->act, v.n, sim->model->n_flows, sim->flow);
   double t2 = omp_get_wtime();

@@ -192,4 +192,66 @@ struct myr_cuda_no_op {
     return myr_cuda_launch_birth<launcher##_op>(v, n, o, f, s);                                      \
   }
 
+/* ---- planning (models/plan.h, models/plan_hd.h) ---------------------------------------------
+ *
+ *   MYR_CUDA_PLAN(name, expand_one, root_tree)   the launchers of a model's myr_model_plan,
+ *       extern "C" myr_plan_expand_cuda_<name> (one thread per expansion k of the batch:
+ *       expand_one(const myr_plan_batch *, int64_t k)) and myr_plan_root_cuda_<name> (one
+ *       thread per tree t: root_tree(v, agents, t, context, state, nodes, legal, features));
+ *       MYR_PLAN_DEFINE (models/plan_hd.h) makes both functions. The .c file names them with
+ *       MYR_DECLARE_PLAN_CUDA / MYR_PLAN_EXPAND_CUDA / MYR_PLAN_ROOT_CUDA.
+ *
+ * Grid-stride loops like the kernels above; no counters. The batch is passed by value (host
+ * struct, device pointers). */
+template <class Op>
+__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR_CUDA_MIN_BLOCKS) myr_cuda_plan_expand_kernel(myr_plan_batch b) {
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < b.n; k += stride) Op()(&b, k);
+}
+
+template <class Op>
+inline int myr_cuda_launch_plan_expand(const myr_plan_batch *b, void *stream) {
+  if (b->n <= 0) return (int)cudaSuccess;
+  myr_cuda_plan_expand_kernel<Op><<<myr_cuda_blocks(b->n), MYR_CUDA_THREADS, 0, (cudaStream_t)stream>>>(*b);
+  return (int)cudaGetLastError();
+}
+
+template <class Op>
+__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR_CUDA_MIN_BLOCKS)
+    myr_cuda_plan_root_kernel(myr_view v, const int64_t *agents, int64_t trees, uint8_t *context, uint8_t *state,
+                              int32_t nodes, uint32_t *legal, float *features) {
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < trees; t += stride)
+    Op()(&v, agents, t, context, state, nodes, legal, features);
+}
+
+template <class Op>
+inline int myr_cuda_launch_plan_root(const myr_view *v, const int64_t *agents, int64_t trees, uint8_t *context,
+                                     uint8_t *state, int32_t nodes, uint32_t *legal, float *features, void *stream) {
+  if (trees <= 0) return (int)cudaSuccess;
+  myr_cuda_plan_root_kernel<Op><<<myr_cuda_blocks(trees), MYR_CUDA_THREADS, 0, (cudaStream_t)stream>>>(
+      *v, agents, trees, context, state, nodes, legal, features);
+  return (int)cudaGetLastError();
+}
+
+#define MYR_CUDA_PLAN(name, expand_one, root_tree)                                                      \
+  struct myr_cuda_plan_expand_##name##_op {                                                          \
+    __device__ void operator()(const myr_plan_batch *b, int64_t k) const { expand_one(b, k); }       \
+  };                                                                                                 \
+  struct myr_cuda_plan_root_##name##_op {                                                            \
+    __device__ void operator()(const myr_view *v, const int64_t *agents, int64_t t, uint8_t *context,  \
+                               uint8_t *state, int32_t nodes, uint32_t *legal, float *features) const { \
+      root_tree(v, agents, t, context, state, nodes, legal, features);                               \
+    }                                                                                                \
+  };                                                                                                 \
+  extern "C" int myr_plan_expand_cuda_##name(const myr_plan_batch *b, void *s) {                     \
+    return myr_cuda_launch_plan_expand<myr_cuda_plan_expand_##name##_op>(b, s);                      \
+  }                                                                                                  \
+  extern "C" int myr_plan_root_cuda_##name(const myr_view *v, const int64_t *agents, int64_t trees,  \
+                                           uint8_t *context, uint8_t *state, int32_t nodes,          \
+                                           uint32_t *legal, float *features, void *s) {              \
+    return myr_cuda_launch_plan_root<myr_cuda_plan_root_##name##_op>(v, agents, trees, context, state, \
+                                                                     nodes, legal, features, s);     \
+  }
+
 #endif

@@ -1,0 +1,120 @@
+/* The model side of a myr_plan_batch (models/plan.h), written once for every model: one
+ * expansion (step, reward, terminal, legal mask, feature row, rollout) and one root (context,
+ * root state, its mask and row), as MYR_HD code over a model's typed planning functions. The
+ * CPU wrappers (<name>.c) loop over it; the CUDA launchers (<name>.cu, MYR_CUDA_PLAN in
+ * models/model_cuda.cuh) run it one thread per expansion or tree: the same source, the same
+ * bits.
+ *
+ * A model's plan header defines, MYR_HD static inline (C11 and CUDA C++ alike),
+ *   void prefix##_plan_root(const myr_view *v, int64_t i, CTX_T *ctx, STATE_T *s)
+ *   int  prefix##_plan_step(const PARAMS_T *p, const CTX_T *ctx, const STATE_T *s, int a,
+ *                           STATE_T *next, float *reward)            returns terminal (0/1)
+ *   int  prefix##_plan_legal(const PARAMS_T *p, const CTX_T *ctx, const STATE_T *s,
+ *                            uint8_t *mask)                          returns the legal count
+ *   void prefix##_plan_features(const PARAMS_T *p, const CTX_T *ctx, const STATE_T *s, float *row)
+ * then MYR_PLAN_DEFINE(prefix, PARAMS_T, CTX_T, CTX_BYTES, STATE_T, NA, NF), which defines
+ *   prefix##_plan_expand_one(const myr_plan_batch *b, int64_t k)
+ *   prefix##_plan_root_tree(const myr_view *v, const int64_t *agents, int64_t t,
+ *                           uint8_t *context, uint8_t *state, int32_t nodes, uint32_t *legal,
+ *                           float *features)
+ * CTX_T may be `void` with CTX_BYTES 0 (a model whose trees share nothing); ctx is NULL then.
+ * State slots are STATE_T (state_bytes = sizeof(STATE_T)); the search's node storage must be
+ * aligned for it (malloc and cudaMalloc are).
+ *
+ * Rollouts (batch->rollout_depth > 0): from a child that is not terminal, rollout_depth
+ * steps (fewer if one is terminal), each a uniformly random legal action (myr_rng_below over
+ * the legal count, then the k-th legal action), value = sum over steps d of discount^d *
+ * reward_d, accumulated in that order; a terminal child's value is 0. The random numbers come
+ * from myr_rng keyed by (seed, agent[tree], step, MYR_RNG_SEARCH + 1) with the draw block set
+ * to the child node: the stream of child j starts at Philox block j << 16 (one u32 a step,
+ * four a block), so rollouts from different nodes never share numbers. */
+#ifndef MYR_PLAN_HD_H
+#define MYR_PLAN_HD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/plan.h" /* myr_plan_batch */
+#include "sim/rng.h"     /* myr_rng_*: the rollout streams */
+#include "sim/view.h"    /* myr_view, myr_nth_legal */
+
+/* The rollout stream of child node `child` of tree `tree` (above). */
+MYR_HD static inline myr_rng myr_plan_rollout_rng(const myr_plan_batch *b, int32_t tree, int32_t child) {
+  myr_rng r = myr_rng_make(b->seed, b->agent[tree], b->step, MYR_RNG_SEARCH + 1);
+  r.block = (uint32_t)child << 16;
+  return r;
+}
+
+/* A 0/1 mask of n actions as bits (bit a set when action a is legal). */
+MYR_HD static inline uint32_t myr_plan_mask_bits(const uint8_t *mask, int n) {
+  uint32_t bits = 0;
+  for (int a = 0; a < n; a++) bits |= (uint32_t)(mask[a] != 0) << a;
+  return bits;
+}
+
+#define MYR_PLAN_DEFINE(prefix, PARAMS_T, CTX_T, CTX_BYTES, STATE_T, NA, NF)                          \
+  MYR_HD static inline void prefix##_plan_expand_one(const myr_plan_batch *b, int64_t k) {             \
+    const PARAMS_T *p = (const PARAMS_T *)b->params;                                                 \
+    int32_t tree = b->tree[k], child = b->child[k];                                                  \
+    int64_t parent_node = (int64_t)tree * b->nodes + b->parent[k];                                   \
+    int64_t node = (int64_t)tree * b->nodes + child;                                                 \
+    const CTX_T *ctx = (CTX_BYTES) > 0 ? (const CTX_T *)(b->context + (size_t)tree * (CTX_BYTES)) : NULL; \
+    STATE_T *states = (STATE_T *)b->state;                                                           \
+    STATE_T s = states[parent_node], next;                                                           \
+    float reward;                                                                                    \
+    int terminal = prefix##_plan_step(p, ctx, &s, (int)b->action[k], &next, &reward);                \
+    states[node] = next;                                                                             \
+    b->reward[node] = reward;                                                                        \
+    b->terminal[node] = (uint8_t)terminal;                                                           \
+    uint8_t mask[NA];                                                                                \
+    prefix##_plan_legal(p, ctx, &next, mask);                                                        \
+    b->legal[node] = myr_plan_mask_bits(mask, NA);                                                   \
+    prefix##_plan_features(p, ctx, &next, b->features + (size_t)k * (NF));                           \
+    if (b->rollout_depth <= 0) return;                                                               \
+    float value = 0.0f, disc = 1.0f;                                                                 \
+    if (!terminal) {                                                                                 \
+      myr_rng r = myr_plan_rollout_rng(b, tree, child);                                              \
+      for (int32_t d = 0; d < b->rollout_depth; d++) {                                               \
+        int n = prefix##_plan_legal(p, ctx, &next, mask);                                            \
+        int a = myr_nth_legal(mask, NA, myr_rng_below(&r, (uint32_t)(n > 0 ? n : 1)));              \
+        float rw;                                                                                    \
+        int end = prefix##_plan_step(p, ctx, &next, a, &s, &rw);                                     \
+        value = value + disc * rw;                                                                   \
+        disc = disc * b->discount;                                                                   \
+        if (end) break;                                                                              \
+        next = s;                                                                                    \
+      }                                                                                              \
+    }                                                                                                \
+    b->value[k] = value;                                                                             \
+  }                                                                                                  \
+                                                                                                     \
+  MYR_HD static inline void prefix##_plan_root_tree(const myr_view *v, const int64_t *agents, int64_t t, \
+                                                    uint8_t *context, uint8_t *state, int32_t nodes,  \
+                                                    uint32_t *legal, float *features) {              \
+    const PARAMS_T *p = (const PARAMS_T *)v->params;                                                 \
+    CTX_T *ctx = (CTX_BYTES) > 0 ? (CTX_T *)(context + (size_t)t * (CTX_BYTES)) : NULL;              \
+    STATE_T *s = (STATE_T *)state + (size_t)t * (size_t)nodes;                                       \
+    prefix##_plan_root(v, agents[t], ctx, s);                                                        \
+    uint8_t mask[NA];                                                                                \
+    prefix##_plan_legal(p, ctx, s, mask);                                                            \
+    legal[(size_t)t * (size_t)nodes] = myr_plan_mask_bits(mask, NA);                                 \
+    prefix##_plan_features(p, ctx, s, features + (size_t)t * (NF));                                  \
+  }
+
+/* In a model's .c: `MYR_DECLARE_PLAN_CUDA(name);` then `.expand_cuda = MYR_PLAN_EXPAND_CUDA(name),
+ * .root_cuda = MYR_PLAN_ROOT_CUDA(name)` in its myr_model_plan: the launchers that
+ * MYR_CUDA_PLAN(name, ...) defines in <name>.cu in a CUDA build, NULL otherwise. */
+#ifdef MYRIAD_HAVE_CUDA
+#define MYR_DECLARE_PLAN_CUDA(name)                                                                   \
+  int myr_plan_expand_cuda_##name(const myr_plan_batch *b, void *stream);                            \
+  int myr_plan_root_cuda_##name(const myr_view *v, const int64_t *agents, int64_t trees, uint8_t *context, \
+                                uint8_t *state, int32_t nodes, uint32_t *legal, float *features, void *stream)
+#define MYR_PLAN_EXPAND_CUDA(name) myr_plan_expand_cuda_##name
+#define MYR_PLAN_ROOT_CUDA(name) myr_plan_root_cuda_##name
+#else
+#define MYR_DECLARE_PLAN_CUDA(name) struct myr__no_plan_cuda_##name
+#define MYR_PLAN_EXPAND_CUDA(name) NULL
+#define MYR_PLAN_ROOT_CUDA(name) NULL
+#endif
+
+#endif

@@ -5,8 +5,9 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "models/foraging/foraging.h" /* per-agent logic, foraging_params */
-#include "models/model.h"             /* myr_model, MYR_AGENT_RANGE, MYR_CELL_RANGE */
+#include "models/foraging/foraging.h"      /* per-agent logic, foraging_params */
+#include "models/foraging/foraging_plan.h" /* planning: imagined steps over a resource patch */
+#include "models/model.h"                  /* myr_model, MYR_AGENT_RANGE, MYR_CELL_RANGE */
 
 /* Units -> fixed point, rounded to nearest. */
 static int64_t to_fx(double units) { return (int64_t)llround(units * FORAGING_ONE); }
@@ -169,6 +170,43 @@ static const myr_stat_desc foraging_stats[FORAGING_STATS] = {
 
 static const char *const foraging_action_names[MYR_MOVES] = {"stay", "E", "NE", "N", "NW", "W", "SW", "S", "SE"};
 
+/* Planning (foraging_plan.h): the CPU wrappers of myr_model_plan and, in a CUDA build, the
+ * launchers of foraging.cu. */
+static void foraging_plan_root_fn(const myr_view *v, int64_t agent, uint8_t *context, uint8_t *state) {
+  foraging_plan_root(v, agent, (foraging_plan_context *)context, (foraging_plan_state *)state);
+}
+
+static void foraging_plan_expand_fn(const myr_plan_batch *b, int64_t begin, int64_t end) {
+  for (int64_t k = begin; k < end; k++) foraging_plan_expand_one(b, k);
+}
+
+static int foraging_plan_legal_fn(const void *params, const uint8_t *context, const uint8_t *state, uint8_t *mask) {
+  return foraging_plan_legal((const foraging_params *)params, (const foraging_plan_context *)context,
+                             (const foraging_plan_state *)state, mask);
+}
+
+static void foraging_plan_features_fn(const void *params, const uint8_t *context, const uint8_t *state, float *row) {
+  foraging_plan_features((const foraging_params *)params, (const foraging_plan_context *)context,
+                         (const foraging_plan_state *)state, row);
+}
+
+_Static_assert(sizeof(foraging_plan_context) <= MYR_PLAN_MAX_CONTEXT, "foraging plan context too large");
+_Static_assert(sizeof(foraging_plan_state) <= MYR_PLAN_MAX_STATE, "foraging plan state too large");
+
+MYR_DECLARE_PLAN_CUDA(foraging);
+
+static const myr_model_plan foraging_plan = {
+    .context_bytes = (int)sizeof(foraging_plan_context),
+    .state_bytes = (int)sizeof(foraging_plan_state),
+    .n_features = FORAGING_FEATURES,
+    .root = foraging_plan_root_fn,
+    .expand = foraging_plan_expand_fn,
+    .legal = foraging_plan_legal_fn,
+    .features = foraging_plan_features_fn,
+    .expand_cuda = MYR_PLAN_EXPAND_CUDA(foraging),
+    .root_cuda = MYR_PLAN_ROOT_CUDA(foraging),
+};
+
 MYR_DECLARE_MODEL_CUDA(foraging);
 static const int foraging_cell_columns[2] = {FORAGING_X, FORAGING_Y};
 
@@ -205,4 +243,5 @@ const myr_model myr_model_foraging = {
     .finish_stats = foraging_finish_stats,
     .cuda = MYR_MODEL_CUDA(foraging),
     .cell_columns = foraging_cell_columns,
+    .plan = &foraging_plan,
 };

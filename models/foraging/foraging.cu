@@ -1,6 +1,7 @@
 /* foraging on the GPU: kernels over the same per-agent and per-cell functions as the CPU
  * (foraging.h). Claims and grants are integer atomics, so results equal the CPU's bit for bit. */
 #include "models/foraging/foraging.h"
+#include "models/foraging/foraging_plan.h"
 /* The 9-cell gathers need registers: 4 blocks per multiprocessor (64 registers) do not spill. */
 #define MYR_CUDA_MIN_BLOCKS 4
 #include "models/model_cuda.cuh"
@@ -18,6 +19,9 @@ MYR_CUDA_CELLS(cell_stats, foraging_cell_stats, FORAGING_ACCS)
 /* decide and act in one pass; statistics wait for the sync (it settles energy, births, deaths). */
 MYR_CUDA_STEP(step_random, decide_random, act, FORAGING_FLOWS, myr_cuda_no, 0)
 MYR_CUDA_STEP(step_heuristic, heuristic, act, FORAGING_FLOWS, myr_cuda_no, 0)
+
+/* Planning: one thread per expansion (imagined step, mask, features, rollout) and per root. */
+MYR_CUDA_PLAN(foraging, foraging_plan_expand_one, foraging_plan_root_tree)
 
 extern "C" const myr_model_cuda myr_model_cuda_foraging = {
     init_cells, init_agents, decide_random, heuristic, act,

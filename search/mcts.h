@@ -4,12 +4,24 @@
  * all new leaves in one batched network call (search/net.h), or by rollouts.
  *
  * Storage: structure of arrays over (tree, node) and (tree, node, action), N = simulations + 1
- * node slots per tree; node i + 1 is created by simulation i (node 0 is the root). Per node:
- * visits (i32), value sum (f32), reward into it (f32), parent (i16), action into it (u8),
- * terminal (u8), legal mask (u32), prior per action (f32 [A]), child per action (i16 [A], 0 =
- * not expanded), and the model's state (state_bytes). Per tree: the model's context
- * (context_bytes), the root's Gumbel noise and the halving state. Trees are processed in
- * chunks of `chunk` agents to bound memory (myr_mcts_bytes says how much).
+ * node slots per tree (with K root trees: the most one tree can get, + 1); each simulation
+ * creates at most one node (node 0 is the root; a simulation that ends at a terminal or
+ * max-depth node creates none). Per node: visits (i32), value sum (f32), raw value: the value
+ * it was evaluated at (f32; Gumbel's mixed value and revisits of leaves need it), reward into
+ * it (f32), parent (i16), action into it (u8), terminal (u8), legal mask (u32), pending visits
+ * of the current wave (u16: virtual loss), prior per action (f32 [A]), child per action (i16
+ * [A], 0 = not expanded), and the model's state (state_bytes). Per tree: the model's context
+ * (context_bytes), the root's Gumbel noise and the halving state (budget, schedule). Trees are
+ * processed in chunks of `chunk` agents to bound memory (myr_mcts_bytes_* say how much).
+ *
+ * Randomness (DESIGN §4.2): myr_rng keyed by (v->seed, agent id, v->step) with purposes
+ * MYR_RNG_SEARCH + 0 (the action drawn with muzero's temperature), + 1 (rollouts, plan.h) and
+ * + 2 (root noise: root tree k of the agent draws from block k << 16 on).
+ *
+ * Leaf values: the network (net != NULL, rollout_depth 0); rollouts of rollout_depth random
+ * legal steps (the root then counts as value 0); with neither, a uniform prior over the legal
+ * actions and value 0 everywhere (pure search on the rewards). The rules (selection, virtual
+ * loss, results, root parallelism) are stated at the top of search/mcts_tree.h.
  *
  * The tree logic (selection, backup, root noise, results) is MYR_HD in search/mcts_tree.h and
  * runs unchanged in the CPU loop (mcts.c) and the CUDA kernels (mcts.cu); with the network's
@@ -33,6 +45,8 @@ extern "C" {
 
 #define MYR_MCTS_MAX_SIMULATIONS 4096
 #define MYR_MCTS_MAX_ACTIONS 32
+#define MYR_MCTS_MAX_ROOT_TREES 64
+#define MYR_MCTS_MAX_LEAVES 64 /* leaves_per_wave */
 
 typedef enum { MYR_MCTS_MUZERO, MYR_MCTS_GUMBEL } myr_mcts_algorithm;
 typedef enum { MYR_MERGE_VALUE_SUM, MYR_MERGE_VISIT_WEIGHTED, MYR_MERGE_MAX_VALUE } myr_mcts_merge;
@@ -54,7 +68,7 @@ typedef struct myr_mcts_config {
   float gumbel_scale;
   float c_visit, c_scale;     /* sigma(q) = (c_visit + max_b N(b)) * c_scale * q */
   /* root parallelism */
-  int root_trees;             /* K trees per agent */
+  int root_trees;             /* K trees per agent (at most one per simulation) */
   int result_merge;           /* myr_mcts_merge */
   int simulation_allocation;  /* myr_mcts_allocation */
   /* leaf values */

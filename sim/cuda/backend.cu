@@ -21,6 +21,7 @@
 #include <cub/device/device_select.cuh>
 
 #include "models/model_cuda.cuh"
+#include "search/policy.h"
 #include "sim/backend.h"
 
 #define STAGING_BYTES ((size_t)64 << 20)
@@ -486,8 +487,13 @@ static myr_status step(myr_sim *sim, myr_error *err) {
   int64_t *flow = d->counters + COUNTER_FLOW, *acc = d->counters + COUNTER_ACC;
   int random = sim->cfg->policy == MYR_POLICY_RANDOM;
   d->stats_ready = 0;
+  int searched = sim->cfg->policy == MYR_POLICY_NETWORK || sim->cfg->policy == MYR_POLICY_MCTS;
   int (*fused)(const myr_view *, int64_t, int64_t *, int64_t *, void *) = random ? k->step_random : k->step_heuristic;
-  if (fused) {
+  if (searched) { /* the network or the search decides, then the model acts */
+    myr_status ds = myr_search_decide_cuda(sim, &v, d->stream, err);
+    if (ds != MYR_OK) return ds;
+    CU(k->act(&v, v.n, flow, d->stream));
+  } else if (fused) {
     int with_stats = sim->record_hint && k->stats_after_act;
     if (with_stats) CU(cudaMemsetAsync(acc, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
     CU(fused(&v, v.n, flow, with_stats ? acc : NULL, d->stream));
@@ -560,6 +566,15 @@ extern "C" const myr_backend_ops myr_cuda_backend = {"cuda", attach, detach, ste
 /* Device memory held by the backend (bytes). */
 extern "C" size_t myr_cuda_device_bytes(const myr_sim *sim) {
   return sim->device ? ((const cuda_state *)sim->device)->device_bytes : 0;
+}
+
+/* The device view of the current state and the backend's stream (search, tests, benchmarks):
+ * 1 on success, 0 when sim has no CUDA backend. */
+extern "C" int myr_cuda_device_view(const myr_sim *sim, myr_view *v, void **stream) {
+  if (!sim->device) return 0;
+  *v = device_view(sim);
+  if (stream) *stream = ((const cuda_state *)sim->device)->stream;
+  return 1;
 }
 
 /* Waits for the backend's stream (for timing). */

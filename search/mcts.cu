@@ -1,0 +1,351 @@
+/* Batched MCTS on the GPU (search/mcts_cuda.h): the waves of myr_mcts_search_cpu as kernels.
+ * One thread per agent for roots, allocation, selection and results (an agent's K root trees
+ * stay in one thread, as in the CPU loop), one per tree for backup, one per expansion for the
+ * model's plan_step and the leaves' priors; the wave's expansions are listed in tree order by
+ * an exclusive scan of the per-tree counts. Everything a tree computes comes from the same
+ * MYR_HD functions as on the CPU, so actions, targets and values are the CPU's bit for bit.
+ *
+ * Owns: one device block carved into the tree arrays (mcts_tree.h), the model's contexts and
+ * states, the wave's batch rows, feature and output rows; CUB scratch; a pinned int64 pair for
+ * the per-wave counts. */
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cub/device/device_scan.cuh>
+
+#include "models/model_cuda.cuh"
+#include "search/mcts_cuda.h"
+#include "search/mcts_tree.h"
+
+#define CU(call)                                                                                       \
+  do {                                                                                                 \
+    cudaError_t e_ = (cudaError_t)(call);                                                              \
+    if (e_ != cudaSuccess)                                                                             \
+      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s (%s:%d)", #call, cudaGetErrorString(e_), \
+                      __FILE__, __LINE__);                                                             \
+  } while (0)
+
+struct myr_mcts_cuda {
+  myr_mcts_config cfg;
+  myr_model_plan plan;
+  int A, F, K, S, L, out_width, has_net;
+  int32_t nodes;
+  int64_t chunk, trees;
+  myr_mcts_tree t; /* device pointers */
+  uint8_t *context, *state;
+  int64_t *tree_agent;              /* [trees]: agent slot of each tree (roots) */
+  uint64_t *agent_id;               /* [trees] */
+  int32_t *counts, *offsets;        /* [trees]: the wave's expansions per tree, their first row */
+  int32_t *b_tree, *b_parent, *b_child;
+  uint8_t *b_action;
+  float *features, *out, *value;    /* [trees * L] rows */
+  int64_t *selected;                /* device: leaves selected in the wave */
+  int64_t *pinned;                  /* host: selected, expansions */
+  void *cub_temp;
+  size_t cub_bytes, bytes;
+  char *mem;
+};
+
+static size_t up(size_t n) { return (n + 255) & ~(size_t)255; }
+
+static void *carve(char **at, size_t bytes) {
+  void *p = *at;
+  *at += up(bytes);
+  return p;
+}
+
+extern "C" size_t myr_mcts_cuda_bytes(const myr_mcts_cuda *m) { return m ? m->bytes : 0; }
+
+extern "C" void myr_mcts_destroy_cuda(myr_mcts_cuda *m) {
+  if (!m) return;
+  cudaFree(m->mem);
+  cudaFree(m->cub_temp);
+  cudaFreeHost(m->pinned);
+  free(m);
+}
+
+extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_config *cfg, const myr_model_plan *plan,
+                                           int n_actions, const myr_net_shape *net, int64_t max_agents,
+                                           myr_error *err) {
+  *out = NULL;
+  if (!plan->expand_cuda || !plan->root_cuda)
+    return myr_fail(err, MYR_ERR_BACKEND, "mcts: the model's planning interface has no CUDA launchers");
+  if (n_actions < 1 || n_actions > MYR_MCTS_MAX_ACTIONS || max_agents < 1)
+    return myr_fail(err, MYR_ERR_CONFIG, "mcts: %d actions, %lld agents per chunk", n_actions, (long long)max_agents);
+  myr_mcts_cuda *m = (myr_mcts_cuda *)calloc(1, sizeof *m);
+  if (!m) return myr_fail(err, MYR_ERR_NOMEM, "mcts: out of memory");
+  m->cfg = *cfg;
+  m->plan = *plan;
+  m->A = n_actions;
+  m->F = plan->n_features;
+  m->K = myr_tree_per_agent(cfg);
+  m->S = cfg->simulations;
+  m->L = cfg->leaves_per_wave < 1 ? 1 : cfg->leaves_per_wave;
+  m->nodes = myr_tree_cap(m->S, m->K, cfg->simulation_allocation) + 1;
+  m->chunk = cfg->chunk > 0 && cfg->chunk < max_agents ? cfg->chunk : max_agents;
+  m->trees = m->chunk * m->K;
+  m->has_net = net != NULL;
+  m->out_width = n_actions + 1;
+
+  size_t T = (size_t)m->trees, TN = T * (size_t)m->nodes, TNA = TN * (size_t)n_actions, R = T * (size_t)m->L;
+  size_t F = (size_t)(m->F > 0 ? m->F : 1);
+  size_t sizes[] = {TN * 4, TN * 4, TN * 4, TN * 4, TN * 2, TN, TN, TN * 4, TN * 2, TNA * 4, TNA * 2,
+                    TN * (size_t)plan->state_bytes, T * (size_t)(plan->context_bytes > 0 ? plan->context_bytes : 1),
+                    T * (size_t)n_actions * 4, T * 4, T * 4, T * 4, T * 4, T * 8, T * 4, R * 4,
+                    T * 8, T * 8, T * 4, T * 4, R * 4, R * 4, R * 4, R, R * F * 4, R * (size_t)m->out_width * 4, R * 4,
+                    8};
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += up(sizes[i]);
+  m->bytes = total;
+  cudaError_t e = cudaMalloc((void **)&m->mem, total);
+  if (e != cudaSuccess) {
+    free(m);
+    return myr_fail(err, MYR_ERR_NOMEM, "mcts: cannot allocate %.2f GiB of GPU memory for %lld agents per chunk "
+                    "(lower policy.mcts.chunk)", total / 1073741824.0, (long long)max_agents);
+  }
+  char *at = m->mem;
+  myr_mcts_tree *t = &m->t;
+  t->trees = (int32_t)T;
+  t->nodes = m->nodes;
+  t->actions = n_actions;
+  t->max_leaves = m->L;
+  t->algorithm = cfg->algorithm;
+  t->max_depth = cfg->max_depth;
+  t->max_considered = cfg->max_considered_actions;
+  t->discount = cfg->discount;
+  t->pb_c_init = cfg->pb_c_init;
+  t->pb_c_base = cfg->pb_c_base;
+  t->dirichlet_alpha = cfg->dirichlet_alpha;
+  t->dirichlet_fraction = cfg->dirichlet_fraction;
+  t->gumbel_scale = cfg->gumbel_scale;
+  t->c_visit = cfg->c_visit;
+  t->c_scale = cfg->c_scale;
+  t->temperature = cfg->temperature;
+  int i = 0;
+  t->visits = (int32_t *)carve(&at, sizes[i++]);
+  t->value_sum = (float *)carve(&at, sizes[i++]);
+  t->raw_value = (float *)carve(&at, sizes[i++]);
+  t->reward = (float *)carve(&at, sizes[i++]);
+  t->parent = (int16_t *)carve(&at, sizes[i++]);
+  t->action = (uint8_t *)carve(&at, sizes[i++]);
+  t->terminal = (uint8_t *)carve(&at, sizes[i++]);
+  t->legal = (uint32_t *)carve(&at, sizes[i++]);
+  t->vl = (uint16_t *)carve(&at, sizes[i++]);
+  t->prior = (float *)carve(&at, sizes[i++]);
+  t->child = (int16_t *)carve(&at, sizes[i++]);
+  m->state = (uint8_t *)carve(&at, sizes[i++]);
+  m->context = (uint8_t *)carve(&at, sizes[i++]);
+  t->noise = (float *)carve(&at, sizes[i++]);
+  t->used = (int32_t *)carve(&at, sizes[i++]);
+  t->sims = (int32_t *)carve(&at, sizes[i++]);
+  t->budget = (int32_t *)carve(&at, sizes[i++]);
+  t->schedule = (int32_t *)carve(&at, sizes[i++]);
+  t->bounds = (float *)carve(&at, sizes[i++]);
+  t->wave_count = (int32_t *)carve(&at, sizes[i++]);
+  t->wave_leaf = (int32_t *)carve(&at, sizes[i++]);
+  m->tree_agent = (int64_t *)carve(&at, sizes[i++]);
+  m->agent_id = (uint64_t *)carve(&at, sizes[i++]);
+  m->counts = (int32_t *)carve(&at, sizes[i++]);
+  m->offsets = (int32_t *)carve(&at, sizes[i++]);
+  m->b_tree = (int32_t *)carve(&at, sizes[i++]);
+  m->b_parent = (int32_t *)carve(&at, sizes[i++]);
+  m->b_child = (int32_t *)carve(&at, sizes[i++]);
+  m->b_action = (uint8_t *)carve(&at, sizes[i++]);
+  m->features = (float *)carve(&at, sizes[i++]);
+  m->out = (float *)carve(&at, sizes[i++]);
+  m->value = (float *)carve(&at, sizes[i++]);
+  m->selected = (int64_t *)carve(&at, sizes[i++]);
+  /* States and features the model leaves unwritten stay defined, as on the CPU. */
+  if ((e = cudaMemset(m->mem, 0, total)) != cudaSuccess ||
+      (e = cudaHostAlloc((void **)&m->pinned, 2 * sizeof(int64_t), cudaHostAllocDefault)) != cudaSuccess) {
+    myr_mcts_destroy_cuda(m);
+    return myr_fail(err, MYR_ERR_BACKEND, "mcts: %s", cudaGetErrorString(e));
+  }
+  int32_t *i32 = NULL;
+  cub::DeviceScan::ExclusiveSum(NULL, m->cub_bytes, i32, i32, (int64_t)T);
+  if ((e = cudaMalloc(&m->cub_temp, m->cub_bytes ? m->cub_bytes : 1)) != cudaSuccess) {
+    myr_mcts_destroy_cuda(m);
+    return myr_fail(err, MYR_ERR_BACKEND, "mcts: %s", cudaGetErrorString(e));
+  }
+  *out = m;
+  return MYR_OK;
+}
+
+#define FOR_EACH(i, n) for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+/* Tree b belongs to chunk agent b / K: its slot, its id. */
+__global__ void tree_agents(const int64_t *agents, int64_t c0, int64_t trees, int K, const uint64_t *id,
+                            int64_t *tree_agent, uint64_t *agent_id) {
+  FOR_EACH(b, trees) {
+    int64_t slot = agents[c0 + b / K];
+    tree_agent[b] = slot;
+    agent_id[b] = id[slot];
+  }
+}
+
+/* Roots of chunk agent i's K trees: prior from its first tree's network row (the K rows are
+ * equal: the same root), noise per tree, then the agent's budgets (as the CPU loop). */
+__global__ void roots(myr_mcts_tree t, const float *out, int out_width, int use_net, const uint64_t *agent_id,
+                      int64_t na, int K, int S, int alloc, uint32_t seed, uint64_t step) {
+  FOR_EACH(i, na) {
+    int32_t b0 = (int32_t)(i * K);
+    uint32_t legal = t.legal[myr_tree_at(&t, b0, 0)];
+    float prior[MYR_MCTS_MAX_ACTIONS];
+    float value = 0.0f;
+    if (use_net) {
+      const float *row = out + (size_t)b0 * (size_t)out_width;
+      myr_net_prior(row, legal, t.actions, prior);
+      value = row[t.actions];
+    } else {
+      myr_tree_uniform_prior(t.actions, legal, prior);
+    }
+    for (int32_t k = 0; k < K; k++) {
+      myr_rng noise = myr_rng_make(seed, agent_id[b0], step, MYR_RNG_SEARCH + 2);
+      noise.block = (uint32_t)k << 16;
+      myr_tree_root_init(&t, b0 + k, legal, prior, value, &noise);
+    }
+    myr_tree_alloc_init(&t, b0, K, S, alloc);
+  }
+}
+
+__global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L, int64_t *selected) {
+  int64_t local[1] = {0};
+  FOR_EACH(i, na) {
+    int32_t b0 = (int32_t)(i * K);
+    if (myr_tree_alloc_wave(&t, b0, K, S, alloc, L) <= 0) continue;
+    for (int32_t k = 0; k < K; k++) {
+      int32_t quota = t.budget[b0 + k] - t.sims[b0 + k];
+      if (quota > L) quota = L;
+      if (quota > 0) local[0] += myr_tree_select_wave(&t, b0 + k, quota);
+    }
+  }
+  myr_cuda_add_counters<1>(local, selected);
+}
+
+/* New leaves of tree b this wave (a terminal or max-depth leaf visited again is not expanded). */
+__global__ void count_new(myr_mcts_tree t, int64_t trees, int32_t *counts) {
+  FOR_EACH(b, trees) {
+    int32_t c = 0;
+    for (int32_t j = 0; j < t.wave_count[b]; j++)
+      c += t.visits[(size_t)b * (size_t)t.nodes + (size_t)t.wave_leaf[b * t.max_leaves + j]] == 0;
+    counts[b] = c;
+  }
+}
+
+__global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets, int32_t *b_tree, int32_t *b_parent,
+                         int32_t *b_child, uint8_t *b_action) {
+  FOR_EACH(b, trees) {
+    int32_t row = offsets[b];
+    for (int32_t j = 0; j < t.wave_count[b]; j++) {
+      int32_t leaf = t.wave_leaf[b * t.max_leaves + j];
+      int64_t g = (int64_t)b * t.nodes + leaf;
+      if (t.visits[g] != 0) continue;
+      b_tree[row] = (int32_t)b;
+      b_parent[row] = t.parent[g];
+      b_child[row] = leaf;
+      b_action[row] = t.action[g];
+      row++;
+    }
+  }
+}
+
+__global__ void set_leaves(myr_mcts_tree t, int64_t ne, const int32_t *b_tree, const int32_t *b_child,
+                           const float *out, int out_width, int use_net, int rollouts, const float *rollout_value) {
+  FOR_EACH(k, ne) {
+    const float *row = use_net ? out + (size_t)k * (size_t)out_width : NULL;
+    float value = use_net ? row[t.actions] : rollouts ? rollout_value[k] : 0.0f;
+    myr_tree_set_leaf(&t, b_tree[k], b_child[k], row, value);
+  }
+}
+
+__global__ void backup(myr_mcts_tree t, int64_t trees) {
+  FOR_EACH(b, trees) myr_tree_backup_wave(&t, (int32_t)b);
+}
+
+__global__ void results(myr_mcts_tree t, int64_t na, int K, int merge, const uint64_t *agent_id, uint32_t seed,
+                        uint64_t step, int64_t o0, uint8_t *action, float *target, float *value) {
+  FOR_EACH(i, na) {
+    int64_t o = o0 + i;
+    myr_rng r = myr_rng_make(seed, agent_id[i * K], step, MYR_RNG_SEARCH + 0);
+    myr_tree_agent_result(&t, (int32_t)(i * K), K, merge, &r, &action[o], target + (size_t)o * (size_t)t.actions,
+                          &value[o]);
+  }
+}
+
+extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, const myr_net_view *net,
+                                           const int64_t *agents, int64_t n, myr_mcts_result *out, void *stream,
+                                           myr_error *err) {
+  cudaStream_t s = (cudaStream_t)stream;
+  const myr_mcts_config *cfg = &m->cfg;
+  int use_net = net != NULL && cfg->rollout_depth == 0;
+  if (use_net && !m->has_net) return myr_fail(err, MYR_ERR_INTERNAL, "mcts: the workspace was created without a network");
+  const int K = m->K, S = m->S, L = m->L, alloc = cfg->simulation_allocation;
+  myr_plan_batch batch;
+  memset(&batch, 0, sizeof batch);
+  batch.tree = m->b_tree;
+  batch.parent = m->b_parent;
+  batch.child = m->b_child;
+  batch.action = m->b_action;
+  batch.nodes = m->nodes;
+  batch.context = m->context;
+  batch.state = m->state;
+  batch.reward = m->t.reward;
+  batch.terminal = m->t.terminal;
+  batch.legal = m->t.legal;
+  batch.features = m->features;
+  batch.rollout_depth = use_net ? 0 : cfg->rollout_depth;
+  batch.discount = cfg->discount;
+  batch.value = m->value;
+  batch.agent = m->agent_id;
+  batch.step = v->step;
+  batch.seed = v->seed;
+  batch.params = v->params;
+
+  for (int64_t c0 = 0; c0 < n; c0 += m->chunk) {
+    int64_t na = n - c0 < m->chunk ? n - c0 : m->chunk, nt = na * K;
+    tree_agents<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(agents, c0, nt, K, v->id, m->tree_agent, m->agent_id);
+    CU(cudaGetLastError());
+    /* Each tree computes its root (a root parallel agent's K roots are equal). */
+    CU(m->plan.root_cuda(v, m->tree_agent, nt, m->context, m->state, m->nodes, m->t.legal, m->features, s));
+    if (use_net) CU(myr_net_forward_cuda(net, m->features, m->out, nt, s));
+    roots<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, m->out, m->out_width, use_net, m->agent_id, na, K, S,
+                                                           alloc, v->seed, v->step);
+    CU(cudaGetLastError());
+    for (;;) {
+      CU(cudaMemsetAsync(m->selected, 0, sizeof(int64_t), s));
+      select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected);
+      CU(cudaGetLastError());
+      count_new<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->counts);
+      CU(cudaGetLastError());
+      size_t bytes = m->cub_bytes;
+      CU(cub::DeviceScan::ExclusiveSum(m->cub_temp, bytes, m->counts, m->offsets, nt, s));
+      CU(cudaMemcpyAsync(&m->pinned[0], m->selected, sizeof(int64_t), cudaMemcpyDeviceToHost, s));
+      int32_t *ends = (int32_t *)&m->pinned[1];
+      CU(cudaMemcpyAsync(&ends[0], m->offsets + nt - 1, sizeof(int32_t), cudaMemcpyDeviceToHost, s));
+      CU(cudaMemcpyAsync(&ends[1], m->counts + nt - 1, sizeof(int32_t), cudaMemcpyDeviceToHost, s));
+      CU(cudaStreamSynchronize(s));
+      if (m->pinned[0] == 0) break; /* no agent has simulations left */
+      int64_t ne = (int64_t)ends[0] + ends[1];
+      if (ne > 0) {
+        list_new<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->b_tree, m->b_parent,
+                                                                  m->b_child, m->b_action);
+        CU(cudaGetLastError());
+        batch.n = ne;
+        CU(m->plan.expand_cuda(&batch, s));
+        if (use_net) CU(myr_net_forward_cuda(net, m->features, m->out, ne, s));
+        set_leaves<<<myr_cuda_blocks(ne), MYR_CUDA_THREADS, 0, s>>>(m->t, ne, m->b_tree, m->b_child, m->out,
+                                                                    m->out_width, use_net, batch.rollout_depth > 0,
+                                                                    m->value);
+        CU(cudaGetLastError());
+      }
+      backup<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt);
+      CU(cudaGetLastError());
+    }
+    results<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, cfg->result_merge, m->agent_id, v->seed,
+                                                             v->step, c0, out->action, out->target, out->value);
+    CU(cudaGetLastError());
+  }
+  CU(cudaStreamSynchronize(s));
+  return MYR_OK;
+}

@@ -1,0 +1,167 @@
+/* Batched MCTS on the GPU against the CPU search (the reference): the same agents searched
+ * from the same state give bit-identical actions, targets and root values, for the latent
+ * and foraging models, both algorithms, root parallelism with several leaves per wave, and
+ * rollout values; and a GPU search gives the same bits whatever its chunk size.
+ * Exits 77 (skipped) when no CUDA device is present. */
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "search/mcts_cuda.h"
+#include "search/policy.h"
+#include "sim/config.h"
+#include "sim/sim.h"
+
+int myr_cuda_probe(char *name, size_t n);
+int myr_cuda_device_view(const myr_sim *sim, myr_view *v, void **stream);
+
+#define CUDA_REQUIRE(call) REQUIRE((call) == cudaSuccess, "%s: %s", #call, cudaGetErrorString(cudaGetLastError()))
+
+static myr_sim *make_sim(myr_config *cfg, const char *yaml, const char *backend) {
+  char set[64];
+  snprintf(set, sizeof set, "run.backend=%s", backend);
+  char *sets[1] = {set};
+  myr_error e;
+  REQUIRE(myr_config_load_text(cfg, "mcts-gpu.yaml", yaml, sets, 1, &e) == MYR_OK, "%s", e.msg);
+  myr_sim *sim;
+  REQUIRE(myr_sim_create(cfg, &sim, &e) == MYR_OK, "%s", e.msg);
+  return sim;
+}
+
+typedef struct results {
+  uint8_t *action;
+  float *target, *value;
+} results;
+
+static results alloc_results(int64_t n, int A) {
+  results r = {malloc((size_t)n), malloc((size_t)n * (size_t)A * sizeof(float)), malloc((size_t)n * sizeof(float))};
+  return r;
+}
+
+/* Searches agents [0, n) of a CPU sim. */
+static void search_cpu(myr_sim *sim, const myr_mcts_config *mc, myr_net *net, int64_t n, results *r) {
+  const myr_model *m = sim->model;
+  myr_mcts *w;
+  myr_error e;
+  REQUIRE(myr_mcts_create(&w, mc, m->plan, m->n_actions, net ? &net->shape : NULL, n, &e) == MYR_OK, "%s", e.msg);
+  int64_t *agents = malloc((size_t)n * sizeof *agents);
+  for (int64_t i = 0; i < n; i++) agents[i] = i;
+  myr_view v = myr_sim_view(sim);
+  myr_net_view nv = net ? myr_net_view_of(net) : (myr_net_view){0};
+  myr_mcts_result out = {r->action, r->target, r->value};
+  REQUIRE(myr_mcts_search_cpu(w, &v, net ? &nv : NULL, agents, n, 2, &out, &e) == MYR_OK, "%s", e.msg);
+  free(agents);
+  myr_mcts_destroy(w);
+}
+
+/* Searches agents [0, n) of a CUDA sim in chunks of `chunk`. */
+static void search_gpu(myr_sim *sim, const myr_mcts_config *mc_in, myr_net *net, int64_t n, int64_t chunk, results *r) {
+  const myr_model *m = sim->model;
+  int A = m->n_actions;
+  myr_mcts_config mc = *mc_in;
+  mc.chunk = chunk;
+  myr_mcts_cuda *w;
+  myr_error e;
+  REQUIRE(myr_mcts_create_cuda(&w, &mc, m->plan, A, net ? &net->shape : NULL, n, &e) == MYR_OK, "%s", e.msg);
+  myr_view dv;
+  void *stream;
+  REQUIRE(myr_cuda_device_view(sim, &dv, &stream), "not a CUDA sim");
+  int64_t *agents = malloc((size_t)n * sizeof *agents), *dagents;
+  for (int64_t i = 0; i < n; i++) agents[i] = i;
+  CUDA_REQUIRE(cudaMalloc((void **)&dagents, (size_t)n * sizeof *dagents));
+  CUDA_REQUIRE(cudaMemcpy(dagents, agents, (size_t)n * sizeof *agents, cudaMemcpyHostToDevice));
+  float *dw = NULL;
+  myr_net_view dnet = {{0}, NULL};
+  if (net) {
+    CUDA_REQUIRE(cudaMalloc((void **)&dw, net->n_params * sizeof(float)));
+    CUDA_REQUIRE(cudaMemcpy(dw, net->w, net->n_params * sizeof(float), cudaMemcpyHostToDevice));
+    dnet.shape = net->shape;
+    dnet.w = dw;
+  }
+  myr_mcts_result dout;
+  CUDA_REQUIRE(cudaMalloc((void **)&dout.action, (size_t)n));
+  CUDA_REQUIRE(cudaMalloc((void **)&dout.target, (size_t)n * (size_t)A * sizeof(float)));
+  CUDA_REQUIRE(cudaMalloc((void **)&dout.value, (size_t)n * sizeof(float)));
+  REQUIRE(myr_mcts_search_cuda(w, &dv, net ? &dnet : NULL, dagents, n, &dout, stream, &e) == MYR_OK, "%s", e.msg);
+  CUDA_REQUIRE(cudaMemcpy(r->action, dout.action, (size_t)n, cudaMemcpyDeviceToHost));
+  CUDA_REQUIRE(cudaMemcpy(r->target, dout.target, (size_t)n * (size_t)A * sizeof(float), cudaMemcpyDeviceToHost));
+  CUDA_REQUIRE(cudaMemcpy(r->value, dout.value, (size_t)n * sizeof(float), cudaMemcpyDeviceToHost));
+  cudaFree(dout.action);
+  cudaFree(dout.target);
+  cudaFree(dout.value);
+  cudaFree(dw);
+  cudaFree(dagents);
+  free(agents);
+  myr_mcts_destroy_cuda(w);
+}
+
+static int compare(const char *what, const results *a, const results *b, int64_t n, int A) {
+  int bad = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int same = a->action[i] == b->action[i] && memcmp(&a->value[i], &b->value[i], sizeof(float)) == 0 &&
+               memcmp(a->target + i * A, b->target + i * A, (size_t)A * sizeof(float)) == 0;
+    if (!same && bad++ < 3)
+      fprintf(stderr, "%s: agent %lld: action %d vs %d, value %.9g vs %.9g\n", what, (long long)i, a->action[i],
+              b->action[i], a->value[i], b->value[i]);
+  }
+  return bad;
+}
+
+static void one_case(const char *name, const char *yaml, int algorithm, int K, int L, int rollout, int64_t n) {
+  myr_config cc, gc;
+  myr_sim *cpu = make_sim(&cc, yaml, "cpu"), *gpu = make_sim(&gc, yaml, "cuda");
+  const myr_model *m = cpu->model;
+  int A = m->n_actions;
+  myr_mcts_config mc = myr_mcts_defaults();
+  mc.algorithm = algorithm;
+  mc.simulations = 16;
+  mc.root_trees = K;
+  mc.leaves_per_wave = L;
+  mc.rollout_depth = rollout;
+  myr_net net = {{0}, NULL, 0};
+  if (!rollout) {
+    int hidden[2] = {32, 32};
+    myr_net_shape shape;
+    myr_error e;
+    REQUIRE(myr_net_shape_make(&shape, m->plan->n_features, hidden, 2, A, &e) == MYR_OK, "%s", e.msg);
+    REQUIRE(myr_net_create(&net, &shape, 77, &e) == MYR_OK, "%s", e.msg);
+  }
+  results rc = alloc_results(n, A), rg = alloc_results(n, A), rg2 = alloc_results(n, A);
+  search_cpu(cpu, &mc, rollout ? NULL : &net, n, &rc);
+  search_gpu(gpu, &mc, rollout ? NULL : &net, n, 0, &rg);
+  search_gpu(gpu, &mc, rollout ? NULL : &net, n, 37, &rg2);
+  int bad = compare(name, &rc, &rg, n, A), bad_chunk = compare(name, &rg, &rg2, n, A);
+  printf("%-34s %6lld agents: GPU == CPU for %lld, chunk 37 == all for %lld\n", name, (long long)n,
+         (long long)(n - bad), (long long)(n - bad_chunk));
+  CHECK(bad == 0, "%s: %d agents differ between CPU and GPU", name, bad);
+  CHECK(bad_chunk == 0, "%s: %d agents differ between GPU chunk sizes", name, bad_chunk);
+  free(rc.action), free(rc.target), free(rc.value);
+  free(rg.action), free(rg.target), free(rg.value);
+  free(rg2.action), free(rg2.target), free(rg2.value);
+  myr_net_free(&net);
+  myr_sim_destroy(cpu);
+  myr_sim_destroy(gpu);
+  myr_config_free(&cc);
+  myr_config_free(&gc);
+}
+
+int main(void) {
+  char device[256];
+  if (!myr_cuda_probe(device, sizeof device)) {
+    printf("skipped: %s\n", device);
+    return 77;
+  }
+  printf("device: %s\n", device);
+  const char *latent = "model: {name: latent}\nagents: {count: 3000}\nworld: {width: 1, height: 1}\n";
+  const char *foraging = "model: {name: foraging, params: {max_age: 60}}\nagents: {count: 3000, capacity: 6000}\n"
+                         "world: {width: 96, height: 80, wrap: false}\n";
+  one_case("latent gumbel", latent, MYR_MCTS_GUMBEL, 1, 1, 0, 3000);
+  one_case("latent muzero", latent, MYR_MCTS_MUZERO, 1, 1, 0, 3000);
+  one_case("latent gumbel K=2 L=2", latent, MYR_MCTS_GUMBEL, 2, 2, 0, 3000);
+  one_case("foraging gumbel", foraging, MYR_MCTS_GUMBEL, 1, 1, 0, 3000);
+  one_case("foraging muzero K=3 L=2", foraging, MYR_MCTS_MUZERO, 3, 2, 0, 3000);
+  one_case("foraging gumbel rollouts depth 4", foraging, MYR_MCTS_GUMBEL, 1, 1, 4, 3000);
+  return check_summary();
+}

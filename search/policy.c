@@ -105,6 +105,9 @@ void myr_search_stop(myr_sim *sim) {
   myr_search *s = sim->search;
   if (!s) return;
   myr_mcts_destroy(s->workspace);
+#ifdef MYRIAD_HAVE_CUDA
+  myr_search_free_cuda(s);
+#endif
   myr_net_free(&s->net);
   free(s->rows);
   free(s->out);
@@ -114,25 +117,6 @@ void myr_search_stop(myr_sim *sim) {
   free(s->result.value);
   free(s);
   sim->search = NULL;
-}
-
-/* The legal action of `prior` drawn with u in [0, 1), or its most likely one (lowest index
- * on ties) when u < 0. */
-static int pick(const float *prior, int actions, float u) {
-  int best = 0;
-  if (u < 0) {
-    for (int a = 1; a < actions; a++)
-      if (prior[a] > prior[best]) best = a;
-    return best;
-  }
-  float c = 0;
-  for (int a = 0; a < actions; a++) {
-    if (prior[a] <= 0) continue;
-    best = a;
-    c += prior[a];
-    if (u < c) return a;
-  }
-  return best; /* rounding left u above the sum: the last legal action */
 }
 
 static myr_status decide_network(myr_sim *sim, const myr_view *v) {
@@ -154,7 +138,7 @@ static myr_status decide_network(myr_sim *sim, const myr_view *v) {
       for (int a = 0; a < m->n_actions; a++) legal |= (uint32_t)(mask[a] != 0) << a;
       myr_net_prior(s->out + (size_t)(i - b) * (size_t)outw, legal, m->n_actions, prior);
       myr_rng r = myr_rng_make(v->seed, v->id[i], v->step, MYR_RNG_DECIDE);
-      v->action[i] = (uint8_t)pick(prior, m->n_actions, sim->cfg->policy_sample ? myr_rng_uniform(&r) : -1.0f);
+      v->action[i] = (uint8_t)myr_pick_action(prior, m->n_actions, sim->cfg->policy_sample ? myr_rng_uniform(&r) : -1.0f);
     }
   }
   return MYR_OK;

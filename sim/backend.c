@@ -14,8 +14,9 @@ static const char *cuda_obstacle(const myr_config *cfg, char *device, size_t n) 
 #ifdef MYRIAD_HAVE_CUDA
   if (!myr_cuda_probe(device, n)) return device;
   if (!cfg->model_desc->cuda) return "the model has no CUDA kernels";
-  if (cfg->policy == MYR_POLICY_NETWORK || cfg->policy == MYR_POLICY_MCTS)
-    return "policy.kind network and mcts run on the CPU backend in this version";
+  if ((cfg->policy == MYR_POLICY_NETWORK || cfg->policy == MYR_POLICY_MCTS) &&
+      (!cfg->model_desc->plan || !cfg->model_desc->plan->root_cuda))
+    return "policy.kind network and mcts run on the GPU only for models with a planning interface";
   return NULL;
 #else
   (void)cfg;

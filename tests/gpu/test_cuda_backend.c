@@ -3,6 +3,8 @@
  *   (random, heuristic), foraging (heuristic, random; sync windows 1 and 3; closed edges),
  *   with the GPU's sorts by cell (run.sort_every 8) and both ways of computing statistics;
  * - identical hashes run to run on the GPU;
+ * - policy.kind network and mcts (gumbel, muzero with 2 root trees, rollouts) for foraging and
+ *   latent: the same hashes and engine statistics on CPU and GPU;
  * - a checkpoint written from the GPU resumes on the GPU and on the CPU to the same hash as
  *   the straight run;
  * - 100M-agent smoke runs of both models: population accounting at every step;
@@ -97,6 +99,42 @@ static void agreement(void) {
   }
 }
 
+/* policy.kind network and mcts end to end: the same hashes and statistics on CPU and GPU. */
+static void policies_agreement(void) {
+  enum { STEPS = 12, MAXK = 64 };
+  static double cpu[STEPS * MAXK], gpu[STEPS * MAXK];
+  const char *const yaml_fmt =
+      "run: {steps: 12, seed: 5}\n"
+      "world: {width: 48, height: 40, wrap: false}\n"
+      "agents: {count: 1500, capacity: 6000}\n"
+      "model: {name: %s}\n"
+      "network: {hidden: [32, 32]}\n"
+      "policy: {kind: %s, mcts: {simulations: 8, algorithm: %s, root_trees: %d, rollout_depth: %d}}\n";
+  struct {
+    const char *model, *policy, *algorithm;
+    int root_trees, rollout;
+  } cases[] = {
+      {"foraging", "network", "gumbel", 1, 0}, {"foraging", "mcts", "gumbel", 1, 0},
+      {"foraging", "mcts", "muzero", 2, 0},    {"foraging", "mcts", "gumbel", 1, 3},
+      {"latent", "network", "gumbel", 1, 0},   {"latent", "mcts", "gumbel", 1, 0},
+  };
+  char yaml[1024];
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    snprintf(yaml, sizeof yaml, yaml_fmt, cases[c].model, cases[c].policy, cases[c].algorithm, cases[c].root_trees,
+             cases[c].rollout);
+    char hc[MYR_HASH_HEX], hg[MYR_HASH_HEX];
+    run(yaml, "cpu", STEPS, cpu, hc);
+    run(yaml, "cuda", STEPS, gpu, hg);
+    printf("%-9s %-8s %-7s K=%d rollout %d  cpu %.16s  gpu %.16s\n", cases[c].model, cases[c].policy,
+           cases[c].algorithm, cases[c].root_trees, cases[c].rollout, hc, hg);
+    CHECK(strcmp(hc, hg) == 0, "policy case %zu: GPU hash %s != CPU hash %s", c, hg, hc);
+    int mismatches = 0;
+    for (int i = 0; i < STEPS * 3; i++) /* the first statistics recorded, bit for bit */
+      if (memcmp(&cpu[i], &gpu[i], sizeof(double)) != 0) mismatches++;
+    CHECK(mismatches == 0, "policy case %zu: %d statistics differ", c, mismatches);
+  }
+}
+
 static void checkpoint_across_devices(void) {
   char yaml[1024], straight[MYR_HASH_HEX];
   snprintf(yaml, sizeof yaml, foraging_yaml, "true", "proportional", "heuristic", 2);
@@ -175,6 +213,7 @@ int main(void) {
   }
   printf("device: %s\n", device);
   agreement();
+  policies_agreement();
   checkpoint_across_devices();
   refuses_what_cannot_fit();
   smoke_100m("movement", "16384", "100000000");

@@ -1,0 +1,131 @@
+/* The network and MCTS policies on the CUDA backend (search/policy.h). Made at the first GPU
+ * decision: the network's weights on the device, and either the MCTS device workspace (its
+ * actions go straight into the action column) or the network policy's rows, filled a chunk
+ * of agents at a time from the model's planning root (features and legal mask, the same as the
+ * model's own for planning models) and turned into actions by the same choice as the CPU's. */
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "models/model_cuda.cuh"
+#include "search/mcts_cuda.h"
+#include "search/policy.h"
+
+#define CU(call)                                                                                       \
+  do {                                                                                                 \
+    cudaError_t e_ = (cudaError_t)(call);                                                              \
+    if (e_ != cudaSuccess)                                                                             \
+      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s (%s:%d)", #call, cudaGetErrorString(e_), \
+                      __FILE__, __LINE__);                                                             \
+  } while (0)
+
+#define NETWORK_CHUNK ((int64_t)1 << 20) /* agents per network-policy chunk */
+
+typedef struct search_cuda {
+  float *w;                /* the network's weights */
+  myr_net_view net;
+  int64_t *slots;          /* [capacity]: 0, 1, 2, ...: every slot is alive on the GPU */
+  myr_mcts_cuda *mcts;
+  float *target, *value;   /* MCTS results besides the action */
+  int64_t chunk;           /* network policy */
+  uint8_t *context, *state;
+  uint32_t *legal;
+  float *features, *out;
+} search_cuda;
+
+__global__ void iota(int64_t *slots, int64_t n) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    slots[i] = i;
+}
+
+extern "C" void myr_search_free_cuda(myr_search *s) {
+  search_cuda *d = (search_cuda *)s->device;
+  if (!d) return;
+  myr_mcts_destroy_cuda(d->mcts);
+  cudaFree(d->w);
+  cudaFree(d->slots);
+  cudaFree(d->target);
+  cudaFree(d->value);
+  cudaFree(d->context);
+  cudaFree(d->state);
+  cudaFree(d->legal);
+  cudaFree(d->features);
+  cudaFree(d->out);
+  free(d);
+  s->device = NULL;
+}
+
+static myr_status start(myr_sim *sim, myr_search *s, myr_error *err) {
+  const myr_model *m = sim->model;
+  const myr_model_plan *p = m->plan;
+  if (!p || !p->root_cuda || !p->expand_cuda)
+    return myr_fail(err, MYR_ERR_BACKEND, "policy.kind %s on the GPU needs a planning interface with CUDA launchers; "
+                    "model %s has none (use run.backend: cpu)", myr_policy_name(sim->cfg->policy), m->name);
+  search_cuda *d = (search_cuda *)calloc(1, sizeof *d);
+  if (!d) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the GPU search state");
+  s->device = d;
+  int64_t cap = sim->agents.capacity;
+  int A = m->n_actions;
+  CU(cudaMalloc((void **)&d->slots, (size_t)cap * sizeof *d->slots));
+  iota<<<myr_cuda_blocks(cap), MYR_CUDA_THREADS>>>(d->slots, cap);
+  CU(cudaGetLastError());
+  if (s->net.w) {
+    CU(cudaMalloc((void **)&d->w, s->net.n_params * sizeof(float)));
+    CU(cudaMemcpy(d->w, s->net.w, s->net.n_params * sizeof(float), cudaMemcpyHostToDevice));
+    d->net.shape = s->net.shape;
+    d->net.w = d->w;
+  }
+  if (sim->cfg->policy == MYR_POLICY_MCTS) {
+    CU(cudaMalloc((void **)&d->target, (size_t)cap * (size_t)A * sizeof(float)));
+    CU(cudaMalloc((void **)&d->value, (size_t)cap * sizeof(float)));
+    return myr_mcts_create_cuda(&d->mcts, &s->mcts, p, A, s->net.w ? &s->net.shape : NULL, s->chunk, err);
+  }
+  d->chunk = cap < NETWORK_CHUNK ? cap : NETWORK_CHUNK;
+  size_t c = (size_t)d->chunk;
+  CU(cudaMalloc((void **)&d->context, c * (size_t)(p->context_bytes > 0 ? p->context_bytes : 1)));
+  CU(cudaMalloc((void **)&d->state, c * (size_t)p->state_bytes));
+  CU(cudaMalloc((void **)&d->legal, c * sizeof(uint32_t)));
+  CU(cudaMalloc((void **)&d->features, c * (size_t)p->n_features * sizeof(float)));
+  CU(cudaMalloc((void **)&d->out, c * (size_t)(A + 1) * sizeof(float)));
+  return MYR_OK;
+}
+
+/* Agents [b, b + n): prior over the legal actions, then the CPU's choice. */
+__global__ void network_choice(myr_view v, int64_t b, int64_t n, const float *out, const uint32_t *legal, int A,
+                               int sample) {
+  for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x) {
+    float prior[MYR_MAX_ACTIONS];
+    int64_t i = b + k;
+    myr_net_prior(out + (size_t)k * (size_t)(A + 1), legal[k], A, prior);
+    myr_rng r = myr_rng_make(v.seed, v.id[i], v.step, MYR_RNG_DECIDE);
+    float u = myr_rng_uniform(&r);
+    v.action[i] = (uint8_t)myr_pick_action(prior, A, sample ? u : -1.0f);
+  }
+}
+
+static myr_status decide_network(myr_sim *sim, search_cuda *d, const myr_view *v, cudaStream_t stream, myr_error *err) {
+  const myr_model_plan *p = sim->model->plan;
+  int A = sim->model->n_actions;
+  for (int64_t b = 0; b < v->n; b += d->chunk) {
+    int64_t n = v->n - b < d->chunk ? v->n - b : d->chunk;
+    CU(p->root_cuda(v, d->slots + b, n, d->context, d->state, 1, d->legal, d->features, stream));
+    CU(myr_net_forward_cuda(&d->net, d->features, d->out, n, stream));
+    network_choice<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, stream>>>(*v, b, n, d->out, d->legal, A,
+                                                                        sim->cfg->policy_sample);
+    CU(cudaGetLastError());
+  }
+  return MYR_OK;
+}
+
+extern "C" myr_status myr_search_decide_cuda(myr_sim *sim, const myr_view *v, void *stream, myr_error *err) {
+  myr_search *s = sim->search;
+  if (!s) return myr_fail(err, MYR_ERR_INTERNAL, "the search policy was not started");
+  if (!s->device) {
+    myr_status st = start(sim, s, err);
+    if (st != MYR_OK) return st;
+  }
+  search_cuda *d = (search_cuda *)s->device;
+  if (sim->cfg->policy == MYR_POLICY_NETWORK) return decide_network(sim, d, v, (cudaStream_t)stream, err);
+  myr_mcts_result out = {v->action, d->target, d->value};
+  return myr_mcts_search_cuda(d->mcts, v, s->net.w ? &d->net : NULL, d->slots, v->n, &out, stream, err);
+}

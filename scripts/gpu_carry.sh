@@ -9,7 +9,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-cuda}
 rm -rf "$root/.gpu"
 mkdir -p "$root/.gpu"
+# ctest files, generated headers, the myriad binary, benchmarks, and only the GPU tests'
+# executables (the cpu-label tests run here and in CI, not there).
 (cd "$build" && find . -type f \
    ! -path './CMakeFiles/*' ! -path '*/CMakeFiles/*' ! -path '*.work/*' ! -name '*.a' ! -name '*.o' \
+   \( -name 'CTestTestfile.cmake' -o -path './generated/*' -o -path './myriad' -o -path './benchmarks/*' \
+      -o -path './tests/gpu/*' -o -name '*_gpu' \) \
    -exec cp --parents -p {} "$root/.gpu/" \;)
 du -sh "$root/.gpu"

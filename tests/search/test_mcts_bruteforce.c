@@ -74,7 +74,7 @@ static run_stats run(int algorithm, int noisy, int rollouts, int sims) {
   cfg.chunk = 64;
   myr_mcts *m;
   myr_error err;
-  REQUIRE(myr_mcts_create(&m, &cfg, &toy_plan, TOY_ACTIONS, &net.view.shape, INSTANCES, &err) == MYR_OK, "%s",
+  REQUIRE(myr_mcts_create(&m, &cfg, toy_plan(), TOY_ACTIONS, &net.view.shape, INSTANCES, &err) == MYR_OK, "%s",
           err.msg);
   int64_t agents[INSTANCES];
   for (int i = 0; i < INSTANCES; i++) agents[i] = i;

@@ -33,6 +33,7 @@ typedef struct toy_params {
   float p_term;
   float eta;           /* reward noise half-width (0: deterministic) */
   float shift;         /* mean rewards are uniform in [-shift, 1 - shift) */
+  int root_mode;       /* 0: as any state; 1: one legal action at the root; 2: none */
   /* instrumentation: expansions of illegal edges seen by toy_expand (must stay 0) */
   int64_t illegal_expansions;
 } toy_params;
@@ -41,6 +42,7 @@ typedef struct toy_context {
   uint64_t key;
   int32_t A, D, states, pad;
   float p_term, eta, shift;
+  int32_t root_mode;
 } toy_context;
 
 typedef struct toy_state {
@@ -74,6 +76,7 @@ static inline void toy_instance(const toy_params *p, uint64_t id, toy_context *c
   c->p_term = p->p_term;
   c->eta = p->eta;
   c->shift = p->shift;
+  c->root_mode = p->root_mode;
 }
 
 static inline uint32_t toy_legal_bits(const toy_context *c, int d, int s) {
@@ -81,6 +84,8 @@ static inline uint32_t toy_legal_bits(const toy_context *c, int d, int s) {
   for (int a = 0; a < c->A; a++)
     if (toy_unit(toy_h4(c->key, 11, (uint64_t)(d * 1000 + s), (uint64_t)a)) >= 0.25) m |= 1u << a;
   if (!m) m = 1u << (toy_h4(c->key, 12, (uint64_t)(d * 1000 + s), 0) % (uint64_t)c->A);
+  if (d == 0 && c->root_mode == 1) m &= ~(m - 1u); /* the lowest legal action only */
+  if (d == 0 && c->root_mode == 2) m = 0;
   return m;
 }
 static inline int toy_next(const toy_context *c, int d, int s, int a) {
@@ -114,7 +119,7 @@ static inline void toy_step(const toy_context *c, const toy_state *st, int a, to
 
 /* ---- the planning interface --------------------------------------------------------------- */
 
-static void toy_root(const myr_view *v, int64_t agent, uint8_t *context, uint8_t *state) {
+static inline void toy_root(const myr_view *v, int64_t agent, uint8_t *context, uint8_t *state) {
   toy_context c;
   toy_instance((const toy_params *)v->params, v->id[agent], &c);
   memcpy(context, &c, sizeof c);
@@ -122,7 +127,7 @@ static void toy_root(const myr_view *v, int64_t agent, uint8_t *context, uint8_t
   memcpy(state, &st, sizeof st);
 }
 
-static int toy_legal(const void *params, const uint8_t *context, const uint8_t *state, uint8_t *mask) {
+static inline int toy_legal(const void *params, const uint8_t *context, const uint8_t *state, uint8_t *mask) {
   toy_context c;
   toy_state st;
   memcpy(&c, context, sizeof c);
@@ -136,7 +141,7 @@ static int toy_legal(const void *params, const uint8_t *context, const uint8_t *
   return n;
 }
 
-static void toy_features(const void *params, const uint8_t *context, const uint8_t *state, float *row) {
+static inline void toy_features(const void *params, const uint8_t *context, const uint8_t *state, float *row) {
   toy_context c;
   toy_state st;
   memcpy(&c, context, sizeof c);
@@ -147,7 +152,7 @@ static void toy_features(const void *params, const uint8_t *context, const uint8
   row[3] = (float)c.A / (float)TOY_ACTIONS;
 }
 
-static void toy_expand(const myr_plan_batch *b, int64_t begin, int64_t end) {
+static inline void toy_expand(const myr_plan_batch *b, int64_t begin, int64_t end) {
   size_t cb = sizeof(toy_context), sb = sizeof(toy_state);
   for (int64_t k = begin; k < end; k++) {
     int64_t tree = b->tree[k];
@@ -192,19 +197,23 @@ static void toy_expand(const myr_plan_batch *b, int64_t begin, int64_t end) {
   }
 }
 
-static const myr_model_plan toy_plan = {
-    .context_bytes = (int)sizeof(toy_context),
-    .state_bytes = (int)sizeof(toy_state),
-    .n_features = TOY_FEATURES,
-    .root = toy_root,
-    .expand = toy_expand,
-    .legal = toy_legal,
-    .features = toy_features,
-};
+/* The toy's planning interface. */
+static inline const myr_model_plan *toy_plan(void) {
+  static const myr_model_plan plan = {
+      .context_bytes = (int)sizeof(toy_context),
+      .state_bytes = (int)sizeof(toy_state),
+      .n_features = TOY_FEATURES,
+      .root = toy_root,
+      .expand = toy_expand,
+      .legal = toy_legal,
+      .features = toy_features,
+  };
+  return &plan;
+}
 
 /* ---- exact solution ----------------------------------------------------------------------- */
 
-static double toy_value(const toy_context *c, int d, int s, double discount) {
+static inline double toy_value(const toy_context *c, int d, int s, double discount) {
   if (toy_terminal(c, d, s)) return 0.0;
   uint32_t m = toy_legal_bits(c, d, s);
   double best = -1e300;
@@ -219,7 +228,7 @@ static double toy_value(const toy_context *c, int d, int s, double discount) {
 
 /* The optimal value of the rewards the search actually sees (each path's own noise draw):
  * exhaustive recursion over the tree of paths through toy_step. */
-static double toy_value_realized(const toy_context *c, const toy_state *st, double discount) {
+static inline double toy_value_realized(const toy_context *c, const toy_state *st, double discount) {
   if (toy_terminal(c, st->d, st->s)) return 0.0;
   uint32_t m = toy_legal_bits(c, st->d, st->s);
   double best = -1e300;
@@ -236,7 +245,7 @@ static double toy_value_realized(const toy_context *c, const toy_state *st, doub
 }
 
 /* Q of each root action under the realized rewards (-inf when illegal); returns its max. */
-static double toy_root_q_realized(const toy_context *c, double discount, double *q) {
+static inline double toy_root_q_realized(const toy_context *c, double discount, double *q) {
   toy_state root = {0, toy_root_state(c), 0};
   uint32_t m = toy_legal_bits(c, 0, root.s);
   double best = -1e300;
@@ -254,7 +263,7 @@ static double toy_root_q_realized(const toy_context *c, double discount, double 
 }
 
 /* Q*(root, a) for every action (-inf when illegal); returns V*. */
-static double toy_root_q(const toy_context *c, double discount, double *q) {
+static inline double toy_root_q(const toy_context *c, double discount, double *q) {
   int s = toy_root_state(c);
   uint32_t m = toy_legal_bits(c, 0, s);
   double best = -1e300;

@@ -28,8 +28,9 @@
  *     per-node variants (parent and siblings for muzero, the node's completed Qs for gumbel):
  *     those stretch any difference between siblings, however small, to the whole [0, 1], and
  *     without an informative network they lock onto the first line that looked good
- *     (tests/search/test_mcts_bruteforce: muzero optimal on 84% of the instances against 96%,
- *     gumbel's interior rule stopped exploring altogether).
+ *     (tests/search/test_mcts_bruteforce.c, exact rewards, 4096 simulations: muzero optimal on
+ *     86% (zero network) and 94% (rollouts) of the instances against 99.7%; gumbel on 68% and
+ *     81%, no better than with 1024 simulations, against 98.7% and 100%).
  *   muzero: argmax Qn(a) + P(a) sqrt(N) c(N) / (1 + N(a)), c(N) = pb_c_init +
  *     log((N + pb_c_base + 1) / pb_c_base), N the node's visits; unvisited children have
  *     Qn = 0. At the root P carries the Dirichlet noise.
@@ -365,7 +366,7 @@ MYR_HD static inline void myr_tree_root_init(myr_mcts_tree *t, int32_t b, uint32
   float *p = t->prior + g * A;
   for (int a = 0; a < A; a++) p[a] = ((legal >> a) & 1u) ? prior[a] : 0.0f;
   if (t->algorithm == MYR_MCTS_MUZERO && t->dirichlet_fraction > 0.0f && legal) {
-    float eta[MYR_MCTS_MAX_ACTIONS];
+    float eta[MYR_MCTS_MAX_ACTIONS] = {0};
     float sum = 0.0f;
     for (int a = 0; a < A; a++) {
       eta[a] = ((legal >> a) & 1u) ? myr_tree_gamma(noise, t->dirichlet_alpha) : 0.0f;
@@ -435,7 +436,7 @@ MYR_HD static inline int myr_tree_choose(const myr_mcts_tree *t, int32_t b, int3
     return best;
   }
   /* gumbel */
-  float qhat[MYR_MCTS_MAX_ACTIONS], sigma[MYR_MCTS_MAX_ACTIONS];
+  float qhat[MYR_MCTS_MAX_ACTIONS] = {0}, sigma[MYR_MCTS_MAX_ACTIONS] = {0};
   myr_tree_sigma(A, legal, n, q, P, t->raw_value[g], t->c_visit, t->c_scale, t->bounds[2 * (int64_t)b],
                  t->bounds[2 * (int64_t)b + 1], qhat, sigma);
   if (depth == 0) {
@@ -455,7 +456,7 @@ MYR_HD static inline int myr_tree_choose(const myr_mcts_tree *t, int32_t b, int3
     }
     return best;
   }
-  float pi[MYR_MCTS_MAX_ACTIONS];
+  float pi[MYR_MCTS_MAX_ACTIONS] = {0};
   myr_tree_improved(A, legal, P, sigma, pi);
   int32_t total = 0;
   for (int a = 0; a < A; a++) total += n[a] + nv[a];
@@ -614,7 +615,7 @@ MYR_HD static inline float myr_tree_result(const myr_mcts_tree *t, int32_t b, fl
     }
     value = t->value_sum[g] / (float)t->visits[g];
   } else {
-    float qhat[MYR_MCTS_MAX_ACTIONS], sigma[MYR_MCTS_MAX_ACTIONS];
+    float qhat[MYR_MCTS_MAX_ACTIONS] = {0}, sigma[MYR_MCTS_MAX_ACTIONS] = {0};
     myr_tree_sigma(A, legal, n, q, P, t->raw_value[g], t->c_visit, t->c_scale, t->bounds[2 * (int64_t)b],
                  t->bounds[2 * (int64_t)b + 1], qhat, sigma);
     myr_tree_improved(A, legal, P, sigma, target);
@@ -639,7 +640,7 @@ MYR_HD static inline float myr_tree_result(const myr_mcts_tree *t, int32_t b, fl
 
 /* The root value tree b reports (allocation, max_value). */
 MYR_HD static inline float myr_tree_value(const myr_mcts_tree *t, int32_t b) {
-  float target[MYR_MCTS_MAX_ACTIONS];
+  float target[MYR_MCTS_MAX_ACTIONS] = {0};
   int a;
   return myr_tree_result(t, b, target, &a);
 }
@@ -653,7 +654,7 @@ MYR_HD static inline int myr_tree_sample(int actions, const float *target, float
   float u = myr_rng_uniform(r); /* always drawn: the stream does not depend on the branch */
   if (best < 0) return 0;
   if (temperature <= 0.0f) return best;
-  float w[MYR_MCTS_MAX_ACTIONS];
+  float w[MYR_MCTS_MAX_ACTIONS] = {0};
   float lmax = myr_logf(target[best]), sum = 0.0f;
   for (int a = 0; a < actions; a++) {
     w[a] = target[a] > 0.0f ? myr_expf((myr_logf(target[a]) - lmax) / temperature) : 0.0f;
@@ -731,7 +732,7 @@ MYR_HD static inline void myr_tree_agent_result(const myr_mcts_tree *t, int32_t 
         target[a] = !((legal >> a) & 1u) ? 0.0f : total > 0 ? (float)n[a] / (float)total : P[a];
       v = root_sum / (float)root_visits;
     } else {
-      float qhat[MYR_MCTS_MAX_ACTIONS], sigma[MYR_MCTS_MAX_ACTIONS];
+      float qhat[MYR_MCTS_MAX_ACTIONS] = {0}, sigma[MYR_MCTS_MAX_ACTIONS] = {0};
       float lo = 1e30f, hi = -1e30f;
       for (int32_t k = 0; k < K; k++) {
         lo = t->bounds[2 * (int64_t)(b0 + k)] < lo ? t->bounds[2 * (int64_t)(b0 + k)] : lo;
@@ -753,7 +754,7 @@ MYR_HD static inline void myr_tree_agent_result(const myr_mcts_tree *t, int32_t 
       act = best < 0 ? 0 : best;
     }
   } else { /* visit_weighted */
-    float tk[MYR_MCTS_MAX_ACTIONS], votes[MYR_MCTS_MAX_ACTIONS];
+    float tk[MYR_MCTS_MAX_ACTIONS] = {0}, votes[MYR_MCTS_MAX_ACTIONS] = {0};
     float wsum = 0.0f;
     int32_t all_zero = 1;
     for (int32_t k = 0; k < K; k++)
@@ -820,7 +821,7 @@ MYR_HD static inline int32_t myr_tree_alloc_wave(myr_mcts_tree *t, int32_t b0, i
   }
   if (pending > 0 || total >= S || K <= 1 || alloc == MYR_ALLOC_EQUAL) return pending;
   int32_t cap = myr_tree_cap(S, K, alloc);
-  float vk[64];
+  float vk[64] = {0};
   float lo = 0.0f, hi = 0.0f;
   for (int32_t k = 0; k < K && k < 64; k++) {
     vk[k] = myr_tree_value(t, b0 + k);
@@ -833,7 +834,7 @@ MYR_HD static inline int32_t myr_tree_alloc_wave(myr_mcts_tree *t, int32_t b0, i
     float wsum = 0.0f;
     for (int32_t k = 0; k < K; k++) wsum = wsum + (1.0f + (vk[k] - lo) / range);
     int32_t given = 0;
-    float frac[64];
+    float frac[64] = {0};
     for (int32_t k = 0; k < K; k++) {
       float share = (float)rest * ((1.0f + (vk[k] - lo) / range) / wsum);
       int32_t e = (int32_t)share;

@@ -8,6 +8,7 @@
  * chunk size nor on the other agents searched. */
 #include "search/mcts.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,12 @@ myr_status myr_mcts_create(myr_mcts **out, const myr_mcts_config *cfg, const myr
   if (net && (net->layers < 1 || net->size[0] != plan->n_features || net->size[net->layers] != n_actions + 1))
     return myr_fail(err, MYR_ERR_CONFIG, "mcts: the network takes %d inputs and gives %d outputs; the model needs %d and %d",
                     net->size[0], net->layers >= 1 ? net->size[net->layers] : 0, plan->n_features, n_actions + 1);
+  {
+    int64_t K = myr_tree_per_agent(cfg), chunk = cfg->chunk > 0 && cfg->chunk < max_agents ? cfg->chunk : max_agents;
+    if (chunk > INT32_MAX / (K * cfg->leaves_per_wave))
+      return myr_fail(err, MYR_ERR_CONFIG, "policy.mcts.chunk: %lld agents at a time is too many (at most %lld here)",
+                      (long long)chunk, (long long)(INT32_MAX / (K * cfg->leaves_per_wave)));
+  }
   myr_mcts *m = (myr_mcts *)calloc(1, sizeof *m);
   if (!m) return myr_fail(err, MYR_ERR_NOMEM, "mcts: out of memory");
   m->cfg = *cfg;

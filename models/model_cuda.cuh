@@ -36,6 +36,18 @@
 #ifndef MYR_CUDA_MIN_BLOCKS
 #define MYR_CUDA_MIN_BLOCKS 6
 #endif
+/* ... capped at what the architecture being compiled holds: sm_75 1024 threads per
+ * multiprocessor, sm_86/87/89 1536, sm_80 and sm_90 2048 (a larger request fails to build). */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+#define MYR__SM_THREADS 1024
+#elif defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 860 || __CUDA_ARCH__ == 870 || __CUDA_ARCH__ == 890)
+#define MYR__SM_THREADS 1536
+#else
+#define MYR__SM_THREADS 2048
+#endif
+#define MYR__LB_BLOCKS                                                                               \
+  ((MYR_CUDA_MIN_BLOCKS) * MYR_CUDA_THREADS <= MYR__SM_THREADS ? (MYR_CUDA_MIN_BLOCKS)              \
+                                                               : MYR__SM_THREADS / MYR_CUDA_THREADS)
 
 /* Blocks for n items: enough to fill the device several times over, never more than needed. */
 int myr_cuda_blocks(int64_t n);
@@ -59,7 +71,7 @@ __device__ inline void myr_cuda_add_counters(const int64_t (&local)[NC], int64_t
 }
 
 template <int NC, class Op, bool AGENTS>
-__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR_CUDA_MIN_BLOCKS)
+__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR__LB_BLOCKS)
     myr_cuda_range_kernel(myr_view v, int64_t n, int64_t *counters) {
   int64_t local[NC > 0 ? NC : 1] = {0};
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
@@ -76,7 +88,7 @@ inline int myr_cuda_launch_range(const myr_view *v, int64_t n, int64_t *counters
 }
 
 template <class Op>
-__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR_CUDA_MIN_BLOCKS) myr_cuda_birth_kernel(myr_view v, int64_t n, const int32_t *offset, int64_t first) {
+__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR__LB_BLOCKS) myr_cuda_birth_kernel(myr_view v, int64_t n, const int32_t *offset, int64_t first) {
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
     if (v.alive[i] && v.children[i]) {
@@ -98,7 +110,7 @@ inline int myr_cuda_launch_birth(const myr_view *v, int64_t n, const int32_t *of
 
 /* decide, act and (when acc is given) agent statistics, one agent after the other. */
 template <int NF, int NA, class Decide, class Act, class Stats>
-__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR_CUDA_MIN_BLOCKS)
+__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR__LB_BLOCKS)
     myr_cuda_step_kernel(myr_view v, int64_t n, int64_t *flow, int64_t *acc) {
   int64_t f[NF > 0 ? NF : 1] = {0}, a[NA > 0 ? NA : 1] = {0};
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
@@ -204,7 +216,7 @@ struct myr_cuda_no_op {
  * Grid-stride loops like the kernels above; no counters. The batch is passed by value (host
  * struct, device pointers). */
 template <class Op>
-__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR_CUDA_MIN_BLOCKS) myr_cuda_plan_expand_kernel(myr_plan_batch b) {
+__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR__LB_BLOCKS) myr_cuda_plan_expand_kernel(myr_plan_batch b) {
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
   for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < b.n; k += stride) Op()(&b, k);
 }
@@ -217,7 +229,7 @@ inline int myr_cuda_launch_plan_expand(const myr_plan_batch *b, void *stream) {
 }
 
 template <class Op>
-__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR_CUDA_MIN_BLOCKS)
+__global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR__LB_BLOCKS)
     myr_cuda_plan_root_kernel(myr_view v, const int64_t *agents, int64_t trees, uint8_t *context, uint8_t *state,
                               int32_t nodes, uint32_t *legal, float *features) {
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;

@@ -164,16 +164,15 @@ myr_status myr_mcts_create(myr_mcts **out, const myr_mcts_config *cfg, const myr
   m->has_net = net != NULL;
   m->out_width = n_actions + 1;
 
-  size_t T = (size_t)m->trees, TN = T * (size_t)m->nodes, TNA = TN * (size_t)n_actions, R = (size_t)m->rows;
-  size_t sizes[] = {
-      TN * 4, TN * 4, TN * 4, TN * 4, TN * 2, TN, TN, TN * 4, TN * 2,         /* per node */
-      TNA * 4, TNA * 2,                                                        /* per edge */
-      TN * (size_t)plan->state_bytes, T * (size_t)plan->context_bytes,        /* model */
-      T * (size_t)n_actions * 4, T * 4, T * 4, T * 4, T * 4, T * 8, T * 4, T * (size_t)m->L * 4, /* per tree */
-      (size_t)m->chunk * 4,                                                    /* root legal */
-      R * 4, R * 4, R * 4, R, R * (size_t)(m->F > 0 ? m->F : 1) * 4, R * (size_t)m->out_width * 4, R * 4,
-      T * 8};
-  size_t total = 0;
+  myr_mcts_tree *t = &m->t;
+  myr_tree_configure(t, cfg, (int32_t)m->trees, m->nodes, n_actions, m->L);
+  /* One block: the tree arrays (myr_tree_layout), then the model's states and contexts, root
+   * masks, and the wave's batch, feature, output and value rows. */
+  size_t T = (size_t)m->trees, TN = T * (size_t)m->nodes, R = (size_t)m->rows;
+  size_t state_bytes = TN * (size_t)plan->state_bytes, features_bytes = R * (size_t)(m->F > 0 ? m->F : 1) * 4;
+  size_t sizes[] = {state_bytes, T * (size_t)plan->context_bytes, (size_t)m->chunk * 4, R * 4, R * 4, R * 4, R,
+                    features_bytes, R * (size_t)m->out_width * 4, R * 4, T * 8};
+  size_t total = myr_tree_layout(t, NULL, 64);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 63) & ~(size_t)63;
   m->mem = aligned_alloc(64, total);
   if (!m->mem) {
@@ -181,46 +180,10 @@ myr_status myr_mcts_create(myr_mcts **out, const myr_mcts_config *cfg, const myr
     free(m);
     return myr_fail(err, MYR_ERR_NOMEM, "mcts: out of memory for %lld agents per chunk (%zu bytes)", chunk, total);
   }
-  char *at = (char *)m->mem;
-  myr_mcts_tree *t = &m->t;
-  t->trees = (int32_t)m->trees;
-  t->nodes = m->nodes;
-  t->actions = n_actions;
-  t->max_leaves = m->L;
-  t->algorithm = cfg->algorithm;
-  t->max_depth = cfg->max_depth;
-  t->max_considered = cfg->max_considered_actions;
-  t->discount = cfg->discount;
-  t->pb_c_init = cfg->pb_c_init;
-  t->pb_c_base = cfg->pb_c_base;
-  t->dirichlet_alpha = cfg->dirichlet_alpha;
-  t->dirichlet_fraction = cfg->dirichlet_fraction;
-  t->gumbel_scale = cfg->gumbel_scale;
-  t->c_visit = cfg->c_visit;
-  t->c_scale = cfg->c_scale;
-  t->temperature = cfg->temperature;
+  char *at = (char *)m->mem + myr_tree_layout(t, (char *)m->mem, 64);
   int i = 0;
-  t->visits = (int32_t *)myr__carve(&at, sizes[i++]);
-  t->value_sum = (float *)myr__carve(&at, sizes[i++]);
-  t->raw_value = (float *)myr__carve(&at, sizes[i++]);
-  t->reward = (float *)myr__carve(&at, sizes[i++]);
-  t->parent = (int16_t *)myr__carve(&at, sizes[i++]);
-  t->action = (uint8_t *)myr__carve(&at, sizes[i++]);
-  t->terminal = (uint8_t *)myr__carve(&at, sizes[i++]);
-  t->legal = (uint32_t *)myr__carve(&at, sizes[i++]);
-  t->vl = (uint16_t *)myr__carve(&at, sizes[i++]);
-  t->prior = (float *)myr__carve(&at, sizes[i++]);
-  t->child = (int16_t *)myr__carve(&at, sizes[i++]);
   m->state = (uint8_t *)myr__carve(&at, sizes[i++]);
   m->context = (uint8_t *)myr__carve(&at, sizes[i++]);
-  t->noise = (float *)myr__carve(&at, sizes[i++]);
-  t->used = (int32_t *)myr__carve(&at, sizes[i++]);
-  t->sims = (int32_t *)myr__carve(&at, sizes[i++]);
-  t->budget = (int32_t *)myr__carve(&at, sizes[i++]);
-  t->schedule = (int32_t *)myr__carve(&at, sizes[i++]);
-  t->bounds = (float *)myr__carve(&at, sizes[i++]);
-  t->wave_count = (int32_t *)myr__carve(&at, sizes[i++]);
-  t->wave_leaf = (int32_t *)myr__carve(&at, sizes[i++]);
   m->root_legal = (uint32_t *)myr__carve(&at, sizes[i++]);
   m->b_tree = (int32_t *)myr__carve(&at, sizes[i++]);
   m->b_parent = (int32_t *)myr__carve(&at, sizes[i++]);
@@ -231,8 +194,8 @@ myr_status myr_mcts_create(myr_mcts **out, const myr_mcts_config *cfg, const myr
   m->value = (float *)myr__carve(&at, sizes[i++]);
   m->agent_id = (uint64_t *)myr__carve(&at, sizes[i++]);
   /* States and features the model leaves unwritten stay defined (and hashable). */
-  memset(m->state, 0, sizes[11]);
-  memset(m->features, 0, R * (size_t)(m->F > 0 ? m->F : 1) * 4);
+  memset(m->state, 0, state_bytes);
+  memset(m->features, 0, features_bytes);
   *out = m;
   return MYR_OK;
 }

@@ -88,14 +88,16 @@ extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_c
   m->has_net = net != NULL;
   m->out_width = n_actions + 1;
 
-  size_t T = (size_t)m->trees, TN = T * (size_t)m->nodes, TNA = TN * (size_t)n_actions, R = T * (size_t)m->L;
+  myr_mcts_tree *t = &m->t;
+  myr_tree_configure(t, cfg, (int32_t)m->trees, m->nodes, n_actions, m->L);
+  /* One block: the tree arrays (myr_tree_layout), then the model's states and contexts, and
+   * the GPU driver's own arrays. */
+  size_t T = (size_t)m->trees, TN = T * (size_t)m->nodes, R = T * (size_t)m->L;
   size_t F = (size_t)(m->F > 0 ? m->F : 1);
-  size_t sizes[] = {TN * 4, TN * 4, TN * 4, TN * 4, TN * 2, TN, TN, TN * 4, TN * 2, TNA * 4, TNA * 2,
-                    TN * (size_t)plan->state_bytes, T * (size_t)(plan->context_bytes > 0 ? plan->context_bytes : 1),
-                    T * (size_t)n_actions * 4, T * 4, T * 4, T * 4, T * 4, T * 8, T * 4, R * 4,
+  size_t sizes[] = {TN * (size_t)plan->state_bytes, T * (size_t)(plan->context_bytes > 0 ? plan->context_bytes : 1),
                     T * 8, T * 8, T * 4, T * 4, R * 4, R * 4, R * 4, R, R * F * 4, R * (size_t)m->out_width * 4, R * 4,
                     8};
-  size_t total = 0;
+  size_t total = myr_tree_layout(t, NULL, 256);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += up(sizes[i]);
   m->bytes = total;
   cudaError_t e = cudaMalloc((void **)&m->mem, total);
@@ -104,46 +106,10 @@ extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_c
     return myr_fail(err, MYR_ERR_NOMEM, "mcts: cannot allocate %.2f GiB of GPU memory for %lld agents per chunk "
                     "(lower policy.mcts.chunk)", total / 1073741824.0, (long long)max_agents);
   }
-  char *at = m->mem;
-  myr_mcts_tree *t = &m->t;
-  t->trees = (int32_t)T;
-  t->nodes = m->nodes;
-  t->actions = n_actions;
-  t->max_leaves = m->L;
-  t->algorithm = cfg->algorithm;
-  t->max_depth = cfg->max_depth;
-  t->max_considered = cfg->max_considered_actions;
-  t->discount = cfg->discount;
-  t->pb_c_init = cfg->pb_c_init;
-  t->pb_c_base = cfg->pb_c_base;
-  t->dirichlet_alpha = cfg->dirichlet_alpha;
-  t->dirichlet_fraction = cfg->dirichlet_fraction;
-  t->gumbel_scale = cfg->gumbel_scale;
-  t->c_visit = cfg->c_visit;
-  t->c_scale = cfg->c_scale;
-  t->temperature = cfg->temperature;
+  char *at = m->mem + myr_tree_layout(t, m->mem, 256);
   int i = 0;
-  t->visits = (int32_t *)carve(&at, sizes[i++]);
-  t->value_sum = (float *)carve(&at, sizes[i++]);
-  t->raw_value = (float *)carve(&at, sizes[i++]);
-  t->reward = (float *)carve(&at, sizes[i++]);
-  t->parent = (int16_t *)carve(&at, sizes[i++]);
-  t->action = (uint8_t *)carve(&at, sizes[i++]);
-  t->terminal = (uint8_t *)carve(&at, sizes[i++]);
-  t->legal = (uint32_t *)carve(&at, sizes[i++]);
-  t->vl = (uint16_t *)carve(&at, sizes[i++]);
-  t->prior = (float *)carve(&at, sizes[i++]);
-  t->child = (int16_t *)carve(&at, sizes[i++]);
   m->state = (uint8_t *)carve(&at, sizes[i++]);
   m->context = (uint8_t *)carve(&at, sizes[i++]);
-  t->noise = (float *)carve(&at, sizes[i++]);
-  t->used = (int32_t *)carve(&at, sizes[i++]);
-  t->sims = (int32_t *)carve(&at, sizes[i++]);
-  t->budget = (int32_t *)carve(&at, sizes[i++]);
-  t->schedule = (int32_t *)carve(&at, sizes[i++]);
-  t->bounds = (float *)carve(&at, sizes[i++]);
-  t->wave_count = (int32_t *)carve(&at, sizes[i++]);
-  t->wave_leaf = (int32_t *)carve(&at, sizes[i++]);
   m->tree_agent = (int64_t *)carve(&at, sizes[i++]);
   m->agent_id = (uint64_t *)carve(&at, sizes[i++]);
   m->counts = (int32_t *)carve(&at, sizes[i++]);

@@ -131,6 +131,50 @@ typedef struct myr_mcts_tree {
   int32_t *wave_leaf; /* [trees * max_leaves]: their nodes, in selection order */
 } myr_mcts_tree;
 
+/* The tree view's settings for `trees` trees of `nodes` slots, `actions` actions and
+ * `leaves` leaves per wave, from a config: the one place they are copied (CPU and GPU
+ * workspaces, tests). */
+static inline void myr_tree_configure(myr_mcts_tree *t, const myr_mcts_config *cfg, int32_t trees, int32_t nodes,
+                                      int32_t actions, int32_t leaves) {
+  t->trees = trees;
+  t->nodes = nodes;
+  t->actions = actions;
+  t->max_leaves = leaves;
+  t->algorithm = cfg->algorithm;
+  t->max_depth = cfg->max_depth;
+  t->max_considered = cfg->max_considered_actions;
+  t->discount = cfg->discount;
+  t->pb_c_init = cfg->pb_c_init;
+  t->pb_c_base = cfg->pb_c_base;
+  t->dirichlet_alpha = cfg->dirichlet_alpha;
+  t->dirichlet_fraction = cfg->dirichlet_fraction;
+  t->gumbel_scale = cfg->gumbel_scale;
+  t->c_visit = cfg->c_visit;
+  t->c_scale = cfg->c_scale;
+  t->temperature = cfg->temperature;
+}
+
+/* Carves the tree arrays of a configured view from `base` (host or device memory) in a fixed
+ * order, each rounded up to `align` bytes, and returns the bytes they take; with base NULL it
+ * only counts. The model's states and contexts are carved by the caller. */
+static inline size_t myr_tree_layout(myr_mcts_tree *t, char *base, size_t align) {
+  size_t T = (size_t)t->trees, TN = T * (size_t)t->nodes, TNA = TN * (size_t)t->actions;
+  size_t A = (size_t)t->actions, L = (size_t)t->max_leaves;
+  const size_t bytes[] = {TN * 4, TN * 4, TN * 4, TN * 4, TN * 2, TN, TN, TN * 4, TN * 2, TNA * 4, TNA * 2,
+                          T * A * 4, T * 4, T * 4, T * 4, T * 4, T * 8, T * 4, T * L * 4};
+  void **field[] = {(void **)&t->visits, (void **)&t->value_sum, (void **)&t->raw_value, (void **)&t->reward,
+                    (void **)&t->parent, (void **)&t->action, (void **)&t->terminal, (void **)&t->legal,
+                    (void **)&t->vl, (void **)&t->prior, (void **)&t->child, (void **)&t->noise,
+                    (void **)&t->used, (void **)&t->sims, (void **)&t->budget, (void **)&t->schedule,
+                    (void **)&t->bounds, (void **)&t->wave_count, (void **)&t->wave_leaf};
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
+    if (base) *field[i] = base + total;
+    total += (bytes[i] + align - 1) / align * align;
+  }
+  return total;
+}
+
 #define MYR_TREE_CLOSED_BIT 0x8000u
 #define MYR_TREE_PENDING_MASK 0x7fffu
 #define MYR_TREE_EPS 1e-8f

@@ -19,6 +19,7 @@ typedef struct th_forest {
   toy_state *state; /* [trees * nodes] */
   int32_t *quota;   /* [trees]: this wave's quota of each tree */
   int64_t waves;
+  char *arrays;     /* the tree arrays (myr_tree_layout) */
 } th_forest;
 
 static inline void th_make(th_forest *f, const myr_mcts_config *cfg, int32_t agents) {
@@ -31,51 +32,16 @@ static inline void th_make(th_forest *f, const myr_mcts_config *cfg, int32_t age
   f->agents = agents;
   int32_t T = agents * f->K, N = myr_tree_cap(f->S, f->K, f->alloc) + 1, A = TOY_ACTIONS;
   size_t TN = (size_t)T * (size_t)N;
-  t->trees = T;
-  t->nodes = N;
-  t->actions = A;
-  t->max_leaves = f->L;
-  t->algorithm = cfg->algorithm;
-  t->max_depth = cfg->max_depth;
-  t->max_considered = cfg->max_considered_actions;
-  t->discount = cfg->discount;
-  t->pb_c_init = cfg->pb_c_init;
-  t->pb_c_base = cfg->pb_c_base;
-  t->dirichlet_alpha = cfg->dirichlet_alpha;
-  t->dirichlet_fraction = cfg->dirichlet_fraction;
-  t->gumbel_scale = cfg->gumbel_scale;
-  t->c_visit = cfg->c_visit;
-  t->c_scale = cfg->c_scale;
-  t->temperature = cfg->temperature;
-  t->visits = (int32_t *)calloc(TN, 4);
-  t->value_sum = (float *)calloc(TN, 4);
-  t->raw_value = (float *)calloc(TN, 4);
-  t->reward = (float *)calloc(TN, 4);
-  t->parent = (int16_t *)calloc(TN, 2);
-  t->action = (uint8_t *)calloc(TN, 1);
-  t->terminal = (uint8_t *)calloc(TN, 1);
-  t->legal = (uint32_t *)calloc(TN, 4);
-  t->vl = (uint16_t *)calloc(TN, 2);
-  t->prior = (float *)calloc(TN * A, 4);
-  t->child = (int16_t *)calloc(TN * A, 2);
-  t->noise = (float *)calloc((size_t)T * A, 4);
-  t->used = (int32_t *)calloc((size_t)T, 4);
-  t->sims = (int32_t *)calloc((size_t)T, 4);
-  t->budget = (int32_t *)calloc((size_t)T, 4);
-  t->schedule = (int32_t *)calloc((size_t)T, 4);
-  t->bounds = (float *)calloc((size_t)T * 2, 4);
-  t->wave_count = (int32_t *)calloc((size_t)T, 4);
-  t->wave_leaf = (int32_t *)calloc((size_t)T * (size_t)f->L, 4);
+  myr_tree_configure(t, cfg, T, N, A, f->L);
+  f->arrays = (char *)calloc(1, myr_tree_layout(t, NULL, 64));
+  myr_tree_layout(t, f->arrays, 64);
   f->ctx = (toy_context *)calloc((size_t)T, sizeof *f->ctx);
   f->state = (toy_state *)calloc(TN, sizeof *f->state);
   f->quota = (int32_t *)calloc((size_t)T, 4);
 }
 
 static inline void th_free(th_forest *f) {
-  myr_mcts_tree *t = &f->t;
-  void *p[] = {t->visits, t->value_sum, t->raw_value, t->reward, t->parent, t->action, t->terminal,
-               t->legal, t->vl, t->prior, t->child, t->noise, t->used, t->sims, t->budget,
-               t->schedule, t->bounds, t->wave_count, t->wave_leaf, f->ctx, f->state, f->quota};
+  void *p[] = {f->arrays, f->ctx, f->state, f->quota};
   for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
 }
 

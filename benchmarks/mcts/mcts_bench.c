@@ -4,7 +4,7 @@
  * after one warm-up), node expansions per second (B x S / time), the network alone on the
  * same evaluations (S + 1 batches of B rows, no tree), their ratio, bytes per tree and per
  * node. Then the foraging decision search: 1M agents, 32 simulations.
- *   mcts_bench [--reps N] [--csv FILE] [--quick]
+ *   mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero]
  * Not a test: the numbers depend on the machine. */
 #define _POSIX_C_SOURCE 200809L
 #include <cuda_runtime.h>
@@ -135,13 +135,18 @@ static double time_network(bench_sim *b, int64_t rows, int batches, int reps) {
 }
 
 int main(int argc, char **argv) {
-  int reps = 5, quick = 0;
+  int reps = 5, quick = 0, only_alg = -1, only_s = 0;
+  int64_t only_b = 0;
   const char *csv = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
     else if (!strcmp(argv[i], "--quick")) quick = 1;
-    else DIE("usage: mcts_bench [--reps N] [--csv FILE] [--quick]");
+    else if (!strcmp(argv[i], "--only") && i + 3 < argc) {
+      only_b = atoll(argv[++i]);
+      only_s = atoi(argv[++i]);
+      only_alg = strcmp(argv[++i], "muzero") == 0 ? MYR_MCTS_MUZERO : MYR_MCTS_GUMBEL;
+    } else DIE("usage: mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero]");
   }
   if (reps < 1 || reps > 32) DIE("--reps takes 1 to 32");
   char device[256], date[32];
@@ -162,6 +167,7 @@ int main(int argc, char **argv) {
   int nB = quick ? 2 : 4;
   for (int bi = 0; bi < nB; bi++) {
     int64_t B = Bs[bi];
+    if (only_b && B != only_b) continue;
     char yaml[256];
     snprintf(yaml, sizeof yaml, "model: {name: latent}\nagents: {count: %lld}\nworld: {width: 1, height: 1}\n"
                                 "run: {backend: cuda}\n", (long long)B);
@@ -171,6 +177,7 @@ int main(int argc, char **argv) {
     const myr_model *m = b.sim->model;
     for (int si = 0; si < 2; si++)
       for (int alg = 1; alg >= 0; alg--) {
+        if (only_alg >= 0 && (alg != only_alg || Ss[si] != only_s)) continue;
         myr_mcts_config mc = myr_mcts_defaults();
         mc.algorithm = alg;
         mc.simulations = Ss[si];
@@ -192,6 +199,10 @@ int main(int argc, char **argv) {
     teardown(&b);
   }
 
+  if (only_b) {
+    if (f) fclose(f);
+    return 0;
+  }
   /* The foraging decision: 1M agents, 32 simulations (gumbel, the default), network 11-128-128-10. */
   int64_t N = quick ? 100000 : 1000000;
   char yaml[512];

@@ -306,14 +306,59 @@ myr_status myr_net_load(myr_net *net, const char *path, const myr_net_shape *exp
 
 /* ---- forward --------------------------------------------------------------------------- */
 
+/* Rows are evaluated BLOCK at a time with the activations stored component-major
+ * ([width][BLOCK]), so the innermost loop runs across rows and vectorises, while each row's
+ * sums keep exactly the order of myr_net_forward_row (bias, then inputs 0, 1, 2, ...; no
+ * fused multiply-add): the same bits, several times faster than one row at a time. */
+#define BLOCK 8
+
+static void forward_block(const myr_net_view *n, const float *x, float *out, int rows, float *scratch) {
+  float *in = scratch, *buf[2] = {scratch + MYR_NET_MAX_WIDTH * BLOCK, scratch + 2 * MYR_NET_MAX_WIDTH * BLOCK};
+  int ni0 = n->shape.size[0], layers = n->shape.layers;
+  for (int k = 0; k < ni0; k++)
+    for (int r = 0; r < BLOCK; r++) in[k * BLOCK + r] = r < rows ? x[(size_t)r * (size_t)ni0 + (size_t)k] : 0.0f;
+  const float *w = n->w;
+  for (int l = 0; l < layers; l++) {
+    int ni = n->shape.size[l], no = n->shape.size[l + 1], last = l == layers - 1;
+    const float *W = w, *b = w + (size_t)no * (size_t)ni;
+    float *o = buf[l & 1];
+    for (int j = 0; j < no; j++) {
+      float acc[BLOCK];
+      for (int r = 0; r < BLOCK; r++) acc[r] = b[j];
+      const float *row = W + (size_t)j * (size_t)ni;
+      for (int k = 0; k < ni; k++) {
+        float wk = row[k];
+        for (int r = 0; r < BLOCK; r++) acc[r] = acc[r] + wk * in[k * BLOCK + r];
+      }
+      for (int r = 0; r < BLOCK; r++) o[j * BLOCK + r] = (last || acc[r] > 0.0f) ? acc[r] : 0.0f;
+    }
+    w = b + no;
+    in = o;
+  }
+  int no = n->shape.size[layers];
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < no; j++) out[(size_t)r * (size_t)no + (size_t)j] = in[j * BLOCK + r];
+}
+
 void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int64_t rows, int threads) {
   const int64_t ni = n->shape.size[0], no = n->shape.size[n->shape.layers];
   if (rows <= 0) return;
   if (threads <= 0) threads = omp_get_max_threads();
+  int64_t blocks = (rows + BLOCK - 1) / BLOCK;
 #pragma omp parallel num_threads(threads)
   {
-    float scratch[2 * MYR_NET_MAX_WIDTH];
+    float *scratch = malloc(3 * (size_t)MYR_NET_MAX_WIDTH * BLOCK * sizeof(float));
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; r++) myr_net_forward_row(n, x + r * ni, out + r * no, scratch);
+    for (int64_t bl = 0; bl < blocks; bl++) {
+      int64_t r0 = bl * BLOCK;
+      int rows_here = (int)(rows - r0 < BLOCK ? rows - r0 : BLOCK);
+      if (scratch) forward_block(n, x + r0 * ni, out + r0 * no, rows_here, scratch);
+      else /* no memory for a block: one row at a time, the same bits */
+        for (int r = 0; r < rows_here; r++) {
+          float row_scratch[2 * MYR_NET_MAX_WIDTH];
+          myr_net_forward_row(n, x + (r0 + r) * ni, out + (r0 + r) * no, row_scratch);
+        }
+    }
+    free(scratch);
   }
 }

@@ -44,11 +44,12 @@ typedef struct myr_plan_batch {
   float *features;           /* [n][plan_features]: the rows to evaluate, in k order */
   /* Leaf values by rollout instead of a network (rollout_depth > 0): value[k] = discounted sum
    * of rewards of rollout_depth random legal steps from the child (myr_rng keyed by agent[tree],
-   * step and purpose MYR_RNG_SEARCH + 1, draw block = child node). */
+   * step and purpose MYR_RNG_SEARCH + 1; draw block = child node << 16 | (tree % K) << 8). */
   int32_t rollout_depth;
   float discount;
   float *value;              /* [n], written when rollout_depth > 0 */
   const uint64_t *agent;     /* [trees]: the agent id each tree belongs to (randomness) */
+  int32_t trees_per_agent;   /* K: tree b is its agent's tree b % K (rollouts of the K differ) */
   uint64_t step;
   uint32_t seed;
   const void *params;        /* the model's parameters */

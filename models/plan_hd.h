@@ -26,8 +26,9 @@
  * the legal count, then the k-th legal action), value = sum over steps d of discount^d *
  * reward_d, accumulated in that order; a terminal child's value is 0. The random numbers come
  * from myr_rng keyed by (seed, agent[tree], step, MYR_RNG_SEARCH + 1) with the draw block set
- * to the child node: the stream of child j starts at Philox block j << 16 (one u32 a step,
- * four a block), so rollouts from different nodes never share numbers. */
+ * to the child node and the tree's place among its agent's K root trees: the stream of child j
+ * of tree k starts at Philox block j << 16 | k << 8 (one u32 a step, four a block: room for
+ * rollouts of 1024 steps), so rollouts from different nodes or trees never share numbers. */
 #ifndef MYR_PLAN_HD_H
 #define MYR_PLAN_HD_H
 
@@ -41,7 +42,8 @@
 /* The rollout stream of child node `child` of tree `tree` (above). */
 MYR_HD static inline myr_rng myr_plan_rollout_rng(const myr_plan_batch *b, int32_t tree, int32_t child) {
   myr_rng r = myr_rng_make(b->seed, b->agent[tree], b->step, MYR_RNG_SEARCH + 1);
-  r.block = (uint32_t)child << 16;
+  int32_t k = b->trees_per_agent > 1 ? tree % b->trees_per_agent : 0;
+  r.block = (uint32_t)child << 16 | (uint32_t)k << 8;
   return r;
 }
 

@@ -278,6 +278,7 @@ myr_status myr_mcts_search_cpu(myr_mcts *m, const myr_view *v, const myr_net_vie
   batch.discount = cfg->discount;
   batch.value = m->value;
   batch.agent = m->agent_id;
+  batch.trees_per_agent = m->K;
   batch.step = v->step;
   batch.seed = v->seed;
   batch.params = v->params;

@@ -264,6 +264,7 @@ extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, 
   batch.discount = cfg->discount;
   batch.value = m->value;
   batch.agent = m->agent_id;
+  batch.trees_per_agent = m->K;
   batch.step = v->step;
   batch.seed = v->seed;
   batch.params = v->params;

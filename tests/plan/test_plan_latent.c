@@ -243,8 +243,39 @@ static void test_expand(void) {
   test_sim_close(&t);
 }
 
+/* An agent's K root trees draw different rollouts (block child << 16 | k << 8): two trees of
+ * one agent, expanded from the same state into the same node, get different rollout values
+ * with K = 2 and the same values when treated as one tree each (K = 1). */
+static void test_rollouts_differ_by_tree(void) {
+  enum { NODES = 4 };
+  test_sim t;
+  open_latent(&t, 12, 2, 0.5, 2, "random");
+  const myr_model_plan *pl = plan_of(t.sim);
+  myr_view v = myr_sim_view(t.sim);
+  static latent_plan_state st[2 * NODES];
+  static float reward[2 * NODES], feat[2 * LATENT_FEATURES], value[2];
+  static uint8_t term[2 * NODES];
+  static uint32_t legal[2 * NODES];
+  pl->root(&v, 0, NULL, (uint8_t *)&st[0]);
+  st[NODES] = st[0];
+  uint64_t agent[2] = {v.id[0], v.id[0]};
+  int32_t tree[2] = {0, 1}, parent[2] = {0, 0}, child[2] = {1, 1};
+  uint8_t action[2] = {3, 3};
+  myr_plan_batch batch = {.n = 2, .tree = tree, .parent = parent, .child = child, .action = action, .nodes = NODES,
+                          .context = NULL, .state = (uint8_t *)st, .reward = reward, .terminal = term,
+                          .legal = legal, .features = feat, .rollout_depth = 8, .discount = 0.97f, .value = value,
+                          .agent = agent, .trees_per_agent = 2, .step = 3, .seed = 12, .params = t.sim->params};
+  pl->expand(&batch, 0, 2);
+  CHECK(value[0] != value[1], "two root trees of one agent drew the same rollout (%.9g)", value[0]);
+  batch.trees_per_agent = 1;
+  pl->expand(&batch, 0, 2);
+  CHECK(value[0] == value[1], "one tree per agent: the same node gave two rollouts (%.9g, %.9g)", value[0], value[1]);
+  test_sim_close(&t);
+}
+
 int main(void) {
   test_w();
+  test_rollouts_differ_by_tree();
   test_step_equals_real("random");
   test_step_equals_real("heuristic");
   test_heuristic_better();

@@ -156,6 +156,7 @@ static int cmd_validate(cli_args *a) {
 }
 
 static void print_model(const myr_model *m) {
+  printf("%s: %s\n\nparameters (model.params.*):\n", m->name, m->summary);
   myr_model_print_params(stdout, m);
   printf("\nagent columns:\n");
   for (int c = 0; c < m->n_columns; c++) {
@@ -178,8 +179,9 @@ static void print_model(const myr_model *m) {
   for (int k = 0; k < m->n_stats; k++) printf("  %-16s %s\n", m->stats[k].name, m->stats[k].doc);
   printf("\ndecisions: %d actions", m->n_actions);
   for (int k = 0; m->action_names && k < m->n_actions; k++) printf("%s%s", k ? ", " : " (", m->action_names[k]);
-  printf("%s; %d observation features; heuristic policy: %s\n", m->action_names ? ")" : "", m->n_features,
-         m->heuristic ? "yes" : "no");
+  printf("%s; %d observation features; heuristic policy: %s; planning (mcts): %s; GPU kernels: %s\n",
+         m->action_names ? ")" : "", m->n_features, m->heuristic ? "yes" : "no", m->plan ? "yes" : "no",
+         m->cuda ? "yes" : "no");
 }
 
 static int cmd_models(cli_args *a) {

@@ -1,6 +1,7 @@
 /* Batched MCTS against brute force (DESIGN §11): random finite-horizon MDPs (tests/search/toy.h:
  * 3-9 actions, about a quarter of them illegal at each state, random terminal states, horizon
- * 2-4 levels so that a tree has at most LEAVES paths), solved exactly by exhaustive recursion
+ * 2-4 levels so that a tree has at most LEAVES paths; and a deep family of 2 actions with a
+ * horizon of 6 levels, the issue's depth), solved exactly by exhaustive recursion
  * with the search's discount. Both algorithms, with their default constants, search every
  * instance with SIMS simulations (and with SIMS / 4, to show convergence), with two kinds of
  * leaf value (a zero-weight network: uniform prior, value 0; random rollouts), on two reward
@@ -47,12 +48,12 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static run_stats run(int algorithm, int noisy, int rollouts, int sims) {
+static run_stats run(int algorithm, int noisy, int rollouts, int sims, int deep) {
   toy_params p;
   memset(&p, 0, sizeof p);
-  p.seed = 1000u + (uint64_t)noisy;
-  p.a_lo = 3;
-  p.a_hi = 9;
+  p.seed = 1000u + (uint64_t)noisy + 10u * (uint64_t)deep;
+  p.a_lo = deep ? 2 : 3; /* 2 actions: 2^6 = 64 paths reach depth 6 */
+  p.a_hi = deep ? 2 : 9;
   p.max_leaves = LEAVES;
   p.d_max = 6;
   p.states = 6;
@@ -124,8 +125,9 @@ int main(void) {
   printf("%d instances, at most %d leaves each; optimal = within %.2f of the exact value; value errors "
          "relative to it\n",
          INSTANCES, LEAVES, EPS);
-  printf("%-7s %-6s %-8s %5s %8s %8s %8s %8s %9s %8s %8s\n", "algo", "reward", "leaf", "sims", "strict",
-         "optimal", "mean-opt", "value-ok", "med|dv|", "p95|dv|", "max|dv|");
+  printf("%-5s %-7s %-6s %-8s %5s %8s %8s %8s %8s %9s %8s %8s\n", "depth", "algo", "reward", "leaf", "sims",
+         "strict", "optimal", "mean-opt", "value-ok", "med|dv|", "p95|dv|", "max|dv|");
+  for (int deep = 0; deep < 2; deep++)
   for (int algo = 0; algo < 2; algo++)
     for (int noisy = 0; noisy < 2; noisy++)
       for (int rollouts = 0; rollouts < 2; rollouts++) {
@@ -133,9 +135,9 @@ int main(void) {
         run_stats s[2];
         for (int k = 0; k < 2; k++) {
           int sims = k == 0 ? SIMS / 4 : SIMS;
-          s[k] = run(algo == 0 ? MYR_MCTS_MUZERO : MYR_MCTS_GUMBEL, noisy, rollouts, sims);
-          printf("%-7s %-6s %-8s %5d %7.1f%% %7.1f%% %7.1f%% %7.1f%% %9.4f %8.4f %8.4f%s\n",
-                 algo == 0 ? "muzero" : "gumbel", noisy ? "noisy" : "exact", rollouts ? "rollout" : "zero-net", sims,
+          s[k] = run(algo == 0 ? MYR_MCTS_MUZERO : MYR_MCTS_GUMBEL, noisy, rollouts, sims, deep);
+          printf("%-5s %-7s %-6s %-8s %5d %7.1f%% %7.1f%% %7.1f%% %7.1f%% %9.4f %8.4f %8.4f%s\n",
+                 deep ? "6" : "2-4", algo == 0 ? "muzero" : "gumbel", noisy ? "noisy" : "exact", rollouts ? "rollout" : "zero-net", sims,
                  100 * s[k].strict, 100 * s[k].optimal, 100 * s[k].mean_optimal, 100 * s[k].value_ok,
                  s[k].median_err, s[k].p95_err, s[k].max_err, required ? "" : "   (not required)");
         }

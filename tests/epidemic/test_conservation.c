@@ -6,7 +6,8 @@
  *   the summed new_deaths == D;
  * - the dead never move; timers are > 0 exactly in E and I;
  * - the state hash is identical for 1 and 2 threads (and the heuristic and random policies
- *   each give a run whose counts conserve). */
+ *   each give a run whose counts conserve);
+ * - setup() refuses what the model cannot run, naming the parameter. */
 #include <string.h>
 
 #include "models/common.h"
@@ -101,7 +102,20 @@ static void run(int threads, const char *policy, uint8_t hash[MYR_HASH_BYTES]) {
   test_sim_close(&t);
 }
 
+static void expect_setup_error(const char *yaml_body, const char *name) {
+  myr_config cfg;
+  myr_error err = {0};
+  myr_status s = myr_config_load_text(&cfg, "bad.yaml", yaml_body, NULL, 0, &err);
+  if (s == MYR_OK) myr_config_free(&cfg);
+  CHECK(s == MYR_ERR_CONFIG && strstr(err.msg, name), "'%s': status %d, message '%s' should name %s", yaml_body,
+        (int)s, err.msg, name);
+}
+
 int main(void) {
+  expect_setup_error("agents: {count: 10, capacity: 10}\nmodel: {name: epidemic, params: {initial_infected: 11}}\n",
+                     "initial_infected");
+  expect_setup_error("world: {width: 1, height: 1}\nmodel: {name: epidemic}\n", "world");
+  expect_setup_error("model: {name: epidemic, params: {infectious_mean: 0}}\n", "infectious_mean");
   uint8_t h1[MYR_HASH_BYTES], h2[MYR_HASH_BYTES], hr[MYR_HASH_BYTES];
   run(1, "heuristic", h1);
   run(2, "heuristic", h2);

@@ -75,7 +75,10 @@ extern "C" int myr_cuda_probe(char *name, size_t n) {
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {
-    snprintf(name, n, "no CUDA device found (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    if (e == cudaErrorInsufficientDriver) /* what the runtime says when there is no driver at all */
+      snprintf(name, n, "no CUDA device found (no NVIDIA driver, or one older than this build's CUDA)");
+    else
+      snprintf(name, n, "no CUDA device found (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
     cudaGetLastError(); /* clear the sticky error of a failed probe */
     return 0;
   }

@@ -82,6 +82,11 @@ MYR_HD static inline int64_t myr_cell(const myr_view *v, int32_t x, int32_t y) {
 /* Wraps (torus) or clamps (closed world) a coordinate into [0, extent). */
 MYR_HD static inline int32_t myr_fold(int32_t c, int32_t extent, int32_t wrap) {
   if (wrap) {
+    /* Moves change a coordinate by a cell or two: one comparison instead of an integer
+     * division (slow on GPUs) in the common case; the same result either way. */
+    if (c >= 0 && c < extent) return c;
+    if (c < 0 && c >= -extent) return c + extent;
+    if (c >= extent && c - extent < extent) return c - extent;
     c %= extent;
     return c < 0 ? c + extent : c;
   }

@@ -244,21 +244,6 @@ static hid_t open_checked(hid_t loc, const char *name, const char *path, myr_typ
   return ds;
 }
 
-/* Reads rows [r0, r0 + rows) of a [n] or [n, comps] dataset into buf. */
-static myr_status read_rows(hid_t ds, hid_t mtype, int rank, hsize_t r0, hsize_t rows, hsize_t comps,
-                            void *buf, const char *f, const char *path, myr_error *err) {
-  hsize_t start[2] = {r0, 0}, count[2] = {rows, comps};
-  hid_t fspace = H5Dget_space(ds);
-  hid_t mspace = H5Screate_simple(rank, count, NULL);
-  herr_t r = fspace >= 0 && mspace >= 0 ? 0 : -1;
-  if (r >= 0) r = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-  if (r >= 0) r = H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, buf);
-  if (mspace >= 0) H5Sclose(mspace);
-  if (fspace >= 0) H5Sclose(fspace);
-  if (r < 0) return myr__h5_fail(err, f, "read", path);
-  return MYR_OK;
-}
-
 /* Reads agents/<column> into the component-major column (slot j = j-th agent in id order). */
 static myr_status read_column(hid_t agents, myr_sim *sim, int c, int64_t n, const char *f,
                               myr_error *err) {
@@ -276,7 +261,7 @@ static myr_status read_column(hid_t agents, myr_sim *sim, int c, int64_t n, cons
   hid_t mtype = myr__h5_mem_type(cd->type);
   char *col = sim->agents.col[c];
   if (comps == 1) {
-    if (n > 0) s = read_rows(ds, mtype, 1, 0, (hsize_t)n, 1, col, f, path, err);
+    if (n > 0) s = myr__h5_rows(ds, mtype, 1, 0, (hsize_t)n, 1, col, 0, f, path, err);
   } else {
     int64_t slab = (int64_t)(SCATTER_BYTES / ((size_t)comps * size));
     if (slab < 1) slab = 1;
@@ -285,7 +270,7 @@ static myr_status read_column(hid_t agents, myr_sim *sim, int c, int64_t n, cons
     if (!buf) s = myr_fail(err, MYR_ERR_NOMEM, "%s: out of memory reading %s", f, path);
     for (int64_t r0 = 0; s == MYR_OK && r0 < n; r0 += slab) {
       int64_t rows = n - r0 < slab ? n - r0 : slab;
-      s = read_rows(ds, mtype, 2, (hsize_t)r0, (hsize_t)rows, (hsize_t)comps, buf, f, path, err);
+      s = myr__h5_rows(ds, mtype, 2, (hsize_t)r0, (hsize_t)rows, (hsize_t)comps, buf, 0, f, path, err);
       for (int64_t j = 0; s == MYR_OK && j < rows; j++)
         for (int k = 0; k < comps; k++)
           memcpy(col + ((size_t)k * (size_t)cap + (size_t)(r0 + j)) * size,
@@ -306,7 +291,7 @@ static myr_status read_state(hid_t file, myr_sim *sim, int64_t n, const char *f,
   myr_status s = MYR_OK;
   hid_t ds = open_checked(agents, "id", "/agents/id", MYR_U64, 1, want, f, err);
   if (ds < 0) s = err ? err->status : MYR_ERR_CHECKPOINT;
-  if (s == MYR_OK && n > 0) s = read_rows(ds, H5T_NATIVE_UINT64, 1, 0, (hsize_t)n, 1, ag->id, f, "/agents/id", err);
+  if (s == MYR_OK && n > 0) s = myr__h5_rows(ds, H5T_NATIVE_UINT64, 1, 0, (hsize_t)n, 1, ag->id, 0, f, "/agents/id", err);
   if (ds >= 0) H5Dclose(ds);
   for (int64_t i = 1; s == MYR_OK && i < n; i++)
     if (ag->id[i] <= ag->id[i - 1])

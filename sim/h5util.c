@@ -350,19 +350,18 @@ static hid_t create_dataset(hid_t loc, const char *name, hid_t ftype, int rank, 
   return ds;
 }
 
-/* Writes rows [row0, row0 + rows) of a [n] or [n, width] dataset from buf. */
-static myr_status write_rows(hid_t ds, hid_t mtype, int rank, hsize_t row0, hsize_t rows,
-                             hsize_t width, const void *buf, const char *file, const char *path,
-                             myr_error *err) {
+myr_status myr__h5_rows(hid_t ds, hid_t mtype, int rank, hsize_t row0, hsize_t rows, hsize_t width, void *buf,
+                        int writing, const char *file, const char *path, myr_error *err) {
   hsize_t start[2] = {row0, 0}, count[2] = {rows, width};
   hid_t fspace = H5Dget_space(ds);
   hid_t mspace = H5Screate_simple(rank, count, NULL);
   herr_t r = fspace >= 0 && mspace >= 0 ? 0 : -1;
   if (r >= 0) r = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-  if (r >= 0) r = H5Dwrite(ds, mtype, mspace, fspace, H5P_DEFAULT, buf);
+  if (r >= 0)
+    r = writing ? H5Dwrite(ds, mtype, mspace, fspace, H5P_DEFAULT, buf) : H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, buf);
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);
-  if (r < 0) return myr__h5_fail(err, file, "write", path);
+  if (r < 0) return myr__h5_fail(err, file, writing ? "write" : "read", path);
   return MYR_OK;
 }
 
@@ -438,8 +437,8 @@ myr_status myr__h5_write_state(hid_t loc, const myr_sim *sim, const char *file,
     for (int64_t r0 = 0; s == MYR_OK && r0 < n; r0 += slab) {
       int64_t rows = n - r0 < slab ? n - r0 : slab;
       gather(buf, src, size, order + r0, rows, comps, ag->capacity);
-      s = write_rows(ds, myr__h5_mem_type(t), rank, (hsize_t)r0, (hsize_t)rows, (hsize_t)comps,
-                     buf, file, path, err);
+      s = myr__h5_rows(ds, myr__h5_mem_type(t), rank, (hsize_t)r0, (hsize_t)rows, (hsize_t)comps, buf, 1,
+                       file, path, err);
     }
     if (H5Dclose(ds) < 0 && s == MYR_OK) s = myr__h5_fail(err, file, "close", path);
   }

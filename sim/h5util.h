@@ -23,6 +23,10 @@ void myr__h5_quiet(void);
 
 /* Fails with MYR_ERR_HDF5: "<file>: cannot <what> <obj>: <HDF5's innermost message>". */
 myr_status myr__h5_fail(myr_error *err, const char *file, const char *what, const char *obj);
+/* Reads (writing = 0) or writes rows [row0, row0 + rows) of a [n] (rank 1) or [n, width]
+ * (rank 2) dataset from/to buf; errors name the file and object path. */
+myr_status myr__h5_rows(hid_t ds, hid_t mtype, int rank, hsize_t row0, hsize_t rows, hsize_t width, void *buf,
+                        int writing, const char *file, const char *path, myr_error *err);
 
 /* The file (little-endian standard) and memory (native) HDF5 types of a column/layer type.
  * Predefined types: never closed. -1 for an invalid type. */

@@ -333,6 +333,16 @@ static myr_status read_state(hid_t file, myr_sim *sim, int64_t n, const char *f,
 
 myr_status myr_checkpoint_load(const myr_config *cfg, const char *path, myr_sim **out,
                                myr_error *err) {
+  myr_status s = myr_checkpoint_load_host(cfg, path, out, err);
+  if (s == MYR_OK && (s = myr_sim_start_backend(*out, err)) != MYR_OK) { /* uploads to a device backend */
+    myr_sim_destroy(*out);
+    *out = NULL;
+  }
+  return s;
+}
+
+myr_status myr_checkpoint_load_host(const myr_config *cfg, const char *path, myr_sim **out,
+                                    myr_error *err) {
   *out = NULL;
   myr__h5_quiet();
   FILE *probe = fopen(path, "rb");
@@ -376,7 +386,6 @@ myr_status myr_checkpoint_load(const myr_config *cfg, const char *path, myr_sim 
   if (s == MYR_OK) s = myr_sim_create_empty(cfg, &sim, err);
   if (s == MYR_OK) s = read_state(file, sim, n, path, err);
   if (s == MYR_OK) sim->step = step;
-  if (s == MYR_OK) s = myr_sim_start_backend(sim, err); /* uploads to a device backend */
   if (meta >= 0) H5Gclose(meta);
   H5Fclose(file);
   H5Eclear2(H5E_DEFAULT);

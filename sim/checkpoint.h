@@ -24,6 +24,9 @@ myr_status myr_checkpoint_write(const myr_sim *sim, const char *path, myr_error 
 myr_status myr_checkpoint_load(const myr_config *cfg, const char *path, myr_sim **out,
                                myr_error *err);
 /* The checkpoint path for a run's output and step: "<output without .h5>.ckpt-<step>.h5". */
+/* The same, host memory only and no backend (a team of ranks splits it: partition/). */
+myr_status myr_checkpoint_load_host(const myr_config *cfg, const char *path, myr_sim **out,
+                                    myr_error *err);
 void myr_checkpoint_path(const char *output, uint64_t step, char *buf, size_t n);
 
 #ifdef __cplusplus

@@ -27,6 +27,8 @@ static const char usage[] =
     "  -n, --steps N        number of steps (run.steps)\n"
     "  -t, --threads N      CPU threads, 0 = all cores (run.threads; default 0)\n"
     "  -b, --backend NAME   auto | cpu | cuda (run.backend; default auto)\n"
+    "  -g, --gpus N|all     GPUs of this process, one rank each (run.gpus; default 1)\n"
+    "  -R, --ranks N        CPU ranks of this process (distributed.ranks; default 1)\n"
     "  -o, --output FILE    result file (run.output; default out/<config name>.h5)\n"
     "  -s, --set KEY=VALUE  override any key, e.g. --set model.params.regrowth=0.1 (repeatable)\n"
     "  -r, --resume CKPT    continue from a checkpoint written by run.checkpoint_every\n"
@@ -75,6 +77,8 @@ static int parse_args(int argc, char **argv, int first, cli_args *a) {
   } shorthands[] = {{"-n", "--steps", "run.steps"},
                     {"-t", "--threads", "run.threads"},
                     {"-b", "--backend", "run.backend"},
+                    {"-g", "--gpus", "run.gpus"},
+                    {"-R", "--ranks", "distributed.ranks"},
                     {"-o", "--output", "run.output"},
                     {"-s", "--set", NULL}};
   for (int i = first; i < argc; i++) {
@@ -87,6 +91,7 @@ static int parse_args(int argc, char **argv, int first, cli_args *a) {
         return 2;
       }
       const char *value = argv[++i];
+      if (shorthands[k].key && strcmp(shorthands[k].key, "run.gpus") == 0 && strcmp(value, "all") == 0) value = "0";
       /* --set text is passed on whole: the config loader reports a missing '=' precisely. */
       int ok = add_set(a, shorthands[k].key ? shorthands[k].key : value, shorthands[k].key ? value : NULL);
       if (!ok) {

@@ -27,6 +27,8 @@ typedef struct myr_int_list {
   int n;
   int64_t v[MYR_INT_LIST_MAX];
 } myr_int_list;
+typedef enum { MYR_STRATEGY_DATA_PARALLEL, MYR_STRATEGY_SPATIAL_PARALLEL } myr_strategy;
+typedef enum { MYR_BALANCE_EVEN, MYR_BALANCE_PROPORTIONAL } myr_balance;
 typedef enum { MYR_POLICY_RANDOM, MYR_POLICY_HEURISTIC, MYR_POLICY_NETWORK, MYR_POLICY_MCTS } myr_policy_kind;
 
 /* policy.mcts.*, as read (search/ turns it into a myr_mcts_config). */
@@ -55,6 +57,7 @@ typedef struct myr_config {
   int64_t checkpoint_every; /* 0 = none; a multiple of distributed.sync_frequency */
   int progress;             /* 1: progress on stderr */
   int64_t sort_every;       /* GPU: steps between sorts of agents by cell; 0 = never */
+  int64_t gpus;             /* CUDA backend: GPUs (ranks) driven by this process; 0 = all */
   /* world */
   int64_t width, height;
   int wrap;
@@ -74,6 +77,10 @@ typedef struct myr_config {
   char network_init[MYR_PATH_MAX]; /* "random" or the path of a saved network (HDF5) */
   /* distributed */
   int64_t sync_frequency;
+  int64_t ranks;              /* CPU backend: ranks (threads with their own agents) in this process */
+  int strategy;               /* myr_strategy */
+  int balance;                /* myr_balance */
+  myr_int_list device_weights; /* balance proportional: one relative weight per rank */
 
   /* Provenance: the file's path and text as given (kept in output /meta), and the --set
    * overrides, applied in order. */

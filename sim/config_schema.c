@@ -32,6 +32,9 @@ const myr__key myr__config_keys[] = {
   {"run.sort_every", MYR__K_INT, OFF(sort_every), 0, "8", 0, 1e12, NULL,
    "GPU: sort agents by cell every N steps, for memory locality (models that read the grid "
    "around them); 0 = never; results never depend on it"},
+  {"run.gpus", MYR__K_INT, OFF(gpus), 0, "1", 0, 1024, NULL,
+   "CUDA backend: GPUs this process drives, one rank each (results never depend on it); "
+   "0 = all; under mpirun each process takes one GPU"},
 
   {"world.width", MYR__K_INT, OFF(width), 0, "256", 1, 1048576, NULL,
    "grid cells along x; width x height must stay below 2^31"},
@@ -102,6 +105,15 @@ const myr__key myr__config_keys[] = {
 
   {"distributed.sync_frequency", MYR__K_INT, OFF(sync_frequency), 0, "1", 1, 1000, NULL,
    "steps between publications of the shared world, the sync window"},
+  {"distributed.ranks", MYR__K_INT, OFF(ranks), 0, "1", 1, 1024, NULL,
+   "CPU backend: ranks in this process, each a thread team with its own agents (results never "
+   "depend on it); under mpirun each process is one rank"},
+  {"distributed.strategy", MYR__K_ENUM, OFF(strategy), 0, "data_parallel", 0, 0, "data_parallel",
+   "how agents are split over ranks: data_parallel = contiguous id ranges, grid replicated"},
+  {"distributed.balance", MYR__K_ENUM, OFF(balance), 0, "even", 0, 0, "even|proportional",
+   "agents per rank: even, or proportional to distributed.device_weights"},
+  {"distributed.device_weights", MYR__K_INTLIST, OFF(device_weights), 0, "[1]", 1, 1000000, NULL,
+   "balance proportional: one relative weight per rank (e.g. [3, 2] puts 60% of the agents on rank 0)"},
 };
 
 #define N_KEYS ((int)(sizeof myr__config_keys / sizeof myr__config_keys[0]))

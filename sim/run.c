@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partition/team.h"
 #include "sim/backend.h"
 #include "sim/checkpoint.h"
 #include "sim/hash.h"
@@ -36,22 +37,24 @@ typedef struct run_totals {
   double agent_steps;
 } run_totals;
 
-static myr_status record(myr_output *out, myr_sim *sim, double *stats, run_totals *t, myr_error *err) {
-  myr_sim_stats(sim, stats);
+static myr_status record(myr_output *out, myr_team *team, double *stats, run_totals *t, myr_error *err) {
+  myr_team_stats(team, stats);
   t->births += (int64_t)stats[MYR_STAT_BIRTHS];
   t->deaths += (int64_t)stats[MYR_STAT_DEATHS];
-  return myr_output_record(out, sim->step, stats, err);
+  return myr_output_record(out, myr_team_steps_done(team), stats, err);
 }
 
-static void print_summary(const myr_sim *sim, const myr_config *cfg, const char *backend, uint64_t first,
-                          int64_t agents0, const run_totals *t, double wall, const char *hash, const char *output) {
+static void print_summary(const myr_team *team, const myr_config *cfg, uint64_t first, int64_t agents0,
+                          const run_totals *t, double wall, const char *hash, const char *output) {
+  const myr_sim *sim = myr_team_sim(team, 0);
   double rate = wall > 0 ? t->agent_steps / wall : 0;
   double phases = sim->seconds_decide + sim->seconds_act + sim->seconds_sync + sim->seconds_stats;
   printf("\n%-22s %s\n", "model", cfg->model);
-  if (sim->backend) printf("%-22s %s\n", "backend", sim->backend_why);
+  if (myr_team_size(team) > 1) printf("%-22s %s\n", "backend", myr_team_describe(team));
+  else if (sim->backend) printf("%-22s %s\n", "backend", sim->backend_why);
   else printf("%-22s cpu, %d threads\n", "backend", sim->threads);
   printf("%-22s %llu -> %llu\n", "steps", (unsigned long long)first, (unsigned long long)sim->step);
-  printf("%-22s %lld -> %lld\n", "agents", (long long)agents0, (long long)myr_sim_population(sim));
+  printf("%-22s %lld -> %lld\n", "agents", (long long)agents0, (long long)myr_team_population(team));
   printf("%-22s %lld / %lld\n", "births / deaths", (long long)t->births, (long long)t->deaths);
   printf("%-22s %.3f s\n", "wall time", wall);
   printf("%-22s %.4g\n", "agent-steps/s", rate);
@@ -64,40 +67,60 @@ static void print_summary(const myr_sim *sim, const myr_config *cfg, const char 
            100 * sim->seconds_stats / phases);
   printf("%-22s %s\n", "output", output);
   printf("%-22s %s\n", "state hash (sha256)", hash);
+  myr_team_print_table(team, wall, stdout);
 }
 
-/* Snapshots read the host arrays: a device backend downloads first. */
-static myr_status snapshot(myr_output *out, myr_sim *sim, myr_error *err) {
-  myr_status s = myr_sim_to_host(sim, err);
-  return s == MYR_OK ? myr_output_snapshot(out, sim, err) : s;
+/* Snapshots and checkpoints read the whole state on the host: every rank's agents, downloaded
+ * from a device backend. */
+static myr_status snapshot(myr_output *out, myr_team *team, myr_error *err) {
+  myr_sim *g;
+  myr_status s = myr_team_gather(team, &g, err);
+  if (s == MYR_OK && g) s = myr_output_snapshot(out, g, err);
+  myr_team_release(team, g);
+  return s;
 }
 
-static myr_status run_loop(myr_sim *sim, myr_output *out, const myr_config *cfg, const myr_run_options *o,
+static myr_status checkpoint(myr_team *team, const char *path, myr_error *err) {
+  myr_sim *g;
+  myr_status s = myr_team_gather(team, &g, err);
+  if (s == MYR_OK && g) s = myr_checkpoint_write(g, path, err);
+  myr_team_release(team, g);
+  return s;
+}
+
+static myr_status state_hash(myr_team *team, uint8_t hash[MYR_HASH_BYTES], myr_error *err) {
+  myr_sim *g;
+  myr_status s = myr_team_gather(team, &g, err);
+  if (s == MYR_OK && g) s = myr_sim_hash(g, hash, err);
+  myr_team_release(team, g);
+  return s;
+}
+
+static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cfg, const myr_run_options *o,
                            run_totals *t, myr_error *err) {
-  double *stats = calloc((size_t)myr_sim_stat_count(sim), sizeof *stats);
+  double *stats = calloc((size_t)myr_sim_stat_count(myr_team_sim(team, 0)), sizeof *stats);
   if (!stats) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate statistics");
-  myr_status s = record(out, sim, stats, t, err);
-  if (s == MYR_OK && cfg->snapshot_every > 0) s = snapshot(out, sim, err);
+  myr_status s = record(out, team, stats, t, err);
+  if (s == MYR_OK && cfg->snapshot_every > 0) s = snapshot(out, team, err);
   myr_progress p;
-  myr_progress_begin(&p, cfg->progress && !o->quiet, sim->step, (uint64_t)cfg->steps);
-  while (s == MYR_OK && sim->step < (uint64_t)cfg->steps) {
-    int64_t n = sim->agents.n;
-    uint64_t next = sim->step + 1;
-    sim->record_hint = next % (uint64_t)cfg->record_every == 0 || next == (uint64_t)cfg->steps;
-    if ((s = myr_sim_step(sim, err)) != MYR_OK) break;
+  myr_progress_begin(&p, cfg->progress && !o->quiet, myr_team_steps_done(team), (uint64_t)cfg->steps);
+  while (s == MYR_OK && myr_team_steps_done(team) < (uint64_t)cfg->steps) {
+    int64_t n = myr_team_slots(team);
+    uint64_t next = myr_team_steps_done(team) + 1;
+    int hint = next % (uint64_t)cfg->record_every == 0 || next == (uint64_t)cfg->steps;
+    if ((s = myr_team_step(team, hint, err)) != MYR_OK) break;
     t->agent_steps += (double)n;
-    uint64_t step = sim->step;
+    uint64_t step = myr_team_steps_done(team);
     int last = step == (uint64_t)cfg->steps;
-    if (step % (uint64_t)cfg->record_every == 0 || last) s = record(out, sim, stats, t, err);
+    if (step % (uint64_t)cfg->record_every == 0 || last) s = record(out, team, stats, t, err);
     if (s == MYR_OK && ((cfg->snapshot_every > 0 && step % (uint64_t)cfg->snapshot_every == 0) || last))
-      s = snapshot(out, sim, err);
+      s = snapshot(out, team, err);
     if (s == MYR_OK && cfg->checkpoint_every > 0 && step % (uint64_t)cfg->checkpoint_every == 0) {
       char path[MYR_PATH_MAX + 32];
       myr_checkpoint_path(cfg->output, step, path, sizeof path);
-      s = myr_sim_to_host(sim, err);
-      if (s == MYR_OK) s = myr_checkpoint_write(sim, path, err);
+      s = checkpoint(team, path, err);
     }
-    myr_progress_update(&p, step, sim->agents.n, t->agent_steps);
+    myr_progress_update(&p, step, myr_team_slots(team), t->agent_steps);
     if (s == MYR_OK && interrupted)
       s = myr_fail(err, MYR_ERR_INTERRUPTED, "interrupted at step %llu; partial results are in %s.part",
                    (unsigned long long)step, cfg->output);
@@ -111,15 +134,16 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   myr_config cfg;
   myr_status s = myr_config_load(&cfg, o->config_path, o->set, o->n_set, err);
   if (s != MYR_OK) return s;
-  myr_sim *sim = NULL;
+  myr_team *team = NULL;
   if (!o->quiet)
     fprintf(stderr, "myriad: %s, model %s, %lld agents on %lldx%lld, %lld steps\n", o->config_path, cfg.model,
             (long long)cfg.count, (long long)cfg.width, (long long)cfg.height, (long long)cfg.steps);
   print_memory_estimate(&cfg, o->quiet);
-  s = o->resume ? myr_checkpoint_load(&cfg, o->resume, &sim, err) : myr_sim_create(&cfg, &sim, err);
-  if (s != MYR_OK) goto done;
+  if ((s = myr_team_create(&cfg, o->resume, &team, err)) != MYR_OK) goto done;
+  myr_sim *sim = myr_team_sim(team, 0);
   const char *backend = sim->backend ? sim->backend->name : "cpu";
-  if (!o->quiet) fprintf(stderr, "backend: %s (%s)\n", backend, sim->backend_why);
+  if (!o->quiet)
+    fprintf(stderr, "backend: %s (%s)\n", backend, myr_team_size(team) > 1 ? myr_team_describe(team) : sim->backend_why);
   if (sim->step > (uint64_t)cfg.steps) {
     s = myr_fail(err, MYR_ERR_CHECKPOINT, "%s is at step %llu, past run.steps %lld", o->resume,
                  (unsigned long long)sim->step, (long long)cfg.steps);
@@ -131,20 +155,16 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   interrupted = 0;
   void (*previous)(int) = signal(SIGINT, on_interrupt);
   uint64_t first = sim->step;
-  int64_t agents0 = myr_sim_population(sim);
+  int64_t agents0 = myr_team_population(team);
   run_totals totals = {0, 0, 0};
   double t0 = myr_wall_seconds();
-  s = run_loop(sim, out, &cfg, o, &totals, err);
+  s = run_loop(team, out, &cfg, o, &totals, err);
   double wall = myr_wall_seconds() - t0;
   signal(SIGINT, previous);
 
   uint8_t hash[MYR_HASH_BYTES];
   char hex[MYR_HASH_HEX] = "";
-  if (s == MYR_OK) s = myr_sim_to_host(sim, err);
-  if (s == MYR_OK) {
-    s = myr_sim_hash(sim, hash, err);
-    if (s == MYR_OK) myr_hash_hex(hash, hex);
-  }
+  if (s == MYR_OK && (s = state_hash(team, hash, err)) == MYR_OK) myr_hash_hex(hash, hex);
   myr_error close_err;
   myr_status cs = myr_output_close(out, s == MYR_OK, s == MYR_OK ? hash : NULL, wall, &close_err);
   if (s == MYR_OK && cs != MYR_OK) {
@@ -152,11 +172,11 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
     s = cs;
   }
   if (s == MYR_OK && !o->quiet)
-    print_summary(sim, &cfg, backend, first, agents0, &totals, wall, hex, cfg.output);
+    print_summary(team, &cfg, first, agents0, &totals, wall, hex, cfg.output);
   else if (s == MYR_OK)
     printf("%s\n", hex);
 done:
-  myr_sim_destroy(sim);
+  myr_team_destroy(team);
   myr_config_free(&cfg);
   return s;
 }

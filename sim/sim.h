@@ -40,8 +40,25 @@ enum { MYR_STAT_POPULATION, MYR_STAT_BIRTHS, MYR_STAT_DEATHS, MYR_ENGINE_STATS }
 
 struct myr_backend_ops;
 struct myr_search;
+typedef struct myr_sim myr_sim;
 
-typedef struct myr_sim {
+/* One rank of a team (partition/). The engine calls it where a step needs the other ranks;
+ * sim->rank is NULL when the sim is the only rank. */
+typedef struct myr_rank myr_rank;
+struct myr_rank {
+  int index, count;
+  /* Sums the transient layers written in `phase` (myr_written_in) over every rank of the team,
+   * in place on each: v's layer pointers are host memory on the CPU backend and device memory
+   * on a device backend, whose cudaStream_t is `stream`. Called by every rank, in step. */
+  myr_status (*sum_layers)(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
+                           myr_error *err);
+  void *team;          /* the partition layer's */
+  int device;          /* the GPU of a device backend */
+  double seconds_comm; /* wall seconds in sum_layers */
+  double bytes_moved;  /* bytes this rank sent in sum_layers */
+};
+
+struct myr_sim {
   const myr_config *cfg; /* not owned; must outlive the sim */
   /* Where agents are stepped: NULL = the CPU backend (this file's engine); otherwise a device
    * backend (sim/backend.h) whose state is `device`, and the host arrays are a cache. */
@@ -64,7 +81,13 @@ typedef struct myr_sim {
   int64_t flow[MYR_MAX_FLOWS];
   /* Wall seconds spent in each phase since creation. */
   double seconds_decide, seconds_act, seconds_sync, seconds_stats;
-} myr_sim;
+  /* Partition (partition/): the team, if any; whether this rank runs the cells' flows and
+   * statistics (a replicated grid counts them on one rank only); the id of the first agent
+   * of the initial population (ids first_id, first_id + 1, ...). */
+  myr_rank *rank;
+  int owns_cells;
+  uint64_t first_id;
+};
 
 /* Creates a simulation at step 0 from a loaded config on the backend that run.backend chooses
  * (sim/backend.h): allocates capacity, gives agents ids 0 .. count-1, runs the model's init
@@ -74,6 +97,11 @@ myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err);
 /* Host memory only, zeroed, no agents and no backend: for loading a checkpoint, which fills
  * the host arrays and then calls myr_sim_start_backend(). */
 myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error *err);
+/* The same for one rank of a team: `count` agents with ids first_id, first_id + 1, ... in
+ * `capacity` slots (create_part), or empty (create_empty_part); sim->rank = rank. */
+myr_status myr_sim_create_part(const myr_config *cfg, myr_rank *rank, uint64_t first_id, int64_t count,
+                               int64_t capacity, myr_sim **out, myr_error *err);
+myr_status myr_sim_create_empty_part(const myr_config *cfg, int64_t capacity, myr_sim **out, myr_error *err);
 /* Chooses the backend for sim->cfg and, for a device backend, uploads the host state. */
 myr_status myr_sim_start_backend(myr_sim *sim, myr_error *err);
 /* Makes the host arrays hold the current state (a download from a device backend; nothing on
@@ -100,6 +128,18 @@ const char *myr_sim_stat_doc(const myr_sim *sim, int k);
 /* Computes all statistics into out[myr_sim_stat_count()] and resets the flows. A device
  * failure here leaves NaNs and is returned by the next myr_sim_step (sim->error). */
 void myr_sim_stats(myr_sim *sim, double *out);
+
+/* The same in two halves, for teams of ranks: each rank's exact integer parts (accumulators,
+ * flows since the previous record, which are then reset; cell statistics only where
+ * sim->owns_cells), summed over ranks, then turned into statistics. stat_parts returns 0
+ * after a device failure (finish then writes NaNs). */
+typedef struct myr_stat_parts {
+  int64_t acc[MYR_MAX_ACC], flow[MYR_MAX_FLOWS];
+  int64_t births, deaths, population;
+} myr_stat_parts;
+int myr_sim_stat_parts(myr_sim *sim, myr_stat_parts *p);
+void myr_stat_parts_add(myr_stat_parts *total, const myr_stat_parts *p);
+void myr_sim_stats_finish(const myr_sim *sim, const myr_stat_parts *p, int ok, double *out);
 
 int64_t myr_sim_population(const myr_sim *sim);
 

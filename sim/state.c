@@ -106,6 +106,10 @@ static myr_status alloc_grid(myr_sim *sim, myr_error *err) {
 }
 
 myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error *err) {
+  return myr_sim_create_empty_part(cfg, myr_config_capacity(cfg), out, err);
+}
+
+myr_status myr_sim_create_empty_part(const myr_config *cfg, int64_t capacity, myr_sim **out, myr_error *err) {
   *out = NULL;
   const myr_model *m = cfg->model_desc;
   if (!m) return myr_fail(err, MYR_ERR_MODEL, "no model in the configuration");
@@ -120,7 +124,8 @@ myr_status myr_sim_create_empty(const myr_config *cfg, myr_sim **out, myr_error 
   sim->model = m;
   sim->params = cfg->model_params;
   sim->threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
-  if ((s = alloc_agents(sim, myr_config_capacity(cfg), err)) != MYR_OK ||
+  sim->owns_cells = 1;
+  if ((s = alloc_agents(sim, capacity, err)) != MYR_OK ||
       (s = alloc_grid(sim, err)) != MYR_OK || (s = myr_search_start(sim, err)) != MYR_OK) {
     myr_sim_destroy(sim);
     return s;
@@ -145,17 +150,22 @@ myr_status myr_sim_to_host(myr_sim *sim, myr_error *err) {
 }
 
 myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err) {
+  return myr_sim_create_part(cfg, NULL, 0, cfg->count, myr_config_capacity(cfg), out, err);
+}
+
+myr_status myr_sim_create_part(const myr_config *cfg, myr_rank *rank, uint64_t first_id, int64_t count,
+                               int64_t capacity, myr_sim **out, myr_error *err) {
   myr_sim *sim;
-  myr_status s = myr_sim_create_empty(cfg, &sim, err);
+  *out = NULL;
+  if (count > capacity)
+    return myr_fail(err, MYR_ERR_CAPACITY, "agents.count %lld exceeds agents.capacity %lld%s", (long long)count,
+                    (long long)capacity, rank && rank->count > 1 ? " (this rank's share)" : "");
+  myr_status s = myr_sim_create_empty_part(cfg, capacity, &sim, err);
   if (s != MYR_OK) return s;
-  if (cfg->count > sim->agents.capacity) {
-    long long capacity = (long long)sim->agents.capacity;
-    myr_sim_destroy(sim);
-    return myr_fail(err, MYR_ERR_CAPACITY, "agents.count %lld exceeds agents.capacity %lld",
-                    (long long)cfg->count, capacity);
-  }
+  sim->rank = rank;
+  sim->first_id = first_id;
   myr_agents *a = &sim->agents;
-  a->n = cfg->count;
+  a->n = count;
   if ((s = start_backend(sim, 1, err)) != MYR_OK) {
     myr_sim_destroy(sim);
     return s;
@@ -166,7 +176,7 @@ myr_status myr_sim_create(const myr_config *cfg, myr_sim **out, myr_error *err) 
   }
 #pragma omp parallel for schedule(static) num_threads(sim->threads)
   for (int64_t i = 0; i < a->n; i++) {
-    a->id[i] = (uint64_t)i;
+    a->id[i] = first_id + (uint64_t)i;
     a->alive[i] = 1;
   }
   myr_view v = myr_sim_view(sim);

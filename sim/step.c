@@ -106,15 +106,29 @@ static myr_status give_birth(myr_sim *sim, myr_view *v, int64_t *births, myr_err
   return MYR_OK;
 }
 
+/* Ranks sum the transient layers that `phase` wrote (no-op for a lone rank). */
+static myr_status sum_layers(myr_sim *sim, const myr_view *v, int phase, myr_error *err) {
+  return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, phase, NULL, err) : MYR_OK;
+}
+
+/* Cell functions run on every rank when the grid is replicated: only the owner counts flows. */
+static void cell_ranges(myr_sim *sim, myr_view *v, myr_range_fn fn) {
+  int64_t unused[MYR_MAX_FLOWS] = {0};
+  myr_parallel_ranges(sim, v, fn, myr_cells(v), sim->model->n_flows, sim->owns_cells ? sim->flow : unused);
+}
+
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   const myr_model *m = sim->model;
   int nf = m->n_flows;
-  myr_parallel_ranges(sim, v, m->sync_cells_begin, myr_cells(v), nf, sim->flow);
-  myr_parallel_ranges(sim, v, m->sync_agents, v->n, nf, sim->flow);
-  int64_t deaths = count_dead(sim, v), births = 0;
-  myr_status s = give_birth(sim, v, &births, err);
+  myr_status s = sum_layers(sim, v, MYR_WRITTEN_IN_ACT, err);
   if (s != MYR_OK) return s;
-  myr_parallel_ranges(sim, v, m->sync_cells_end, myr_cells(v), nf, sim->flow);
+  cell_ranges(sim, v, m->sync_cells_begin);
+  myr_parallel_ranges(sim, v, m->sync_agents, v->n, nf, sim->flow);
+  if ((s = sum_layers(sim, v, MYR_WRITTEN_IN_SYNC_AGENTS, err)) != MYR_OK) return s;
+  int64_t deaths = count_dead(sim, v), births = 0;
+  s = give_birth(sim, v, &births, err);
+  if (s != MYR_OK) return s;
+  cell_ranges(sim, v, m->sync_cells_end);
   if (deaths > 0) myr__sim_compact(sim);
   sim->births += births;
   sim->deaths += deaths;

@@ -28,6 +28,11 @@ typedef enum { MYR_U8, MYR_I32, MYR_U32, MYR_I64, MYR_U64, MYR_F32, MYR_F64, MYR
  * once at start and never saves it, so a resumed run sees zeros there too. */
 typedef enum { MYR_PERSISTENT = 0, MYR_TRANSIENT = 1 } myr_lifetime;
 
+/* Which phase writes a transient layer, which says when a team of ranks (partition/) sums it
+ * over its ranks: act's claims before sync_cells_begin, sync_agents' settlements (e.g. what
+ * was granted from a cell) before sync_cells_end. The sum is exact for integer layers only. */
+typedef enum { MYR_WRITTEN_IN_ACT = 0, MYR_WRITTEN_IN_SYNC_AGENTS = 1 } myr_written_in;
+
 /* components == MYR_PER_WINDOW_STEP: one component per step of a sync window
  * (distributed.sync_frequency components), for per-step claims. */
 #define MYR_PER_WINDOW_STEP (-1)
@@ -45,6 +50,7 @@ typedef struct myr_layer_desc {
   myr_type type;
   myr_lifetime lifetime;
   const char *doc;
+  myr_written_in written_in; /* transient layers only; zero (act) unless said */
 } myr_layer_desc;
 
 /* A statistic a model reports each recorded step (besides the engine's population, births,

@@ -154,7 +154,8 @@ static const myr_layer_desc foraging_layers[FORAGING_LAYERS] = {
     [FORAGING_RESOURCE] = {"resource", MYR_U32, MYR_PERSISTENT, "resource on the cell, 1/65536 units"},
     [FORAGING_CAPACITY] = {"capacity", MYR_U32, MYR_PERSISTENT, "most resource the cell regrows to, 1/65536 units"},
     [FORAGING_CLAIMS] = {"claims", MYR_I64, MYR_TRANSIENT, "sum of the claims on the cell in this window"},
-    [FORAGING_TAKEN] = {"taken", MYR_I64, MYR_TRANSIENT, "resource granted from the cell at this sync"},
+    [FORAGING_TAKEN] = {"taken", MYR_I64, MYR_TRANSIENT, "resource granted from the cell at this sync",
+                        MYR_WRITTEN_IN_SYNC_AGENTS},
 };
 
 static const myr_stat_desc foraging_stats[FORAGING_STATS] = {

@@ -66,7 +66,8 @@ enum {
   COUNTER_ACC = MYR_MAX_FLOWS,               /* agent statistics */
   COUNTER_CELL = COUNTER_ACC + MYR_MAX_ACC,  /* cell statistics */
   COUNTER_ALIVE = COUNTER_CELL + MYR_MAX_ACC,
-  N_COUNTERS
+  COUNTER_DISCARD, /* MYR_MAX_FLOWS flows of cells counted on another rank */
+  N_COUNTERS = COUNTER_DISCARD + MYR_MAX_FLOWS
 };
 
 static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
@@ -89,6 +90,19 @@ extern "C" int myr_cuda_probe(char *name, size_t n) {
   }
   snprintf(name, n, "%s (%.1f GiB)", prop.name, prop.totalGlobalMem / 1073741824.0);
   return 1;
+}
+
+extern "C" int myr_gpu_count(void) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+extern "C" void myr_gpu_use(int device) {
+  if (device >= 0) cudaSetDevice(device);
 }
 
 /* ---- memory layout ---------------------------------------------------------------------- */
@@ -265,9 +279,9 @@ static myr_status transfer_state(myr_sim *sim, direction dir, myr_error *err) {
 
 /* ---- creation ----------------------------------------------------------------------------- */
 
-__global__ void initial_ids(uint64_t *id, uint8_t *alive, int64_t n) {
+__global__ void initial_ids(uint64_t *id, uint8_t *alive, int64_t n, uint64_t first) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    id[i] = (uint64_t)i;
+    id[i] = first + (uint64_t)i;
     alive[i] = 1;
   }
 }
@@ -276,8 +290,9 @@ static void detach(myr_sim *sim);
 
 static myr_status attach(myr_sim *sim, int initialise, myr_error *err) {
   cudaDeviceProp prop;
-  CU(cudaSetDevice(0));
-  CU(cudaGetDeviceProperties(&prop, 0));
+  int device = sim->rank ? sim->rank->device : 0;
+  CU(cudaSetDevice(device));
+  CU(cudaGetDeviceProperties(&prop, device));
   g_sm_count = prop.multiProcessorCount;
   myr_status s = check_fits(sim, err);
   if (s != MYR_OK) return s;
@@ -291,7 +306,7 @@ static myr_status attach(myr_sim *sim, int initialise, myr_error *err) {
   const myr_model_cuda *k = sim->model->cuda;
   myr_view v = device_view(sim);
   int64_t cells = (int64_t)v.width * v.height;
-  initial_ids<<<myr_cuda_blocks(v.n), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, v.n);
+  initial_ids<<<myr_cuda_blocks(v.n), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, v.n, sim->first_id);
   CU(cudaGetLastError());
   if (k->init_cells) CU(k->init_cells(&v, cells, NULL, d->stream));
   if (k->init_agents) CU(k->init_agents(&v, v.n, NULL, d->stream));
@@ -401,14 +416,24 @@ static myr_status compact(myr_sim *sim, myr_view *v, int64_t keep, myr_error *er
   return MYR_OK;
 }
 
+/* Ranks sum the transient layers that `phase` wrote (no-op for a lone rank). */
+static myr_status sum_layers(myr_sim *sim, const myr_view *v, int phase, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, phase, d->stream, err) : MYR_OK;
+}
+
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   const myr_model_cuda *k = sim->model->cuda;
   int64_t cells = (int64_t)v->width * v->height, *flow = d->counters + COUNTER_FLOW;
+  /* A replicated grid's cells run on every rank; only the owner keeps their flows. */
+  int64_t *cell_flow = sim->owns_cells ? flow : d->counters + COUNTER_DISCARD;
   int64_t n_before = v->n, births, alive;
-  if (k->sync_cells_begin) CU(k->sync_cells_begin(v, cells, flow, d->stream));
+  myr_status s = sum_layers(sim, v, MYR_WRITTEN_IN_ACT, err);
+  if (s != MYR_OK) return s;
+  if (k->sync_cells_begin) CU(k->sync_cells_begin(v, cells, cell_flow, d->stream));
   if (k->sync_agents) CU(k->sync_agents(v, v->n, flow, d->stream));
-  myr_status s = MYR_OK;
+  if ((s = sum_layers(sim, v, MYR_WRITTEN_IN_SYNC_AGENTS, err)) != MYR_OK) return s;
   if (k->sync_agents) {
     s = give_birth(sim, v, &births, &alive, err);
   } else {
@@ -416,7 +441,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
     alive = n_before;
   }
   if (s != MYR_OK) return s;
-  if (k->sync_cells_end) CU(k->sync_cells_end(v, cells, flow, d->stream));
+  if (k->sync_cells_end) CU(k->sync_cells_end(v, cells, cell_flow, d->stream));
   int64_t deaths = n_before - alive;
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (deaths > 0 && (s = compact(sim, v, alive + births, err)) != MYR_OK) return s;
@@ -537,7 +562,7 @@ static myr_status stats(myr_sim *sim, int64_t *acc, myr_error *err) {
   /* Cell statistics read persistent layers, which change only at a sync: between syncs the last
    * result stands. They go to a separate area so the agents' part can be told apart. */
   int64_t *dcell = d->counters + COUNTER_CELL;
-  int cells = k->cell_stats && !d->cells_cached;
+  int cells = k->cell_stats && sim->owns_cells && !d->cells_cached;
   if (cells) {
     CU(cudaMemsetAsync(dcell, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
     CU(k->cell_stats(&v, (int64_t)v.width * v.height, dcell, d->stream));
@@ -552,7 +577,7 @@ static myr_status stats(myr_sim *sim, int64_t *acc, myr_error *err) {
     d->cells_cached = 1;
   }
   for (int a = 0; a < MYR_MAX_ACC; a++)
-    acc[a] = d->pinned[COUNTER_ACC + a] + (k->cell_stats ? d->cell_acc[a] : 0);
+    acc[a] = d->pinned[COUNTER_ACC + a] + (k->cell_stats && sim->owns_cells ? d->cell_acc[a] : 0);
   return MYR_OK;
 }
 

@@ -1,0 +1,37 @@
+/* The `nccl` transport for GPU ranks (partition/nccl.cu, CUDA builds with NCCL): one
+ * communicator per rank, the layer sums as in-place ncclAllReduce on a stream of its own,
+ * ordered after the step's kernels and before the next ones with events. */
+#ifndef MYR_PARTITION_NCCL_H
+#define MYR_PARTITION_NCCL_H
+
+#include "sim/sim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 if this build can run GPU ranks together (CUDA and NCCL). */
+int myr_nccl_available(void);
+/* CUDA devices visible to this process (0 without CUDA or a driver). */
+int myr_gpu_count(void);
+/* Makes `device` current for the calling thread. */
+void myr_gpu_use(int device);
+
+/* Communicators for `n` ranks of this process on devices[0..n): r->team of rank k gets rank
+ * k's transport state. */
+myr_status myr_nccl_open_local(int n, const int *devices, myr_rank *ranks, myr_error *err);
+/* One rank of a team spread over processes: `id` is the 128-byte ncclUniqueId made by
+ * myr_nccl_unique_id on rank 0 and shared (MPI). */
+myr_status myr_nccl_unique_id(void *id, myr_error *err);
+myr_status myr_nccl_open_rank(const void *id, int size, myr_rank *rank, myr_error *err);
+void myr_nccl_close(myr_rank *rank);
+
+/* myr_rank.sum_layers for GPU ranks. */
+myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
+                               myr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

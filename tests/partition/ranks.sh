@@ -1,0 +1,56 @@
+# The determinism contract across ranks (DESIGN §4.1) on CPU ranks of the host transport:
+# identical state hashes for 1, 2 and 4 ranks, sync windows of 1 and 5, births and deaths on,
+# for the built-in models, for MCTS decisions, for proportional balance, and for a run resumed
+# on another rank count. A different seed must give a different hash (the check can fail).
+. "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
+cfgdir=$MYRIAD_SOURCE_DIR/configs
+
+same_for_ranks() { # same_for_ranks LABEL CONFIG ARGS...: 1, 2 and 4 ranks give one hash
+  local label=$1 config=$2; shift 2
+  local h1 hr
+  h1=$(run_hash "$config" "$@" -R 1)
+  check "$label: 1 rank printed a hash" test ${#h1} -eq 64
+  for r in 2 4; do
+    hr=$(run_hash "$config" "$@" -R $r)
+    check "$label: $r ranks ($hr) == 1 rank ($h1)" test "$hr" = "$h1"
+  done
+}
+
+for sync in 1 5; do
+  common=(-n 40 -t 2 -s distributed.sync_frequency=$sync -s run.snapshot_every=0 -o out.h5)
+  same_for_ranks "foraging sync $sync" "$cfgdir/foraging-small.yaml" "${common[@]}" -s agents.count=3000
+  same_for_ranks "movement sync $sync" "$cfgdir/movement-small.yaml" "${common[@]}" -s agents.count=5000
+  same_for_ranks "epidemic sync $sync" "$cfgdir/epidemic-city.yaml" "${common[@]}" -s agents.count=20000 \
+    -s world.width=200 -s world.height=200 -s model.params.initial_infected=50
+done
+
+# births and deaths really happen in the foraging runs above
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 40 -R 2 -s agents.count=3000 -o out.h5 >summary.txt 2>err.log
+check "foraging on 2 ranks has births and deaths" grep -Eq "births / deaths +[1-9][0-9]* / [1-9]" summary.txt
+check "the per-rank table is printed" grep -q "load imbalance" summary.txt
+
+mcts=(-n 6 -t 2 -s agents.count=300 -s policy.kind=mcts -s policy.mcts.simulations=8 -s run.snapshot_every=0 -o out.h5)
+same_for_ranks "foraging mcts" "$cfgdir/foraging-small.yaml" "${mcts[@]}"
+
+h1=$(run_hash "$cfgdir/foraging-small.yaml" -n 30 -s agents.count=3000 -o out.h5 -R 1)
+hp=$(run_hash "$cfgdir/foraging-small.yaml" -n 30 -s agents.count=3000 -o out.h5 -R 2 \
+       -s distributed.balance=proportional -s distributed.device_weights=[3,1])
+check "proportional balance [3, 1] gives the same hash" test "$hp" = "$h1"
+other=$(run_hash "$cfgdir/foraging-small.yaml" -n 30 -s agents.count=3000 -o out.h5 -R 2 -s run.seed=7)
+check "another seed gives another hash" test "$other" != "$h1"
+
+# A checkpoint written by 2 ranks, resumed on 4 (and on 1), ends where the straight run ends.
+ck=(-s agents.count=3000 -s distributed.sync_frequency=5 -s run.checkpoint_every=20 -o ck.h5)
+straight=$(run_hash "$cfgdir/foraging-small.yaml" -n 40 "${ck[@]}" -R 2)
+for r in 4 1; do
+  resumed=$(run_hash "$cfgdir/foraging-small.yaml" -n 40 "${ck[@]}" -R $r --resume ck.ckpt-20.h5)
+  check "checkpoint of 2 ranks resumed on $r ranks ($resumed) == straight ($straight)" test "$resumed" = "$straight"
+done
+
+# Bad input: nothing runs, exit 2, and the message names the key.
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -R 2 -s distributed.balance=proportional \
+  -s distributed.device_weights=[1,2,3] -o bad.h5 --quiet 2>bad.log
+check "weights of the wrong length exit 2" test $? -eq 2
+check "the message names distributed.device_weights" grep -q "device_weights has 3 weights but the team has 2" bad.log
+check "nothing was written" test ! -e bad.h5 -a ! -e bad.h5.part
+finish

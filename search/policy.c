@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/trainer.h" // myr_trainer_*: samples, replay and updates when train.enabled
 #include "sim/rng.h"
 
 #define NETWORK_CHUNK ((int64_t)1 << 18) /* rows evaluated at a time by the network policy */
@@ -91,6 +92,9 @@ myr_status myr_search_start(myr_sim *sim, myr_error *err) {
     if (!s->rows || !s->out) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate network rows");
     return MYR_OK;
   }
+  s->result_of = malloc((size_t)cap * sizeof *s->result_of);
+  if (!s->result_of) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the search's result index");
+  if (cfg->train.enabled && (st = myr_trainer_create(&s->trainer, cfg, &s->net, err)) != MYR_OK) return st;
   size_t per_agent = myr_mcts_bytes_per_agent(&s->mcts, m->plan, m->n_actions);
   int64_t chunk = s->mcts.chunk > 0 ? s->mcts.chunk : (int64_t)(TREE_BUDGET / (per_agent ? per_agent : 1));
   if (chunk < 1) chunk = 1;
@@ -108,6 +112,8 @@ void myr_search_stop(myr_sim *sim) {
 #ifdef MYRIAD_HAVE_CUDA
   myr_search_free_cuda(s);
 #endif
+  myr_trainer_destroy(s->trainer);
+  free(s->result_of);
   myr_net_free(&s->net);
   free(s->rows);
   free(s->out);
@@ -154,10 +160,128 @@ static myr_status decide_mcts(myr_sim *sim, const myr_view *v, myr_error *err) {
                                       &s->result, err);
   if (st != MYR_OK) return st;
   for (int64_t k = 0; k < n; k++) v->action[s->agents[k]] = s->result.action[k];
+  s->searched = n;
   return MYR_OK;
 }
 
 myr_status myr_search_decide(myr_sim *sim, const myr_view *v, myr_error *err) {
   if (!sim->search) return myr_fail(err, MYR_ERR_INTERNAL, "the search policy was not started");
   return sim->cfg->policy == MYR_POLICY_NETWORK ? decide_network(sim, v) : decide_mcts(sim, v, err);
+}
+
+/* ---- training on the CPU backend --------------------------------------------------------- */
+
+typedef struct cpu_rows_ctx {
+  myr_sim *sim;
+  const myr_view *v;
+} cpu_rows_ctx;
+
+/* The trainer's rows (search/trainer.h) from the roots of the asked slots and the last search:
+ * plan_root, its legal mask and features, and one plan_step with the action taken (its reward). */
+static myr_status cpu_rows(void *ctx, myr_trainer_rows *r, myr_error *err) {
+  cpu_rows_ctx *c = ctx;
+  const myr_model *m = c->sim->model;
+  const myr_model_plan *p = m->plan;
+  myr_search *s = c->sim->search;
+  const myr_view *v = c->v;
+  int A = m->n_actions, F = p->n_features;
+  size_t n = (size_t)r->n, cb = (size_t)(p->context_bytes > 0 ? p->context_bytes : 1), sb = (size_t)p->state_bytes;
+  uint8_t *context = malloc(n * cb), *state = malloc(2 * n * sb), *action = malloc(n), *terminal = malloc(2 * n);
+  int32_t *tree = malloc(n * sizeof *tree), *parent = malloc(n * sizeof *parent), *child = malloc(n * sizeof *child);
+  float *reward = malloc(2 * n * sizeof *reward), *features = malloc(n * (size_t)F * sizeof *features);
+  uint32_t *legal = malloc(2 * n * sizeof *legal);
+  uint64_t *agent = malloc(n * sizeof *agent);
+  myr_status st = MYR_OK;
+  if (!context || !state || !action || !terminal || !tree || !parent || !child || !reward || !features || !legal ||
+      !agent)
+    st = myr_fail(err, MYR_ERR_NOMEM, "train: out of memory for %zu sample rows", n);
+  if (st == MYR_OK) {
+    for (size_t k = 0; k < n; k++) {
+      int64_t i = r->slot[k];
+      uint8_t *ctxk = context + k * cb, *root = state + 2 * k * sb;
+      p->root(v, i, ctxk, root);
+      uint8_t mask[MYR_MAX_ACTIONS];
+      p->legal(v->params, ctxk, root, mask);
+      uint32_t bits = 0;
+      for (int a = 0; a < A; a++) bits |= (uint32_t)(mask[a] != 0) << a;
+      r->legal[k] = bits;
+      p->features(v->params, ctxk, root, r->x + k * (size_t)F);
+      tree[k] = (int32_t)k;
+      parent[k] = 0;
+      child[k] = 1;
+      action[k] = v->action[i];
+      agent[k] = v->id[i];
+      int64_t row = s->result_of[i];
+      memcpy(r->target + k * (size_t)A, s->result.target + (size_t)row * (size_t)A, (size_t)A * sizeof(float));
+      r->value[k] = s->result.value[row];
+    }
+    myr_plan_batch b;
+    memset(&b, 0, sizeof b);
+    b.n = (int64_t)n;
+    b.tree = tree;
+    b.parent = parent;
+    b.child = child;
+    b.action = action;
+    b.nodes = 2;
+    b.context = context;
+    b.state = state;
+    b.reward = reward;
+    b.terminal = terminal;
+    b.legal = legal;
+    b.features = features;
+    b.agent = agent;
+    b.trees_per_agent = 1;
+    b.step = v->step;
+    b.seed = v->seed;
+    b.params = v->params;
+    b.discount = s->mcts.discount;
+    p->expand(&b, 0, (int64_t)n);
+    for (size_t k = 0; k < n; k++) r->reward[k] = reward[2 * k + 1];
+  }
+  free(context);
+  free(state);
+  free(action);
+  free(terminal);
+  free(tree);
+  free(parent);
+  free(child);
+  free(reward);
+  free(features);
+  free(legal);
+  free(agent);
+  return st;
+}
+
+myr_status myr_search_train_rows(myr_sim *sim, const myr_view *v, myr_trainer_rows *rows, myr_error *err) {
+  myr_search *s = sim->search;
+  if (!s || !s->result_of || sim->cfg->policy != MYR_POLICY_MCTS)
+    return myr_fail(err, MYR_ERR_INTERNAL, "training rows need policy.kind: mcts");
+  for (int64_t k = 0; k < s->searched; k++) s->result_of[s->agents[k]] = k;
+  cpu_rows_ctx c = {sim, v};
+  return cpu_rows(&c, rows, err);
+}
+
+static myr_status rows_of_search(void *ctx, myr_trainer_rows *rows, myr_error *err) {
+  cpu_rows_ctx *c = ctx;
+  return cpu_rows(c, rows, err);
+}
+
+myr_status myr_search_train_observe(myr_sim *sim, const myr_view *v, myr_error *err) {
+  myr_search *s = sim->search;
+  if (!s || !s->trainer) return MYR_OK;
+  for (int64_t k = 0; k < s->searched; k++) s->result_of[s->agents[k]] = k;
+  cpu_rows_ctx c = {sim, v};
+  return myr_trainer_observe(s->trainer, v->step, v->id, v->alive, v->n, rows_of_search, &c, err);
+}
+
+myr_status myr_search_train_after_step(myr_sim *sim, myr_error *err) {
+  myr_search *s = sim->search;
+  if (!s || !s->trainer) return MYR_OK;
+  int changed = 0;
+  int gpu = sim->backend != NULL && s->device != NULL;
+  myr_status st = myr_trainer_after_step(s->trainer, sim->step, sim->threads, gpu, &changed, err);
+#ifdef MYRIAD_HAVE_CUDA
+  if (st == MYR_OK && changed && s->device) st = myr_search_upload_weights_cuda(s, err);
+#endif
+  return st;
 }

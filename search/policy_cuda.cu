@@ -10,6 +10,7 @@
 #include "models/model_cuda.cuh"
 #include "search/mcts_cuda.h"
 #include "search/policy.h"
+#include "search/trainer.h" // myr_trainer_observe: samples from the GPU search
 
 #define CU(call)                                                                                       \
   do {                                                                                                 \
@@ -31,6 +32,15 @@ typedef struct search_cuda {
   uint8_t *context, *state;
   uint32_t *legal;
   float *features, *out;
+  /* training rows (search/trainer.h), grown on demand: `rows` slots' roots and one step each */
+  int64_t rows;
+  int64_t *tslot;
+  uint8_t *tcontext, *tstate, *taction, *tterminal;
+  int32_t *ttree, *tparent, *tchild;
+  uint64_t *tagent;
+  uint32_t *tlegal;
+  float *treward, *tfeatures, *tchild_features, *ttarget, *tvalue;
+  uint64_t *ids;           /* [capacity]: the id column, downloaded for picking */
 } search_cuda;
 
 __global__ void iota(int64_t *slots, int64_t n) {
@@ -51,6 +61,10 @@ extern "C" void myr_search_free_cuda(myr_search *s) {
   cudaFree(d->legal);
   cudaFree(d->features);
   cudaFree(d->out);
+  void *t[] = {d->tslot, d->tcontext, d->tstate, d->taction, d->tterminal, d->ttree, d->tparent, d->tchild,
+               d->tagent, d->tlegal, d->treward, d->tfeatures, d->tchild_features, d->ttarget, d->tvalue};
+  for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) cudaFree(t[k]);
+  free(d->ids);
   free(d);
   s->device = NULL;
 }
@@ -127,5 +141,131 @@ extern "C" myr_status myr_search_decide_cuda(myr_sim *sim, const myr_view *v, vo
   search_cuda *d = (search_cuda *)s->device;
   if (sim->cfg->policy == MYR_POLICY_NETWORK) return decide_network(sim, d, v, (cudaStream_t)stream, err);
   myr_mcts_result out = {v->action, d->target, d->value};
-  return myr_mcts_search_cuda(d->mcts, v, s->net.w ? &d->net : NULL, d->slots, v->n, &out, stream, err);
+  myr_status st = myr_mcts_search_cuda(d->mcts, v, s->net.w ? &d->net : NULL, d->slots, v->n, &out, stream, err);
+  if (st == MYR_OK && s->trainer) st = myr_search_train_observe_cuda(sim, v, stream, err);
+  return st;
+}
+
+extern "C" myr_status myr_search_upload_weights_cuda(myr_search *s, myr_error *err) {
+  search_cuda *d = (search_cuda *)s->device;
+  if (!d || !d->w) return MYR_OK;
+  CU(cudaMemcpy(d->w, s->net.w, s->net.n_params * sizeof(float), cudaMemcpyHostToDevice));
+  return MYR_OK;
+}
+
+/* ---- training rows on the GPU (search/trainer.h) ----------------------------------------- */
+
+/* Row k: the expansion (tree k, node 0 -> node 1 by the action taken) and the search's results. */
+__global__ void train_gather(myr_view v, const int64_t *slot, int64_t n, int A, const float *target, const float *value,
+                             int32_t *tree, int32_t *parent, int32_t *child, uint8_t *action, uint64_t *agent,
+                             float *out_target, float *out_value) {
+  for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x) {
+    int64_t i = slot[k];
+    tree[k] = (int32_t)k;
+    parent[k] = 0;
+    child[k] = 1;
+    action[k] = v.action[i];
+    agent[k] = v.id[i];
+    for (int a = 0; a < A; a++) out_target[k * A + a] = target[i * A + a];
+    out_value[k] = value[i];
+  }
+}
+
+typedef struct gpu_rows_ctx {
+  myr_sim *sim;
+  const myr_view *v;
+  cudaStream_t stream;
+} gpu_rows_ctx;
+
+static myr_status grow_rows(search_cuda *d, const myr_model_plan *p, int A, int64_t n, myr_error *err) {
+  if (n <= d->rows) return MYR_OK;
+  int64_t cap = d->rows ? d->rows : 1024;
+  while (cap < n) cap *= 2;
+  void *t[] = {d->tslot, d->tcontext, d->tstate, d->taction, d->tterminal, d->ttree, d->tparent, d->tchild,
+               d->tagent, d->tlegal, d->treward, d->tfeatures, d->tchild_features, d->ttarget, d->tvalue};
+  for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) cudaFree(t[k]);
+  size_t c = (size_t)cap, F = (size_t)p->n_features;
+  d->rows = 0;
+  CU(cudaMalloc((void **)&d->tslot, c * sizeof(int64_t)));
+  CU(cudaMalloc((void **)&d->tcontext, c * (size_t)(p->context_bytes > 0 ? p->context_bytes : 1)));
+  CU(cudaMalloc((void **)&d->tstate, 2 * c * (size_t)p->state_bytes));
+  CU(cudaMalloc((void **)&d->taction, c));
+  CU(cudaMalloc((void **)&d->tterminal, 2 * c));
+  CU(cudaMalloc((void **)&d->ttree, c * sizeof(int32_t)));
+  CU(cudaMalloc((void **)&d->tparent, c * sizeof(int32_t)));
+  CU(cudaMalloc((void **)&d->tchild, c * sizeof(int32_t)));
+  CU(cudaMalloc((void **)&d->tagent, c * sizeof(uint64_t)));
+  CU(cudaMalloc((void **)&d->tlegal, 2 * c * sizeof(uint32_t)));
+  CU(cudaMalloc((void **)&d->treward, 2 * c * sizeof(float)));
+  CU(cudaMalloc((void **)&d->tfeatures, c * F * sizeof(float)));
+  CU(cudaMalloc((void **)&d->tchild_features, c * F * sizeof(float)));
+  CU(cudaMalloc((void **)&d->ttarget, c * (size_t)A * sizeof(float)));
+  CU(cudaMalloc((void **)&d->tvalue, c * sizeof(float)));
+  d->rows = cap;
+  return MYR_OK;
+}
+
+static myr_status gpu_rows(void *ctx, myr_trainer_rows *r, myr_error *err) {
+  gpu_rows_ctx *c = (gpu_rows_ctx *)ctx;
+  myr_sim *sim = c->sim;
+  search_cuda *d = (search_cuda *)sim->search->device;
+  const myr_model_plan *p = sim->model->plan;
+  int A = sim->model->n_actions, F = p->n_features;
+  int64_t n = r->n;
+  myr_status st = grow_rows(d, p, A, n, err);
+  if (st != MYR_OK) return st;
+  cudaStream_t stream = c->stream;
+  CU(cudaMemcpyAsync(d->tslot, r->slot, (size_t)n * sizeof(int64_t), cudaMemcpyHostToDevice, stream));
+  CU(p->root_cuda(c->v, d->tslot, n, d->tcontext, d->tstate, 2, d->tlegal, d->tfeatures, stream));
+  train_gather<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, stream>>>(*c->v, d->tslot, n, A, d->target, d->value,
+                                                                     d->ttree, d->tparent, d->tchild, d->taction,
+                                                                     d->tagent, d->ttarget, d->tvalue);
+  CU(cudaGetLastError());
+  myr_plan_batch b;
+  memset(&b, 0, sizeof b);
+  b.n = n;
+  b.tree = d->ttree;
+  b.parent = d->tparent;
+  b.child = d->tchild;
+  b.action = d->taction;
+  b.nodes = 2;
+  b.context = d->tcontext;
+  b.state = d->tstate;
+  b.reward = d->treward;
+  b.terminal = d->tterminal;
+  b.legal = d->tlegal;
+  b.features = d->tchild_features;
+  b.agent = d->tagent;
+  b.trees_per_agent = 1;
+  b.step = c->v->step;
+  b.seed = c->v->seed;
+  b.params = c->v->params;
+  b.discount = sim->search->mcts.discount;
+  CU(p->expand_cuda(&b, stream));
+  /* legal and reward: node 0 and node 1 of each tree (stride 2) */
+  CU(cudaMemcpy2DAsync(r->legal, sizeof(uint32_t), d->tlegal, 2 * sizeof(uint32_t), sizeof(uint32_t), (size_t)n,
+                       cudaMemcpyDeviceToHost, stream));
+  CU(cudaMemcpy2DAsync(r->reward, sizeof(float), d->treward + 1, 2 * sizeof(float), sizeof(float), (size_t)n,
+                       cudaMemcpyDeviceToHost, stream));
+  CU(cudaMemcpyAsync(r->x, d->tfeatures, (size_t)n * (size_t)F * sizeof(float), cudaMemcpyDeviceToHost, stream));
+  CU(cudaMemcpyAsync(r->target, d->ttarget, (size_t)n * (size_t)A * sizeof(float), cudaMemcpyDeviceToHost, stream));
+  CU(cudaMemcpyAsync(r->value, d->tvalue, (size_t)n * sizeof(float), cudaMemcpyDeviceToHost, stream));
+  CU(cudaStreamSynchronize(stream));
+  return MYR_OK;
+}
+
+extern "C" myr_status myr_search_train_observe_cuda(myr_sim *sim, const myr_view *v, void *stream, myr_error *err) {
+  myr_search *s = sim->search;
+  search_cuda *d = (search_cuda *)s->device;
+  if (!s->trainer || !d) return MYR_OK;
+  if (!d->ids) {
+    d->ids = (uint64_t *)malloc((size_t)sim->agents.capacity * sizeof(uint64_t));
+    if (!d->ids) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the trainer's id copy");
+  }
+  cudaStream_t st = (cudaStream_t)stream;
+  CU(cudaMemcpyAsync(d->ids, v->id, (size_t)v->n * sizeof(uint64_t), cudaMemcpyDeviceToHost, st));
+  CU(cudaStreamSynchronize(st));
+  gpu_rows_ctx c = {sim, v, st};
+  /* every slot [0, n) of the GPU backend holds an alive agent at the decide */
+  return myr_trainer_observe(s->trainer, v->step, d->ids, NULL, v->n, gpu_rows, &c, err);
 }

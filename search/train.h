@@ -170,6 +170,49 @@ MYR_HD static inline int myr_train_row_scratch(const myr_net_shape *s) {
   return total + 2 * widest;
 }
 
+/* The loss terms of one sample and the error at the output layer, from its outputs `out`
+ * (A logits, then the value): d[a] = p[a] T - t[a] for legal a (T = sum of the legal targets),
+ * 0 for illegal a, d[A] = 2 value_weight (v - z). The one definition, shared by
+ * myr_train_backward_row and the GPU's per-sample kernel (search/train.cu). */
+MYR_HD static inline myr_train_row myr_train_output_delta(const float *out, uint32_t legal, const float *target,
+                                                         float z, float value_weight, int A, float *d) {
+  myr_train_row r;
+  r.policy = 0.0f;
+  r.entropy = 0.0f;
+  r.kl = 0.0f;
+  float mx = 0.0f, tsum = 0.0f;
+  int any = 0;
+  for (int a = 0; a < A; a++)
+    if ((legal >> a) & 1u) {
+      if (!any || out[a] > mx) mx = out[a];
+      any = 1;
+      tsum = tsum + target[a];
+    }
+  float s = 0.0f;
+  for (int a = 0; a < A; a++)
+    if ((legal >> a) & 1u) s = s + myr_expf(out[a] - mx);
+  float logs = any ? myr_logf(s) : 0.0f;
+  for (int a = 0; a < A; a++) {
+    if (!((legal >> a) & 1u)) {
+      d[a] = 0.0f;
+      continue;
+    }
+    float e = myr_expf(out[a] - mx);
+    float p = e / s;
+    float logp = (out[a] - mx) - logs;
+    float t = target[a];
+    r.policy = r.policy - t * logp;
+    r.entropy = r.entropy - p * logp;
+    if (t > 0.0f) r.kl = r.kl + t * (myr_logf(t) - logp);
+    d[a] = p * tsum - t;
+  }
+  float dv = out[A] - z;
+  r.value = dv * dv;
+  d[A] = 2.0f * value_weight * dv;
+
+  return r;
+}
+
 /* One sample: the forward pass in myr_net_forward_row's order (same bits), the loss terms, and
  * grad[i] = grad[i] + dloss_i / dw_i for every parameter, loss_i = CE + value_weight (v - z)^2.
  * Per layer from the last: bias j gets d_j, weight (j, k) gets d_j in_k (in row-major order), the
@@ -210,39 +253,7 @@ MYR_HD static inline myr_train_row myr_train_backward_row(const myr_net_view *n,
   float *d = dbuf[0];
 
   /* Loss and output error. */
-  myr_train_row r;
-  r.policy = 0.0f;
-  r.entropy = 0.0f;
-  r.kl = 0.0f;
-  float mx = 0.0f, tsum = 0.0f;
-  int any = 0;
-  for (int a = 0; a < A; a++)
-    if ((legal >> a) & 1u) {
-      if (!any || out[a] > mx) mx = out[a];
-      any = 1;
-      tsum = tsum + target[a];
-    }
-  float s = 0.0f;
-  for (int a = 0; a < A; a++)
-    if ((legal >> a) & 1u) s = s + myr_expf(out[a] - mx);
-  float logs = any ? myr_logf(s) : 0.0f;
-  for (int a = 0; a < A; a++) {
-    if (!((legal >> a) & 1u)) {
-      d[a] = 0.0f;
-      continue;
-    }
-    float e = myr_expf(out[a] - mx);
-    float p = e / s;
-    float logp = (out[a] - mx) - logs;
-    float t = target[a];
-    r.policy = r.policy - t * logp;
-    r.entropy = r.entropy - p * logp;
-    if (t > 0.0f) r.kl = r.kl + t * (myr_logf(t) - logp);
-    d[a] = p * tsum - t;
-  }
-  float dv = out[A] - z;
-  r.value = dv * dv;
-  d[A] = 2.0f * value_weight * dv;
+  myr_train_row r = myr_train_output_delta(out, legal, target, z, value_weight, A, d);
 
   /* Backward, from the output layer down. */
   size_t off = 0; /* end of layer l's parameters, walking down */

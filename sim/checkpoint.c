@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "myriad_version.h" // MYR_VERSION, MYR_GIT_REVISION
+#include "search/policy.h"  // myr_search: the run's network
+#include "search/trainer.h" // myr_trainer_*_h5: optimizer, replay, unfinished samples
 #include "sim/h5util.h"     // myr__h5_*: checked attributes, datasets, agents/grid groups
 
 #define CKPT_FORMAT "myriad-checkpoint"
@@ -93,6 +95,9 @@ myr_status myr_checkpoint_write(const myr_sim *sim, const char *path, myr_error 
   if (file < 0) s = myr__h5_fail(err, part, "create", "the file");
   if (s == MYR_OK) s = write_meta(file, sim, myr_sim_population(sim), part, err);
   if (s == MYR_OK) s = myr__h5_write_state(file, sim, part, "", err);
+  if (s == MYR_OK && sim->search && sim->search->net.w) s = myr_net_write_h5(&sim->search->net, file, part, err);
+  if (s == MYR_OK && sim->search && sim->search->trainer)
+    s = myr_trainer_write_h5(sim->search->trainer, file, part, err);
   if (file >= 0 && H5Fclose(file) < 0 && s == MYR_OK) s = myr__h5_fail(err, part, "close", "the file");
   if (s == MYR_OK) s = myr__commit_part(part, path, err);
   else if (file >= 0) remove(part); /* a partial checkpoint is of no use */
@@ -331,6 +336,22 @@ static myr_status read_state(hid_t file, myr_sim *sim, int64_t n, const char *f,
   return s;
 }
 
+/* The network (it replaces the one network.init made) and the trainer's state, when the run
+ * has them. */
+static myr_status read_search(hid_t file, myr_sim *sim, const char *f, myr_error *err) {
+  myr_search *s = sim->search;
+  if (!s || !s->net.w) return MYR_OK;
+  if (!myr__h5_exists(file, "network"))
+    return myr_fail(err, MYR_ERR_CHECKPOINT, "checkpoint %s has no /network (policy.kind %s needs one)", f,
+                    myr_policy_name(sim->cfg->policy));
+  myr_net net;
+  myr_status st = myr_net_read_h5(&net, file, &s->net.shape, f, err);
+  if (st != MYR_OK) return st;
+  memcpy(s->net.w, net.w, net.n_params * sizeof *net.w);
+  myr_net_free(&net);
+  return s->trainer ? myr_trainer_read_h5(s->trainer, file, f, err) : MYR_OK;
+}
+
 myr_status myr_checkpoint_load(const myr_config *cfg, const char *path, myr_sim **out,
                                myr_error *err) {
   myr_status s = myr_checkpoint_load_host(cfg, path, out, err);
@@ -385,6 +406,7 @@ myr_status myr_checkpoint_load_host(const myr_config *cfg, const char *path, myr
   myr_sim *sim = NULL;
   if (s == MYR_OK) s = myr_sim_create_empty(cfg, &sim, err);
   if (s == MYR_OK) s = read_state(file, sim, n, path, err);
+  if (s == MYR_OK) s = read_search(file, sim, path, err);
   if (s == MYR_OK) sim->step = step;
   if (meta >= 0) H5Gclose(meta);
   H5Fclose(file);

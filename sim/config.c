@@ -946,6 +946,18 @@ static myr_status check_rules(loader *L) {
     return fail(L, L->key[find_key("run.checkpoint_every")], "run.checkpoint_every",
                 "expected a multiple of distributed.sync_frequency = %" PRId64 ", got %" PRId64,
                 c->sync_frequency, c->checkpoint_every);
+  if (c->train.enabled && (c->policy != MYR_POLICY_MCTS || c->mcts.rollout_depth != 0))
+    return fail(L, later(L->key[find_key("train.enabled")], L->key[find_key("policy.kind")]), "train.enabled",
+                "training learns from search results: expected policy.kind: mcts with policy.mcts.rollout_depth: 0 "
+                "(the network's values), got policy.kind: %s, rollout_depth %" PRId64,
+                myr_policy_name(c->policy), c->mcts.rollout_depth);
+  if (c->train.shards > c->train.batch_size)
+    return fail(L, later(L->key[find_key("train.shards")], L->key[find_key("train.batch_size")]), "train.shards",
+                "expected at most train.batch_size = %" PRId64 ", got %" PRId64, c->train.batch_size,
+                c->train.shards);
+  if (c->train.lr_min > c->train.lr)
+    return fail(L, later(L->key[find_key("train.lr_min")], L->key[find_key("train.lr")]), "train.lr_min",
+                "expected at most train.lr = %g, got %g", c->train.lr, c->train.lr_min);
   if (c->width * c->height >= ((int64_t)1 << 31))
     return fail(L, later(L->key[find_key("world.width")], L->key[find_key("world.height")]),
                 "world.width x world.height",

@@ -45,6 +45,20 @@ typedef struct myr_mcts_settings {
   int64_t rollout_depth, chunk;
 } myr_mcts_settings;
 
+/* train.*, as read (search/trainer.c turns it into a myr_train_config). */
+typedef struct myr_train_settings {
+  int enabled;
+  int64_t interval, updates, batch_size, shards;
+  double lr;
+  int schedule;              /* 0 constant, 1 cosine, 2 step */
+  int64_t schedule_steps, warmup;
+  double lr_min, gamma;
+  double value_weight, l2, clip;
+  int64_t n_step;
+  double samples_per_step;
+  int64_t replay_capacity;
+} myr_train_settings;
+
 typedef struct myr_config {
   /* run */
   int64_t steps;
@@ -75,6 +89,9 @@ typedef struct myr_config {
   /* network */
   myr_int_list hidden;
   char network_init[MYR_PATH_MAX]; /* "random" or the path of a saved network (HDF5) */
+  char network_save[MYR_PATH_MAX]; /* "" or where the final network is written (HDF5) */
+  /* train */
+  myr_train_settings train;
   /* distributed */
   int64_t sync_frequency;
   int64_t ranks;              /* CPU backend: ranks (threads with their own agents) in this process */

@@ -31,6 +31,6 @@ typedef struct myr__key {
 
 extern const myr__key myr__config_keys[];
 extern const int myr__n_config_keys; /* at most MYR__MAX_CONFIG_KEYS */
-#define MYR__MAX_CONFIG_KEYS 64
+#define MYR__MAX_CONFIG_KEYS 128
 
 #endif

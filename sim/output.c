@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "myriad_version.h" // MYR_VERSION, MYR_GIT_REVISION
+#include "search/policy.h"  // myr_search: the network and the trainer of a run
+#include "search/trainer.h" // myr_trainer_stat_*: the training time series
 #include "sim/h5util.h"     // myr__h5_*: checked attributes, datasets, agents/grid groups
 
 /* Identifies result files (checked by myr_output_info). */
@@ -21,7 +23,7 @@
 /* Time-series rows per chunk, and rows buffered in memory before a write. */
 #define TS_CHUNK 1024
 #define TS_PENDING 256
-#define MAX_SERIES (MYR_ENGINE_STATS + MYR_MAX_STATS)
+#define MAX_SERIES (MYR_ENGINE_STATS + MYR_MAX_STATS + 16) /* + the trainer's (search/trainer.h) */
 
 struct myr_output {
   char *path, *part;
@@ -35,6 +37,10 @@ struct myr_output {
   uint64_t pend_step[TS_PENDING];
   double pend_stat[MAX_SERIES][TS_PENDING];
   uint64_t last_step;           /* the largest step recorded or snapshotted */
+  int n_sim;                    /* series from the caller's stats; the rest from the trainer */
+  struct myr_trainer *trainer;  /* train.enabled: its statistics end every row */
+  const myr_net *net;           /* the run's network: /network (and network.save) at a good close */
+  char save[MYR_PATH_MAX];      /* network.save */
   int failed;                   /* an HDF5 write failed: never rename */
 };
 
@@ -119,7 +125,8 @@ myr_status myr_output_open(myr_output **out, const char *path, const myr_sim *si
                            const char *backend, myr_error *err) {
   *out = NULL;
   myr__h5_quiet();
-  int n_stats = myr_sim_stat_count(sim);
+  int n_sim = myr_sim_stat_count(sim);
+  int n_stats = n_sim + myr_output_train_series(sim);
   if (n_stats < 0 || n_stats > MAX_SERIES)
     return myr_fail(err, MYR_ERR_INTERNAL, "%s: %d statistics (at most %d)", path, n_stats, MAX_SERIES);
   myr_status s = myr__mkparent(path, err);
@@ -129,6 +136,10 @@ myr_status myr_output_open(myr_output **out, const char *path, const myr_sim *si
   o->file = o->meta = o->ts = o->snaps = o->step_ds = -1;
   for (int k = 0; k < MAX_SERIES; k++) o->stat_ds[k] = -1;
   o->n_stats = n_stats;
+  o->n_sim = n_sim;
+  o->trainer = n_stats > n_sim ? sim->search->trainer : NULL;
+  o->net = sim->search && sim->search->net.w ? &sim->search->net : NULL;
+  snprintf(o->save, sizeof o->save, "%s", sim->cfg->network_save);
   o->last_step = sim->step;
   size_t len = strlen(path);
   o->path = malloc(len + 1);
@@ -150,7 +161,8 @@ myr_status myr_output_open(myr_output **out, const char *path, const myr_sim *si
     if (o->step_ds < 0) s = err ? err->status : MYR_ERR_HDF5;
   }
   for (int k = 0; s == MYR_OK && k < n_stats; k++) {
-    const char *name = myr_sim_stat_name(sim, k), *doc = myr_sim_stat_doc(sim, k);
+    const char *name = k < n_sim ? myr_sim_stat_name(sim, k) : myr_trainer_stat_name(k - n_sim);
+    const char *doc = k < n_sim ? myr_sim_stat_doc(sim, k) : myr_trainer_stat_doc(k - n_sim);
     char where[512];
     snprintf(where, sizeof where, "/timeseries/%s", name);
     snprintf(o->stat_name[k], sizeof o->stat_name[k], "%s", name);
@@ -205,11 +217,28 @@ static myr_status flush_rows(myr_output *o, myr_error *err) {
 myr_status myr_output_record(myr_output *o, uint64_t step, const double *stats, myr_error *err) {
   myr__h5_quiet();
   o->pend_step[o->pending] = step;
-  for (int k = 0; k < o->n_stats; k++) o->pend_stat[k][o->pending] = stats[k];
+  for (int k = 0; k < o->n_sim; k++) o->pend_stat[k][o->pending] = stats[k];
+  if (o->trainer) {
+    double t[MAX_SERIES];
+    myr_trainer_stats(o->trainer, t);
+    for (int k = o->n_sim; k < o->n_stats; k++) o->pend_stat[k][o->pending] = t[k - o->n_sim];
+  }
   o->pending++;
   if (step > o->last_step) o->last_step = step;
   if (o->pending == TS_PENDING) return flush_rows(o, err);
   return MYR_OK;
+}
+
+int myr_output_train_series(const myr_sim *sim) {
+  return sim->search && sim->search->trainer ? myr_trainer_stat_count() : 0;
+}
+
+/* /network from the run's network (replacing one). */
+static myr_status write_network(myr_output *o, myr_error *err) {
+  htri_t has = H5Lexists(o->file, "network", H5P_DEFAULT);
+  if (has < 0 || (has > 0 && H5Ldelete(o->file, "network", H5P_DEFAULT) < 0))
+    return myr__h5_fail(err, o->part, "replace", "/network");
+  return myr_net_write_h5(o->net, o->file, o->part, err);
 }
 
 myr_status myr_output_snapshot(myr_output *o, const myr_sim *sim, myr_error *err) {
@@ -248,6 +277,8 @@ myr_status myr_output_close(myr_output *o, int ok, const uint8_t *hash, double w
   char hex[MYR_HASH_HEX] = "";
   if (hash) myr_hash_hex(hash, hex);
   myr_status s = flush_rows(o, err);
+  if (s == MYR_OK && ok && o->net) s = write_network(o, err);
+  if (s == MYR_OK && ok && o->net && o->save[0]) s = myr_net_save(o->net, o->save, err);
   if (s == MYR_OK) s = myr__h5_put_str(o->meta, "state_hash", hex, f, w, err);
   if (s == MYR_OK) s = myr__h5_put_u64(o->meta, "final_step", o->last_step, f, w, err);
   if (s == MYR_OK) s = myr__h5_put_f64(o->meta, "wall_seconds", wall_seconds, f, w, err);

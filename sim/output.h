@@ -11,6 +11,12 @@
  *   /snapshots/<step>/agents/id        u64 [n]        alive agents in id order
  *   /snapshots/<step>/agents/<column>  T [n] or [n, components]   persistent columns
  *   /snapshots/<step>/grid/<layer>     T [height, width]          persistent layers
+ *   /network                   the final policy-value network (policy network | mcts with a
+ *                              network): weights f32 [n_params], attributes layers, sizes
+ *                              (search/net.h); network.init accepts a result file
+ * With train.enabled the time series also hold, after the model's statistics, the trainer's
+ * (search/trainer.h): policy_loss, value_loss, policy_entropy, kl_target_prior,
+ * mean_root_value, mean_reward, updates_applied, updates_skipped, train_samples.
  * Time series are chunked and extendible; snapshot datasets are chunked and deflated when
  * large. */
 #ifndef MYR_OUTPUT_H
@@ -31,11 +37,15 @@ typedef struct myr_output myr_output;
  * `backend` names the backend that runs. */
 myr_status myr_output_open(myr_output **out, const char *path, const myr_sim *sim,
                            const char *backend, myr_error *err);
-/* Appends one row to the time series: `stats` has myr_sim_stat_count(sim) values. */
+/* Appends one row to the time series: `stats` has myr_sim_stat_count(sim) values; with
+ * train.enabled the trainer's statistics since the previous row follow them. */
 myr_status myr_output_record(myr_output *o, uint64_t step, const double *stats, myr_error *err);
+/* Time series the trainer adds after myr_sim_stat_count(sim) statistics (0 without training). */
+int myr_output_train_series(const myr_sim *sim);
 /* Writes /snapshots/<sim->step>/ (replacing one of the same step). */
 myr_status myr_output_snapshot(myr_output *o, const myr_sim *sim, myr_error *err);
-/* Writes the closing attributes and, if `ok`, renames "<path>.part" to <path>. Frees o.
+/* Writes the closing attributes and, if `ok`, the run's network (/network, and network.save
+ * when set), then renames "<path>.part" to <path>. Frees o.
  * `hash` may be NULL when the run failed. */
 myr_status myr_output_close(myr_output *o, int ok, const uint8_t *hash, double wall_seconds,
                             myr_error *err);

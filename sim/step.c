@@ -60,7 +60,10 @@ static myr_status decide(myr_sim *sim, const myr_view *v, myr_error *err) {
   case MYR_POLICY_RANDOM: decide_random(sim, v); break;
   case MYR_POLICY_HEURISTIC: myr_parallel_ranges(sim, v, sim->model->heuristic, v->n, 0, unused); break;
   case MYR_POLICY_NETWORK:
-  case MYR_POLICY_MCTS: return myr_search_decide(sim, v, err);
+  case MYR_POLICY_MCTS: {
+    myr_status s = myr_search_decide(sim, v, err);
+    return s == MYR_OK ? myr_search_train_observe(sim, v, err) : s; /* train.enabled: samples */
+  }
   }
   return MYR_OK;
 }
@@ -148,7 +151,7 @@ myr_status myr_sim_step(myr_sim *sim, myr_error *err) {
     double t0 = omp_get_wtime();
     myr_status s = sim->backend->step(sim, err);
     sim->seconds_act += omp_get_wtime() - t0; /* device phases are not split on the host */
-    return s;
+    return s == MYR_OK ? myr_search_train_after_step(sim, err) : s;
   }
   myr_view v = myr_sim_view(sim);
   double t0 = omp_get_wtime();
@@ -165,5 +168,5 @@ myr_status myr_sim_step(myr_sim *sim, myr_error *err) {
     if (s != MYR_OK) return s;
   }
   sim->step++;
-  return MYR_OK;
+  return myr_search_train_after_step(sim, err); /* train.enabled: updates when due */
 }

@@ -1,0 +1,581 @@
+/* The trainer in a run (search/trainer.h): agent picking, unfinished samples and their n-step
+ * returns, the replay, updates when due, per-record statistics and the checkpoint group.
+ * Owns its optimizer state, replay, unfinished samples and workspaces (one struct, freed by
+ * myr_trainer_destroy); the network belongs to the search. */
+#include "search/trainer.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/h5util.h" // myr__h5_*: checked attributes and groups
+#include "sim/rng.h"    // myr_rng_*: picking agents
+
+/* Unfinished samples, in the order (pick step, id): struct of arrays with room for `cap`. */
+typedef struct pending_set {
+  int64_t n, cap;
+  uint64_t *id, *step;
+  double *ret;    /* sum of d^k r so far */
+  float *x, *target;
+  uint32_t *legal;
+} pending_set;
+
+struct myr_trainer {
+  myr_train_config tc;
+  myr_train_state st;
+  myr_replay replay;
+  myr_net *net;
+  int features, actions;
+  double discount, samples_per_step;
+  int64_t n_step, interval, updates;
+  uint32_t seed;
+  pending_set pend, next;
+  /* id -> slot, open addressing (keys + 1; 0 = empty) */
+  int64_t hash_cap;
+  uint64_t *hash_key;
+  int64_t *hash_slot;
+  /* per step: the queried slots and their rows */
+  int64_t rows_cap;
+  int64_t *qslot;
+  float *qx, *qreward, *qtarget, *qvalue;
+  uint32_t *qlegal;
+  int64_t *pslot; /* pending k -> its row (or -1: not found) */
+  int64_t pslot_cap;
+  /* batch */
+  float *bx, *bpolicy, *bvalue;
+  uint32_t *blegal;
+  int64_t *bq;
+  void *gpu; /* search/train.cu's workspace */
+  /* sums since the previous record */
+  double s_policy, s_value, s_entropy, s_kl, s_root, s_reward;
+  int64_t n_applied_rec, n_root, n_reward;
+};
+
+static void pending_free(pending_set *p) {
+  free(p->id);
+  free(p->step);
+  free(p->ret);
+  free(p->x);
+  free(p->target);
+  free(p->legal);
+  memset(p, 0, sizeof *p);
+}
+
+static int pending_reserve(pending_set *p, int64_t need, int F, int A) {
+  if (need <= p->cap) return 1;
+  int64_t cap = p->cap ? p->cap : 256;
+  while (cap < need) cap *= 2;
+  uint64_t *id = realloc(p->id, (size_t)cap * sizeof *id);
+  if (id) p->id = id;
+  uint64_t *step = realloc(p->step, (size_t)cap * sizeof *step);
+  if (step) p->step = step;
+  double *ret = realloc(p->ret, (size_t)cap * sizeof *ret);
+  if (ret) p->ret = ret;
+  float *x = realloc(p->x, (size_t)cap * (size_t)F * sizeof *x);
+  if (x) p->x = x;
+  float *target = realloc(p->target, (size_t)cap * (size_t)A * sizeof *target);
+  if (target) p->target = target;
+  uint32_t *legal = realloc(p->legal, (size_t)cap * sizeof *legal);
+  if (legal) p->legal = legal;
+  if (!id || !step || !ret || !x || !target || !legal) return 0;
+  p->cap = cap;
+  return 1;
+}
+
+static void pending_put(pending_set *p, int64_t k, uint64_t id, uint64_t step, double ret, const float *x,
+                        uint32_t legal, const float *target, int F, int A) {
+  p->id[k] = id;
+  p->step[k] = step;
+  p->ret[k] = ret;
+  memcpy(p->x + k * F, x, (size_t)F * sizeof *x);
+  memcpy(p->target + k * A, target, (size_t)A * sizeof *target);
+  p->legal[k] = legal;
+}
+
+myr_status myr_trainer_create(myr_trainer **out, const myr_config *cfg, myr_net *net, myr_error *err) {
+  *out = NULL;
+  const myr_train_settings *ts = &cfg->train;
+  if (!ts->enabled) return MYR_OK;
+  if (!net || !net->w) return myr_fail(err, MYR_ERR_CONFIG, "train.enabled needs a network (policy.mcts.rollout_depth 0)");
+  myr_trainer *t = calloc(1, sizeof *t);
+  if (!t) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the trainer");
+  myr_train_config tc = MYR_TRAIN_CONFIG_DEFAULTS;
+  tc.batch_size = (int)ts->batch_size;
+  tc.shards = (int)ts->shards;
+  tc.lr = (float)ts->lr;
+  tc.schedule = (myr_lr_schedule)ts->schedule;
+  tc.schedule_steps = ts->schedule_steps;
+  tc.lr_min = (float)ts->lr_min;
+  tc.gamma = (float)ts->gamma;
+  tc.warmup = ts->warmup;
+  tc.value_weight = (float)ts->value_weight;
+  tc.l2 = (float)ts->l2;
+  tc.clip = (float)ts->clip;
+  t->tc = tc;
+  t->net = net;
+  t->features = net->shape.size[0];
+  t->actions = net->shape.size[net->shape.layers] - 1;
+  t->discount = (float)cfg->mcts.discount; /* the float the search discounts with */
+  t->samples_per_step = ts->samples_per_step;
+  t->n_step = ts->n_step;
+  t->interval = ts->interval;
+  t->updates = ts->updates;
+  t->seed = (uint32_t)cfg->seed;
+  myr_status s = myr_train_config_check(&tc, err);
+  if (s == MYR_OK) s = myr_train_state_create(&t->st, net, tc.shards, err);
+  if (s == MYR_OK) s = myr_replay_create(&t->replay, t->features, t->actions, ts->replay_capacity, err);
+  size_t B = (size_t)tc.batch_size;
+  if (s == MYR_OK) {
+    t->bx = malloc(B * (size_t)t->features * sizeof *t->bx);
+    t->bpolicy = malloc(B * (size_t)t->actions * sizeof *t->bpolicy);
+    t->bvalue = malloc(B * sizeof *t->bvalue);
+    t->blegal = malloc(B * sizeof *t->blegal);
+    t->bq = malloc(B * sizeof *t->bq);
+    if (!t->bx || !t->bpolicy || !t->bvalue || !t->blegal || !t->bq)
+      s = myr_fail(err, MYR_ERR_NOMEM, "cannot allocate a training batch of %zu samples", B);
+  }
+  if (s != MYR_OK) {
+    myr_trainer_destroy(t);
+    return s;
+  }
+  *out = t;
+  return MYR_OK;
+}
+
+void myr_trainer_destroy(myr_trainer *t) {
+  if (!t) return;
+#ifdef MYRIAD_HAVE_CUDA
+  myr_train_cuda_free(&t->gpu);
+#endif
+  myr_train_state_free(&t->st);
+  myr_replay_free(&t->replay);
+  pending_free(&t->pend);
+  pending_free(&t->next);
+  free(t->hash_key);
+  free(t->hash_slot);
+  free(t->qslot);
+  free(t->qx);
+  free(t->qreward);
+  free(t->qtarget);
+  free(t->qvalue);
+  free(t->qlegal);
+  free(t->pslot);
+  free(t->bx);
+  free(t->bpolicy);
+  free(t->bvalue);
+  free(t->blegal);
+  free(t->bq);
+  free(t);
+}
+
+/* ---- id -> slot ------------------------------------------------------------------------- */
+
+static uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static int hash_build(myr_trainer *t, const uint64_t *id, const uint8_t *alive, int64_t n) {
+  int64_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  if (cap > t->hash_cap) {
+    free(t->hash_key);
+    free(t->hash_slot);
+    t->hash_key = malloc((size_t)cap * sizeof *t->hash_key);
+    t->hash_slot = malloc((size_t)cap * sizeof *t->hash_slot);
+    if (!t->hash_key || !t->hash_slot) {
+      t->hash_cap = 0;
+      return 0;
+    }
+    t->hash_cap = cap;
+  }
+  cap = t->hash_cap;
+  memset(t->hash_key, 0, (size_t)cap * sizeof *t->hash_key);
+  for (int64_t i = 0; i < n; i++) {
+    if (alive && !alive[i]) continue;
+    uint64_t h = mix(id[i]) & (uint64_t)(cap - 1);
+    while (t->hash_key[h]) h = (h + 1) & (uint64_t)(cap - 1);
+    t->hash_key[h] = id[i] + 1;
+    t->hash_slot[h] = i;
+  }
+  return 1;
+}
+
+static int64_t hash_find(const myr_trainer *t, uint64_t id) {
+  uint64_t cap = (uint64_t)t->hash_cap;
+  uint64_t h = mix(id) & (cap - 1);
+  while (t->hash_key[h]) {
+    if (t->hash_key[h] == id + 1) return t->hash_slot[h];
+    h = (h + 1) & (cap - 1);
+  }
+  return -1;
+}
+
+static int rows_reserve(myr_trainer *t, int64_t need) {
+  if (need <= t->rows_cap) return 1;
+  int64_t cap = t->rows_cap ? t->rows_cap : 256;
+  while (cap < need) cap *= 2;
+  free(t->qslot);
+  free(t->qx);
+  free(t->qreward);
+  free(t->qtarget);
+  free(t->qvalue);
+  free(t->qlegal);
+  t->qslot = malloc((size_t)cap * sizeof *t->qslot);
+  t->qx = malloc((size_t)cap * (size_t)t->features * sizeof *t->qx);
+  t->qreward = malloc((size_t)cap * sizeof *t->qreward);
+  t->qtarget = malloc((size_t)cap * (size_t)t->actions * sizeof *t->qtarget);
+  t->qvalue = malloc((size_t)cap * sizeof *t->qvalue);
+  t->qlegal = malloc((size_t)cap * sizeof *t->qlegal);
+  t->rows_cap = cap;
+  if (!t->qslot || !t->qx || !t->qreward || !t->qtarget || !t->qvalue || !t->qlegal) {
+    t->rows_cap = 0;
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- samples ------------------------------------------------------------------------------ */
+
+static int cmp_id_slot(const void *a, const void *b) {
+  const uint64_t *x = a, *y = b;
+  return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* d^k by repeated multiplication in double (the same bits everywhere). */
+static double disc_pow(double d, int64_t k) {
+  double r = 1.0;
+  for (int64_t i = 0; i < k; i++) r *= d;
+  return r;
+}
+
+myr_status myr_trainer_observe(myr_trainer *t, uint64_t step, const uint64_t *id, const uint8_t *alive,
+                               int64_t n, myr_trainer_rows_fn fn, void *ctx, myr_error *err) {
+  const int F = t->features, A = t->actions;
+  int64_t population = 0;
+  for (int64_t i = 0; i < n; i++) population += !alive || alive[i];
+  double p = population > 0 ? t->samples_per_step / (double)population : 0.0;
+
+  /* Picks, sorted by id: pairs (id, slot). */
+  int64_t picks = 0;
+  uint64_t *pk = NULL;
+  if (p > 0) {
+    pk = malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof *pk);
+    if (!pk) return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory picking samples");
+    for (int64_t i = 0; i < n; i++) {
+      if (alive && !alive[i]) continue;
+      myr_rng r = myr_rng_make(t->seed, id[i], step, MYR_RNG_TRAIN);
+      if (myr_rng_uniform_double(&r) < p) {
+        pk[2 * picks] = id[i];
+        pk[2 * picks + 1] = (uint64_t)i;
+        picks++;
+      }
+    }
+    qsort(pk, (size_t)picks, 2 * sizeof *pk, cmp_id_slot);
+  }
+
+  /* Slots of the unfinished samples' agents. */
+  pending_set *P = &t->pend;
+  if (P->n > t->pslot_cap) {
+    free(t->pslot);
+    t->pslot = malloc((size_t)P->n * sizeof *t->pslot);
+    t->pslot_cap = t->pslot ? P->n : 0;
+    if (!t->pslot) {
+      free(pk);
+      return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory");
+    }
+  }
+  if (P->n > 0 && !hash_build(t, id, alive, n)) {
+    free(pk);
+    return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory indexing %lld agents", (long long)n);
+  }
+  if (!rows_reserve(t, P->n + picks)) {
+    free(pk);
+    return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory for %lld sample rows", (long long)(P->n + picks));
+  }
+  int64_t q = 0;
+  for (int64_t k = 0; k < P->n; k++) {
+    int64_t slot = hash_find(t, P->id[k]);
+    t->pslot[k] = slot >= 0 ? q : -1;
+    if (slot >= 0) t->qslot[q++] = slot;
+  }
+  int64_t first_pick = q;
+  for (int64_t k = 0; k < picks; k++) t->qslot[q++] = (int64_t)pk[2 * k + 1];
+  myr_status s = MYR_OK;
+  if (q > 0) {
+    myr_trainer_rows rows = {q, t->qslot, t->qx, t->qlegal, t->qreward, t->qtarget, t->qvalue};
+    s = fn(ctx, &rows, err);
+  }
+  if (s != MYR_OK) {
+    free(pk);
+    return s;
+  }
+
+  /* Advance or finish the unfinished samples, in order; then the new ones. */
+  pending_set *N = &t->next;
+  if (!pending_reserve(N, P->n + picks, F, A)) {
+    free(pk);
+    return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory for %lld unfinished samples", (long long)(P->n + picks));
+  }
+  N->n = 0;
+  for (int64_t k = 0; k < P->n; k++) {
+    int64_t row = t->pslot[k];
+    int64_t age = (int64_t)(step - P->step[k]);
+    double ret = P->ret[k];
+    int done = 0;
+    if (row < 0) {
+      done = 1; /* the agent died: no bootstrap */
+    } else if (age >= t->n_step) {
+      ret += disc_pow(t->discount, t->n_step) * (double)t->qvalue[row];
+      done = 1;
+    } else {
+      ret += disc_pow(t->discount, age) * (double)t->qreward[row];
+      t->s_reward += t->qreward[row];
+      t->n_reward++;
+    }
+    if (done)
+      myr_replay_push(&t->replay, P->id[k], P->step[k], step, P->x + k * F, P->legal[k], P->target + k * A,
+                      (float)ret);
+    else
+      pending_put(N, N->n++, P->id[k], P->step[k], ret, P->x + k * F, P->legal[k], P->target + k * A, F, A);
+  }
+  for (int64_t k = 0; k < picks; k++) {
+    int64_t row = first_pick + k;
+    double ret = (double)t->qreward[row];
+    t->s_reward += t->qreward[row];
+    t->n_reward++;
+    t->s_root += t->qvalue[row];
+    t->n_root++;
+    pending_put(N, N->n++, pk[2 * k], step, ret, t->qx + row * F, t->qlegal[row], t->qtarget + row * A, F, A);
+  }
+  free(pk);
+  pending_set swap = t->pend;
+  t->pend = t->next;
+  t->next = swap;
+  return MYR_OK;
+}
+
+/* ---- updates ------------------------------------------------------------------------------ */
+
+myr_status myr_trainer_after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
+                                  myr_error *err) {
+  *changed = 0;
+  if (steps_done == 0 || steps_done % (uint64_t)t->interval != 0) return MYR_OK;
+  int64_t size = myr_replay_size(&t->replay);
+  int64_t B = t->tc.batch_size;
+  if (size < B) return MYR_OK;
+  (void)gpu;
+  for (int64_t u = 0; u < t->updates; u++) {
+    int64_t index = t->st.step + t->st.skipped;
+    myr_replay_draw(t->seed, index, t->replay.total, size, B, t->bq);
+    for (int64_t j = 0; j < B; j++)
+      myr_replay_copy(&t->replay, myr_replay_index(&t->replay, t->bq[j]), j, t->bx, t->blegal, t->bpolicy,
+                      t->bvalue);
+    myr_train_batch b = {B, t->features, t->actions, t->bx, t->blegal, t->bpolicy, t->bvalue};
+    myr_train_stats st;
+    myr_status s;
+#ifdef MYRIAD_HAVE_CUDA
+    if (gpu) s = myr_train_update_cuda(t->net, &t->st, &t->tc, &b, &t->gpu, &st, err);
+    else
+#endif
+      s = myr_train_update(t->net, &t->st, &t->tc, &b, threads, &st, err);
+    if (s != MYR_OK) return s;
+    if (!st.skipped) {
+      t->s_policy += st.policy;
+      t->s_value += st.value;
+      t->s_entropy += st.entropy;
+      t->s_kl += st.kl;
+      t->n_applied_rec++;
+      *changed = 1;
+    }
+  }
+  return MYR_OK;
+}
+
+/* ---- statistics --------------------------------------------------------------------------- */
+
+static const char *const stat_names[] = {"policy_loss",    "value_loss",      "policy_entropy",
+                                         "kl_target_prior", "mean_root_value", "mean_reward",
+                                         "updates_applied", "updates_skipped", "train_samples"};
+static const char *const stat_docs[] = {
+    "train: mean policy cross-entropy over the updates applied since the previous record (NaN: none)",
+    "train: mean value squared error (v - z)^2 over the updates applied since the previous record (NaN: none)",
+    "train: mean entropy of the network's prior over the legal actions, same updates (NaN: none)",
+    "train: mean KL(search policy target || network prior), same updates (NaN: none)",
+    "train: mean root value of the search at the agents picked since the previous record (NaN: none)",
+    "train: mean reward of a real agent-step (plan_step's reward of the action taken) over the tracked agents "
+    "since the previous record (NaN: none)",
+    "train: updates applied so far in the run",
+    "train: updates skipped so far for a non-finite loss or gradient",
+    "train: samples completed so far (entered the replay)"};
+#define N_TRAIN_STATS ((int)(sizeof stat_names / sizeof stat_names[0]))
+
+int myr_trainer_stat_count(void) { return N_TRAIN_STATS; }
+const char *myr_trainer_stat_name(int k) { return k >= 0 && k < N_TRAIN_STATS ? stat_names[k] : NULL; }
+const char *myr_trainer_stat_doc(int k) { return k >= 0 && k < N_TRAIN_STATS ? stat_docs[k] : NULL; }
+
+void myr_trainer_stats(myr_trainer *t, double *out) {
+  double n = (double)t->n_applied_rec;
+  out[0] = t->n_applied_rec ? t->s_policy / n : NAN;
+  out[1] = t->n_applied_rec ? t->s_value / n : NAN;
+  out[2] = t->n_applied_rec ? t->s_entropy / n : NAN;
+  out[3] = t->n_applied_rec ? t->s_kl / n : NAN;
+  out[4] = t->n_root ? t->s_root / (double)t->n_root : NAN;
+  out[5] = t->n_reward ? t->s_reward / (double)t->n_reward : NAN;
+  out[6] = (double)t->st.step;
+  out[7] = (double)t->st.skipped;
+  out[8] = (double)t->replay.total;
+  t->s_policy = t->s_value = t->s_entropy = t->s_kl = t->s_root = t->s_reward = 0;
+  t->n_applied_rec = t->n_root = t->n_reward = 0;
+}
+
+const myr_train_state *myr_trainer_state(const myr_trainer *t) { return &t->st; }
+const myr_replay *myr_trainer_replay(const myr_trainer *t) { return &t->replay; }
+int64_t myr_trainer_pending(const myr_trainer *t) { return t->pend.n; }
+
+/* ---- checkpoints -------------------------------------------------------------------------- */
+
+/* A whole [n] or [n, w] dataset under g (written when `write`, else read with a shape check). */
+static myr_status array_io(hid_t g, const char *name, hid_t ftype, hid_t mtype, hsize_t n, hsize_t w, void *buf,
+                           int write, const char *file, myr_error *err) {
+  char path[128];
+  snprintf(path, sizeof path, "/train/%s", name);
+  int rank = w > 0 ? 2 : 1;
+  hsize_t dims[2] = {n, w};
+  if (write) {
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t ds = space >= 0 ? H5Dcreate2(g, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    herr_t r = ds >= 0 && (n == 0 || H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) ? 0 : -1;
+    if (ds >= 0) H5Dclose(ds);
+    if (space >= 0) H5Sclose(space);
+    return r < 0 ? myr__h5_fail(err, file, "write", path) : MYR_OK;
+  }
+  int have_rank;
+  hsize_t have[2] = {0, 0};
+  if (!myr__h5_exists(g, name)) return myr_fail(err, MYR_ERR_CHECKPOINT, "checkpoint %s has no %s", file, path);
+  myr_status s = myr__h5_dims(g, name, &have_rank, have, file, err);
+  if (s != MYR_OK) return s;
+  if (have_rank != rank || have[0] != n || (rank == 2 && have[1] != w))
+    return myr_fail(err, MYR_ERR_CHECKPOINT, "checkpoint %s: %s has the wrong shape (expected %llu x %llu)", file,
+                    path, (unsigned long long)n, (unsigned long long)w);
+  hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+  herr_t r = ds >= 0 && (n == 0 || H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) ? 0 : -1;
+  if (ds >= 0) H5Dclose(ds);
+  return r < 0 ? myr__h5_fail(err, file, "read", path) : MYR_OK;
+}
+
+/* The replay in global order into contiguous arrays (write) or back (read). */
+static myr_status replay_io(myr_trainer *t, hid_t g, int write, int64_t size, const char *file, myr_error *err) {
+  myr_replay *r = &t->replay;
+  size_t n = (size_t)(size > 0 ? size : 1);
+  float *x = malloc(n * (size_t)t->features * sizeof *x), *pol = malloc(n * (size_t)t->actions * sizeof *pol);
+  float *val = malloc(n * sizeof *val);
+  uint32_t *legal = malloc(n * sizeof *legal);
+  uint64_t *id = malloc(n * sizeof *id), *step = malloc(n * sizeof *step), *done = malloc(n * sizeof *done);
+  myr_status s = MYR_OK;
+  if (!x || !pol || !val || !legal || !id || !step || !done)
+    s = myr_fail(err, MYR_ERR_NOMEM, "%s: out of memory for the replay", file);
+  int64_t first = r->total - size;
+  if (s == MYR_OK && write)
+    for (int64_t j = 0; j < size; j++) {
+      int64_t slot = myr_replay_index(r, first + j);
+      myr_replay_copy(r, slot, j, x, legal, pol, val);
+      id[j] = r->id[slot];
+      step[j] = r->step[slot];
+      done[j] = r->done[slot];
+    }
+  hsize_t N = (hsize_t)size;
+  if (s == MYR_OK) s = array_io(g, "replay_x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, N, (hsize_t)t->features, x, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "replay_policy", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, N, (hsize_t)t->actions, pol, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "replay_value", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, N, 0, val, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "replay_legal", H5T_STD_U32LE, H5T_NATIVE_UINT32, N, 0, legal, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "replay_id", H5T_STD_U64LE, H5T_NATIVE_UINT64, N, 0, id, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "replay_step", H5T_STD_U64LE, H5T_NATIVE_UINT64, N, 0, step, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "replay_done", H5T_STD_U64LE, H5T_NATIVE_UINT64, N, 0, done, write, file, err);
+  if (s == MYR_OK && !write) {
+    r->total = first;
+    for (int64_t j = 0; j < size; j++)
+      myr_replay_push(r, id[j], step[j], done[j], x + j * t->features, legal[j], pol + j * t->actions, val[j]);
+  }
+  free(x);
+  free(pol);
+  free(val);
+  free(legal);
+  free(id);
+  free(step);
+  free(done);
+  return s;
+}
+
+static myr_status pending_io(myr_trainer *t, hid_t g, int write, const char *file, myr_error *err) {
+  pending_set *p = &t->pend;
+  hsize_t N = (hsize_t)p->n;
+  myr_status s = array_io(g, "pending_id", H5T_STD_U64LE, H5T_NATIVE_UINT64, N, 0, p->id, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "pending_step", H5T_STD_U64LE, H5T_NATIVE_UINT64, N, 0, p->step, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "pending_return", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, N, 0, p->ret, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "pending_x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, N, (hsize_t)t->features, p->x, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "pending_policy", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, N, (hsize_t)t->actions, p->target, write, file, err);
+  if (s == MYR_OK) s = array_io(g, "pending_legal", H5T_STD_U32LE, H5T_NATIVE_UINT32, N, 0, p->legal, write, file, err);
+  return s;
+}
+
+myr_status myr_trainer_write_h5(const myr_trainer *tc, int64_t loc, const char *file, myr_error *err) {
+  myr_trainer *t = (myr_trainer *)tc; /* replay_io's scratch only; nothing changes */
+  hid_t g = -1;
+  myr_status s = myr__h5_group((hid_t)loc, "train", &g, file, "/train", err);
+  const char *w = "/train";
+  if (s == MYR_OK) s = myr__h5_put_i64(g, "updates_applied", t->st.step, file, w, err);
+  if (s == MYR_OK) s = myr__h5_put_i64(g, "updates_skipped", t->st.skipped, file, w, err);
+  if (s == MYR_OK) s = myr__h5_put_i64(g, "replay_total", t->replay.total, file, w, err);
+  if (s == MYR_OK) s = myr__h5_put_i64(g, "replay_capacity", t->replay.capacity, file, w, err);
+  hsize_t P = (hsize_t)t->st.n_params;
+  if (s == MYR_OK) s = array_io(g, "adam_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, P, 0, t->st.m, 1, file, err);
+  if (s == MYR_OK) s = array_io(g, "adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, P, 0, t->st.v, 1, file, err);
+  if (s == MYR_OK) s = replay_io(t, g, 1, myr_replay_size(&t->replay), file, err);
+  if (s == MYR_OK) s = pending_io(t, g, 1, file, err);
+  if (g >= 0) H5Gclose(g);
+  return s;
+}
+
+myr_status myr_trainer_read_h5(myr_trainer *t, int64_t loc, const char *file, myr_error *err) {
+  if (!myr__h5_exists((hid_t)loc, "train"))
+    return myr_fail(err, MYR_ERR_CHECKPOINT, "checkpoint %s has no /train (it was written without train.enabled)",
+                    file);
+  hid_t g = H5Gopen2((hid_t)loc, "train", H5P_DEFAULT);
+  if (g < 0) return myr__h5_fail(err, file, "open", "/train");
+  const char *w = "/train";
+  int64_t applied = 0, skipped = 0, total = 0, cap = 0;
+  myr_status s = myr__h5_get_i64(g, "updates_applied", &applied, file, w, err);
+  if (s == MYR_OK) s = myr__h5_get_i64(g, "updates_skipped", &skipped, file, w, err);
+  if (s == MYR_OK) s = myr__h5_get_i64(g, "replay_total", &total, file, w, err);
+  if (s == MYR_OK) s = myr__h5_get_i64(g, "replay_capacity", &cap, file, w, err);
+  if (s == MYR_OK && cap != t->replay.capacity)
+    s = myr_fail(err, MYR_ERR_CHECKPOINT,
+                 "checkpoint %s does not match this run: train.replay_capacity is %lld in the checkpoint but %lld in "
+                 "the config", file, (long long)cap, (long long)t->replay.capacity);
+  hsize_t P = (hsize_t)t->st.n_params;
+  if (s == MYR_OK) s = array_io(g, "adam_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, P, 0, t->st.m, 0, file, err);
+  if (s == MYR_OK) s = array_io(g, "adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, P, 0, t->st.v, 0, file, err);
+  if (s == MYR_OK) {
+    t->st.step = applied;
+    t->st.skipped = skipped;
+    t->replay.total = total;
+    s = replay_io(t, g, 0, myr_replay_size(&t->replay), file, err);
+  }
+  if (s == MYR_OK) {
+    int rank;
+    hsize_t dims[2] = {0, 0};
+    s = myr__h5_exists(g, "pending_id") ? myr__h5_dims(g, "pending_id", &rank, dims, file, err)
+                                         : myr_fail(err, MYR_ERR_CHECKPOINT, "checkpoint %s has no /train/pending_id", file);
+    if (s == MYR_OK && !pending_reserve(&t->pend, (int64_t)dims[0], t->features, t->actions))
+      s = myr_fail(err, MYR_ERR_NOMEM, "%s: out of memory for unfinished samples", file);
+    if (s == MYR_OK) {
+      t->pend.n = (int64_t)dims[0];
+      s = pending_io(t, g, 0, file, err);
+    }
+  }
+  H5Gclose(g);
+  return s;
+}

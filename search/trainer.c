@@ -6,6 +6,7 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <omp.h> // omp_get_wtime: the time spent training
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ struct myr_trainer {
   /* sums since the previous record */
   double s_policy, s_value, s_entropy, s_kl, s_root, s_reward;
   int64_t n_applied_rec, n_root, n_reward;
+  double seconds; /* wall time in observe and after_step (rows, bookkeeping, updates) */
 };
 
 static void pending_free(pending_set *p) {
@@ -251,8 +253,19 @@ static double disc_pow(double d, int64_t k) {
   return r;
 }
 
+static myr_status observe(myr_trainer *t, uint64_t step, const uint64_t *id, const uint8_t *alive, int64_t n,
+                          myr_trainer_rows_fn fn, void *ctx, myr_error *err);
+
 myr_status myr_trainer_observe(myr_trainer *t, uint64_t step, const uint64_t *id, const uint8_t *alive,
                                int64_t n, myr_trainer_rows_fn fn, void *ctx, myr_error *err) {
+  double t0 = omp_get_wtime();
+  myr_status s = observe(t, step, id, alive, n, fn, ctx, err);
+  t->seconds += omp_get_wtime() - t0;
+  return s;
+}
+
+static myr_status observe(myr_trainer *t, uint64_t step, const uint64_t *id, const uint8_t *alive, int64_t n,
+                          myr_trainer_rows_fn fn, void *ctx, myr_error *err) {
   const int F = t->features, A = t->actions;
   int64_t population = 0;
   for (int64_t i = 0; i < n; i++) population += !alive || alive[i];
@@ -359,8 +372,21 @@ myr_status myr_trainer_observe(myr_trainer *t, uint64_t step, const uint64_t *id
 
 /* ---- updates ------------------------------------------------------------------------------ */
 
+static myr_status after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
+                             myr_error *err);
+
 myr_status myr_trainer_after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
                                   myr_error *err) {
+  double t0 = omp_get_wtime();
+  myr_status s = after_step(t, steps_done, threads, gpu, changed, err);
+  t->seconds += omp_get_wtime() - t0;
+  return s;
+}
+
+double myr_trainer_seconds(const myr_trainer *t) { return t->seconds; }
+
+static myr_status after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
+                             myr_error *err) {
   *changed = 0;
   if (steps_done == 0 || steps_done % (uint64_t)t->interval != 0) return MYR_OK;
   int64_t size = myr_replay_size(&t->replay);

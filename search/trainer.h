@@ -75,6 +75,10 @@ myr_status myr_trainer_observe(myr_trainer *t, uint64_t step, const uint64_t *id
 myr_status myr_trainer_after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
                                   myr_error *err);
 
+/* Wall seconds spent in myr_trainer_observe and myr_trainer_after_step so far (with the rows
+ * the backend gathers for it): the training share of a run. */
+double myr_trainer_seconds(const myr_trainer *t);
+
 /* Time-series statistics (appended after the simulation's in the result file). */
 int myr_trainer_stat_count(void);
 const char *myr_trainer_stat_name(int k);
@@ -99,6 +103,10 @@ int64_t myr_trainer_pending(const myr_trainer *t);
 myr_status myr_train_update_cuda(myr_net *net, myr_train_state *s, const myr_train_config *c,
                                  const myr_train_batch *b, void **ws, myr_train_stats *stats, myr_error *err);
 void myr_train_cuda_free(void **ws);
+/* The gradient alone: grad (host, n_params floats) = the sum over batch b's K shards, as
+ * myr_train_shard_gradient and myr_train_sum_shards give it (tests, benchmarks/train). */
+myr_status myr_train_gradient_cuda(const myr_net *net, const myr_train_batch *b, int K, float value_weight, void **ws,
+                                   float *grad, myr_error *err);
 #endif
 
 #ifdef __cplusplus

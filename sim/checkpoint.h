@@ -5,6 +5,9 @@
  *   /meta          attributes: version, step, seed, model, config (YAML text), width, height
  *   /agents/id, /agents/<column>   persistent columns in id order ([n] or [n, components])
  *   /grid/<layer>                  persistent layers [height, width]
+ *   /network                       the run's network (policy network, or mcts with one)
+ *   /train                         train.enabled: Adam moments, counters, replay, unfinished
+ *                                  samples (search/trainer.h, docs/output-schema.md)
  *
  * Resuming checks that the checkpoint's model, world, seed, sync_frequency, policy and model
  * parameters equal the run's config (run.steps, output, threads, record/snapshot/checkpoint

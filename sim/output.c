@@ -282,6 +282,7 @@ myr_status myr_output_close(myr_output *o, int ok, const uint8_t *hash, double w
   if (s == MYR_OK) s = myr__h5_put_str(o->meta, "state_hash", hex, f, w, err);
   if (s == MYR_OK) s = myr__h5_put_u64(o->meta, "final_step", o->last_step, f, w, err);
   if (s == MYR_OK) s = myr__h5_put_f64(o->meta, "wall_seconds", wall_seconds, f, w, err);
+  if (s == MYR_OK && o->trainer) s = myr__h5_put_f64(o->meta, "train_seconds", myr_trainer_seconds(o->trainer), f, w, err);
   if (s == MYR_OK) s = myr__h5_put_i64(o->meta, "completed", ok && !o->failed ? 1 : 0, f, w, err);
 
   /* Close every handle; the file last, checked: only a fully closed file is renamed. */

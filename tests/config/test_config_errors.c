@@ -16,7 +16,9 @@
  *   sync_frequency, width x height >= 2^31, --set without '=', --set with an empty key, --set
  *   unknown key, --set unknown section, --set naming a section, --set bad value, --set list
  *   value, --set invalid YAML, --set unknown model, --set unknown model parameter, --set
- *   model.params as a whole, --set making capacity < count. */
+ *   model.params as a whole, --set making capacity < count; train: needing mcts with a network,
+ *   shards above batch_size, lr_min above lr, lr 0, a bad schedule, n_step 0, an unknown train
+ *   key, --set train.samples_per_step below 0. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
 #include <stdio.h>
@@ -96,6 +98,22 @@ static const bad_case cases[] = {
    "run.checkpoint_every", "multiple of distributed.sync_frequency = 2, got 7"},
   {"too_many_cells", "world:\n  width: 65536\n  height: 65536\n", {0}, "@:3:11", "world.width x world.height",
    "65536 x 65536"},
+  /* train: */
+  {"train_needs_mcts", "policy:\n  kind: network\ntrain:\n  enabled: true\n", {0}, "@:4:12", "train.enabled",
+   "expected policy.kind: mcts"},
+  {"train_needs_network", "policy:\n  kind: mcts\n  mcts: {rollout_depth: 4}\ntrain: {enabled: true}\n", {0},
+   "@:4:18", "train.enabled", "rollout_depth 4"},
+  {"train_shards_above_batch", "train:\n  batch_size: 4\n  shards: 8\n", {0}, "@:3:11", "train.shards",
+   "at most train.batch_size = 4, got 8"},
+  {"train_lr_min_above_lr", "train:\n  lr: 0.001\n  lr_min: 0.01\n", {0}, "@:3:11", "train.lr_min",
+   "at most train.lr = 0.001"},
+  {"train_lr_zero", "train: {lr: 0}\n", {0}, "@:1:13", "train.lr", "expected a number from 1e-12 to 10"},
+  {"train_bad_schedule", "train: {schedule: linear}\n", {0}, "@:1:19", "train.schedule",
+   "one of constant, cosine, step"},
+  {"train_n_step_zero", "train:\n  n_step: 0\n", {0}, "@:2:11", "train.n_step", "expected an integer from 1"},
+  {"train_unknown_key", "train: {batch: 5}\n", {0}, "@:1:9", "train.batch", "allowed keys in train: enabled"},
+  {"set_train_samples", OK_YAML, {"train.samples_per_step=-1"}, "--set train.samples_per_step=-1",
+   "train.samples_per_step", "expected a number from 0"},
   /* --set */
   {"set_no_equals", OK_YAML, {"run.steps"}, "--set run.steps", "run.steps", "KEY=VALUE"},
   {"set_empty_key", OK_YAML, {"=5"}, "--set =5", "=5", "KEY=VALUE"},

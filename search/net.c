@@ -128,7 +128,35 @@ myr_net_view myr_net_view_of(const myr_net *net) {
   myr_net_view v;
   v.shape = net->shape;
   v.w = net->w;
+  v.precision = MYR_NET_FP32;
+  v.w16 = NULL;
   return v;
+}
+
+#ifdef MYRIAD_HAVE_CUDA
+int myr__net_cuda_capability(void); /* net.cu: major * 10 + minor of the current device, or -1 */
+#endif
+
+myr_status myr_net_bf16_check(const myr_net_shape *s, int cuda, myr_error *err) {
+  for (int l = 0; l <= s->layers; l++)
+    if (s->size[l] > MYR_NET_BF16_MAX_WIDTH) {
+      char sh[MYR_NET_SHAPE_STR];
+      return myr_fail(err, MYR_ERR_CONFIG,
+                      "network.precision: bf16 takes layers of at most %d units; the network is %s "
+                      "(use network.precision: fp32)", MYR_NET_BF16_MAX_WIDTH, myr_net_shape_str(s, sh, sizeof sh));
+    }
+  if (!cuda) return MYR_OK;
+#ifdef MYRIAD_HAVE_CUDA
+  int cc = myr__net_cuda_capability();
+  if (cc < 0) return myr_fail(err, MYR_ERR_BACKEND, "network.precision: bf16 on the GPU, and no CUDA device is usable");
+  if (cc < 80)
+    return myr_fail(err, MYR_ERR_BACKEND,
+                    "network.precision: bf16 needs tensor cores with bf16 (compute capability 8.0 or newer); this "
+                    "GPU has %d.%d (use network.precision: fp32)", cc / 10, cc % 10);
+  return MYR_OK;
+#else
+  return myr_fail(err, MYR_ERR_BACKEND, "network.precision: bf16 on the GPU needs a CUDA build");
+#endif
 }
 
 /* ---- HDF5 ------------------------------------------------------------------------------ */
@@ -344,6 +372,14 @@ void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int6
   const int64_t ni = n->shape.size[0], no = n->shape.size[n->shape.layers];
   if (rows <= 0) return;
   if (threads <= 0) threads = omp_get_max_threads();
+  if (n->precision == MYR_NET_BF16) { /* the reference rows, one at a time */
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t r = 0; r < rows; r++) {
+      float row_scratch[2 * MYR_NET_MAX_WIDTH];
+      myr_net_forward_row_bf16(n, x + r * ni, out + r * no, row_scratch);
+    }
+    return;
+  }
   int64_t blocks = (rows + BLOCK - 1) / BLOCK;
 #pragma omp parallel num_threads(threads)
   {

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "search/lowp.h" /* myr_bf16_round: the bf16 reference row */
 #include "sim/hd.h"
 #include "sim/mathf.h" /* myr_expf: the prior */
 #include "sim/status.h"
@@ -30,10 +31,17 @@ typedef struct myr_net_shape {
   int size[MYR_NET_MAX_LAYERS + 1]; /* size[0] inputs, ..., size[layers] = n_actions + 1 */
 } myr_net_shape;
 
-/* What the forward pass reads (host or device pointer). */
+/* Precision of the forward pass (network.precision). fp32: the reference, CPU and GPU give the
+ * same bits. bf16: weights, inputs and hidden activations rounded to bf16 (round to nearest
+ * even), products summed in fp32; on the GPU by tensor cores (mma.sync, sm_80 and newer). */
+typedef enum { MYR_NET_FP32 = 0, MYR_NET_BF16 = 1 } myr_net_precision;
+
+/* What the forward pass reads (host or device pointers). */
 typedef struct myr_net_view {
   myr_net_shape shape;
   const float *w;
+  int precision;   /* myr_net_precision; 0 (fp32) in a zeroed view */
+  const void *w16; /* CUDA bf16 path: the weights as myr_net_pack_bf16_cuda packs them (device) */
 } myr_net_view;
 
 /* A network on the host: owns w (myr_net_free). */
@@ -93,9 +101,34 @@ MYR_HD static inline void myr_net_forward_row(const myr_net_view *n, const float
   }
 }
 
+/* The bf16 reference row: myr_net_forward_row with every weight, bias excepted, every input and
+ * every hidden activation (after the ReLU) rounded to bf16; the products (exact in fp32) summed
+ * in fp32 in the same order. The tensor-core kernel rounds the same values but sums each group
+ * of 16 products in the hardware's own order, so it is close to this, not equal (tests/net). */
+MYR_HD static inline void myr_net_forward_row_bf16(const myr_net_view *n, const float *x, float *out, float *scratch) {
+  float *buf[3] = {scratch, scratch + MYR_NET_MAX_WIDTH, scratch};
+  const float *w = n->w;
+  const float *in = buf[2];
+  for (int k = 0; k < n->shape.size[0]; k++) buf[2][k] = myr_bf16_round(x[k]);
+  for (int l = 0; l < n->shape.layers; l++) {
+    int ni = n->shape.size[l], no = n->shape.size[l + 1];
+    const float *W = w, *b = w + (size_t)no * (size_t)ni;
+    int last = l == n->shape.layers - 1;
+    float *o = last ? out : buf[(l + 1) & 1];
+    for (int j = 0; j < no; j++) {
+      float acc = b[j];
+      const float *row = W + (size_t)j * (size_t)ni;
+      for (int k = 0; k < ni; k++) acc = acc + myr_bf16_round(row[k]) * in[k];
+      o[j] = last ? acc : myr_bf16_round(acc > 0.0f ? acc : 0.0f);
+    }
+    w = b + no;
+    in = o;
+  }
+}
+
 /* Batched forward on the CPU (OpenMP over rows; threads <= 0: OpenMP's default):
  * out[b * outputs ...] = forward(x[b * inputs ...]) for b < rows. Identical bits for any thread
- * count and batch split. */
+ * count and batch split. n->precision bf16: myr_net_forward_row_bf16 per row. */
 void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int64_t rows, int threads);
 
 #ifdef MYRIAD_HAVE_CUDA
@@ -106,7 +139,27 @@ void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int6
  * the device's shared memory (16.5 KiB + 64 bytes per unit of width with 8-row tiles: every
  * valid shape fits on sm_80 and newer). Each output has the bits of myr_net_forward_row. */
 int myr_net_forward_cuda(const myr_net_view *n, const float *x, float *out, int64_t rows, void *stream);
+
+/* The bf16 path (n->precision MYR_NET_BF16, n->w16 set): every input and hidden width at most
+ * MYR_NET_BF16_MAX_WIDTH, outputs at most MYR_NET_BF16_MAX_WIDTH, a device of compute
+ * capability 8.0 or newer (older ones: cudaErrorInvalidDeviceFunction, with
+ * myr_net_bf16_check saying so first). A warp takes 16 or 32 rows; each layer is a sequence of
+ * mma.sync m16n8k16 over the inputs in 16-wide steps 0, 1, 2, ... (a fixed order, never split
+ * over the batch), starting from the bias; the activations stay in registers between layers.
+ * A row's outputs depend only on the row and the weights: not on the batch size or the row's
+ * position in it. */
+/* Device bytes of the packed bf16 weights of shape s. */
+size_t myr_net_bf16_bytes(const myr_net_shape *s);
+/* Packs the fp32 device weights n->w into dst (myr_net_bf16_bytes(&n->shape) device bytes):
+ * each layer's W in the mma B-fragment order, rounded to bf16, zero-padded, then its bias in
+ * fp32. Asynchronous on `stream`; returns a cudaError_t. */
+int myr_net_pack_bf16_cuda(const myr_net_view *n, void *dst, void *stream);
 #endif
+
+#define MYR_NET_BF16_MAX_WIDTH 256 /* widest layer of the bf16 path (registers per warp) */
+/* MYR_OK when shape s can run the bf16 path (widths) on this build and, with CUDA, on the
+ * current device (compute capability 8.0+); otherwise says why. */
+myr_status myr_net_bf16_check(const myr_net_shape *s, int cuda, myr_error *err);
 
 /* Softmax of logits over the legal actions (bit a of legal, actions <= 32), with myr_expf:
  * the prior. prior[a] = e^(logit[a] - max) / sum over legal b of e^(logit[b] - max), the max

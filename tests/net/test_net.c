@@ -8,7 +8,12 @@
  *   legal action, no overflow for large logits; matches a double softmax within 1e-6 + 1e-5 rel;
  * - He-uniform init: per layer mean 0 and variance 2 / fan_in within 6 standard errors, inside
  *   the bound, zero biases, the same for the same seed and different for another;
- * - HDF5 save/load bit-exact; a load with another shape fails and says what differs. */
+ * - HDF5 save/load bit-exact; a load with another shape fails and says what differs;
+ * - 16-bit floats (search/lowp.h), exhaustively: every finite bf16 and binary16 value converts to
+ *   float and back unchanged, the midpoint between neighbours rounds to the even one and a float
+ *   ulp either side to the nearer one;
+ * - the bf16 reference row: the batched CPU forward with precision bf16 gives its bits, and it is
+ *   within 0.03 + 0.03 |ref| of the fp32 row (the tolerance the GPU test also uses), per output. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -294,7 +299,84 @@ static void test_save_load(void) {
   myr_net_free(&n);
 }
 
+/* Every finite 16-bit value v of a format (to/from: float conversions, `bits` of mantissa):
+ * round trip, and rounding of the midpoints to the next value up. */
+static void check_16bit(const char *name, uint16_t (*to)(float), float (*from)(uint16_t), uint16_t inf) {
+  int bad = 0;
+  for (uint32_t h = 0; h < 0x10000u; h++) {
+    uint16_t v = (uint16_t)h;
+    if ((v & 0x7fffu) >= inf) continue; /* infinities and NaNs */
+    float f = from(v);
+    if (to(f) != v && bad++ < 5) fprintf(stderr, "%s: 0x%04x -> %g -> 0x%04x\n", name, v, (double)f, to(f));
+    uint16_t up = (uint16_t)(v + 1u); /* the next value away from zero */
+    if ((up & 0x7fffu) >= inf || (v & 0x7fffu) == 0x7fffu) continue;
+    double mid = 0.5 * ((double)f + (double)from(up));
+    float m = (float)mid; /* exact: one bit more than the 16-bit format */
+    uint16_t even = (v & 1u) ? up : v;
+    if ((double)m != mid || to(m) != even) {
+      if (bad++ < 5) fprintf(stderr, "%s: midpoint of 0x%04x and 0x%04x gives 0x%04x\n", name, v, up, to(m));
+      continue;
+    }
+    float below = nextafterf(m, 0.0f), above = nextafterf(m, m > 0 ? INFINITY : -INFINITY);
+    if ((to(below) != v || to(above) != up) && bad++ < 5)
+      fprintf(stderr, "%s: around the midpoint of 0x%04x: 0x%04x, 0x%04x\n", name, v, to(below), to(above));
+  }
+  CHECK(bad == 0, "%s: %d conversions wrong", name, bad);
+}
+
+static void test_16bit(void) {
+  check_16bit("bf16", myr_bf16_bits, myr_bf16_float, 0x7f80u);
+  check_16bit("binary16", myr_half_bits, myr_half_float, 0x7c00u);
+  CHECK_EQ_U32(myr_half_bits(65520.0f), 0x7c00u);
+  CHECK_EQ_U32(myr_half_bits(65519.0f), 0x7bffu);
+  CHECK_EQ_U32(myr_half_bits(1e-9f), 0u);
+  CHECK_EQ_U32(myr_bf16_bits(1.0f + 1.0f / 256.0f), 0x3f80u); /* a tie: to even */
+}
+
+static void test_bf16_reference(void) {
+  const int hidden[2] = {128, 128};
+  myr_net_shape s = shape_of(16, hidden, 2, 9);
+  myr_net n;
+  myr_error e;
+  REQUIRE(myr_net_create(&n, &s, 5, &e) == MYR_OK, "%s", e.msg);
+  const int64_t rows = 2000;
+  const int no = s.size[s.layers];
+  float *x = malloc((size_t)rows * 16 * sizeof *x), *ref = malloc((size_t)rows * no * sizeof *ref);
+  float *lo = malloc((size_t)rows * no * sizeof *lo), *one = malloc((size_t)no * sizeof *one);
+  random_rows(x, rows, 16, 11);
+  myr_net_view v = myr_net_view_of(&n);
+  myr_net_forward_cpu(&v, x, ref, rows, 2);
+  myr_net_view b = v;
+  b.precision = MYR_NET_BF16;
+  myr_net_forward_cpu(&b, x, lo, rows, 3);
+  double worst = 0.0;
+  int bad = 0, differ = 0;
+  float scratch[2 * MYR_NET_MAX_WIDTH];
+  for (int64_t r = 0; r < rows; r++) {
+    myr_net_forward_row_bf16(&b, x + r * 16, one, scratch);
+    if (!same_bits(one, lo + r * no, (size_t)no)) differ++;
+    for (int j = 0; j < no; j++) {
+      double d = fabs((double)lo[r * no + j] - (double)ref[r * no + j]);
+      double lim = 0.03 + 0.03 * fabs((double)ref[r * no + j]);
+      if (d > lim) bad++;
+      if (d / lim > worst) worst = d / lim;
+    }
+  }
+  printf("bf16 reference vs fp32, 16-128-128-10, %lld rows: worst error %.3f of the tolerance\n", (long long)rows,
+         worst);
+  CHECK(differ == 0, "%d rows of the batched bf16 forward differ from myr_net_forward_row_bf16", differ);
+  CHECK(bad == 0, "%d outputs of the bf16 reference beyond 0.03 + 0.03 |fp32| (worst %.3f of it)", bad, worst);
+  CHECK(myr_net_bf16_check(&s, 0, &e) == MYR_OK, "%s", e.msg);
+  const int wide[1] = {300};
+  myr_net_shape ws = shape_of(16, wide, 1, 9);
+  CHECK(myr_net_bf16_check(&ws, 0, &e) != MYR_OK && strstr(e.msg, "256"), "a 300-wide layer passed: %s", e.msg);
+  free(x), free(ref), free(lo), free(one);
+  myr_net_free(&n);
+}
+
 int main(void) {
+  test_16bit();
+  test_bf16_reference();
   test_shapes();
   test_forward_reference();
   test_batch_independence();

@@ -77,6 +77,8 @@ myr_status myr_search_start(myr_sim *sim, myr_error *err) {
   int64_t cap = sim->agents.capacity;
   myr_status st = MYR_OK;
   if (cfg->policy == MYR_POLICY_NETWORK || s->mcts.rollout_depth == 0) st = make_network(sim, s, err);
+  if (st == MYR_OK && s->net.w && cfg->network_precision == MYR_NET_BF16)
+    st = myr_net_bf16_check(&s->net.shape, 0, err);
   if (st != MYR_OK) return st;
   s->agents = malloc((size_t)cap * sizeof *s->agents);
   s->result.action = malloc((size_t)cap);
@@ -130,6 +132,7 @@ static myr_status decide_network(myr_sim *sim, const myr_view *v) {
   const myr_model *m = sim->model;
   int in = s->net.shape.size[0], outw = m->n_actions + 1;
   myr_net_view nv = myr_net_view_of(&s->net);
+  nv.precision = sim->cfg->network_precision;
   for (int64_t b = 0; b < v->n; b += s->chunk) {
     int64_t e = b + s->chunk < v->n ? b + s->chunk : v->n;
 #pragma omp parallel for schedule(static) num_threads(sim->threads)
@@ -156,6 +159,7 @@ static myr_status decide_mcts(myr_sim *sim, const myr_view *v, myr_error *err) {
   for (int64_t i = 0; i < v->n; i++)
     if (v->alive[i]) s->agents[n++] = i;
   myr_net_view nv = myr_net_view_of(&s->net);
+  nv.precision = sim->cfg->network_precision;
   myr_status st = myr_mcts_search_cpu(s->workspace, v, s->net.w ? &nv : NULL, s->agents, n, sim->threads,
                                       &s->result, err);
   if (st != MYR_OK) return st;

@@ -2,7 +2,8 @@
  * decision: the network's weights on the device, and either the MCTS device workspace (its
  * actions go straight into the action column) or the network policy's rows, filled a chunk
  * of agents at a time from the model's planning root (features and legal mask, the same as the
- * model's own for planning models) and turned into actions by the same choice as the CPU's. */
+ * model's own for planning models) and turned into actions by the same choice as the CPU's.
+ * With network.precision bf16 the weights are also packed once for the tensor-core path. */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 typedef struct search_cuda {
   float *w;                /* the network's weights */
+  void *w16;               /* network.precision bf16: the weights packed for tensor cores */
   myr_net_view net;
   int64_t *slots;          /* [capacity]: 0, 1, 2, ...: every slot is alive on the GPU */
   myr_mcts_cuda *mcts;
@@ -53,6 +55,7 @@ extern "C" void myr_search_free_cuda(myr_search *s) {
   if (!d) return;
   myr_mcts_destroy_cuda(d->mcts);
   cudaFree(d->w);
+  cudaFree(d->w16);
   cudaFree(d->slots);
   cudaFree(d->target);
   cudaFree(d->value);
@@ -88,6 +91,15 @@ static myr_status start(myr_sim *sim, myr_search *s, myr_error *err) {
     CU(cudaMemcpy(d->w, s->net.w, s->net.n_params * sizeof(float), cudaMemcpyHostToDevice));
     d->net.shape = s->net.shape;
     d->net.w = d->w;
+    if (sim->cfg->network_precision == MYR_NET_BF16) {
+      myr_status st = myr_net_bf16_check(&s->net.shape, 1, err);
+      if (st != MYR_OK) return st;
+      CU(cudaMalloc(&d->w16, myr_net_bf16_bytes(&s->net.shape)));
+      CU(myr_net_pack_bf16_cuda(&d->net, d->w16, NULL));
+      CU(cudaDeviceSynchronize());
+      d->net.precision = MYR_NET_BF16;
+      d->net.w16 = d->w16;
+    }
   }
   if (sim->cfg->policy == MYR_POLICY_MCTS) {
     CU(cudaMalloc((void **)&d->target, (size_t)cap * (size_t)A * sizeof(float)));
@@ -258,6 +270,8 @@ extern "C" myr_status myr_search_train_observe_cuda(myr_sim *sim, const myr_view
   myr_search *s = sim->search;
   search_cuda *d = (search_cuda *)s->device;
   if (!s->trainer || !d) return MYR_OK;
+  if (sim->rank) /* the picks need the team's population and the updates its gathered batch */
+    return myr_fail(err, MYR_ERR_CONFIG, "train.enabled runs on one rank for now (distributed.ranks: 1, run.gpus: 1)");
   if (!d->ids) {
     d->ids = (uint64_t *)malloc((size_t)sim->agents.capacity * sizeof(uint64_t));
     if (!d->ids) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the trainer's id copy");

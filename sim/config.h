@@ -89,6 +89,7 @@ typedef struct myr_config {
   /* network */
   myr_int_list hidden;
   char network_init[MYR_PATH_MAX]; /* "random" or the path of a saved network (HDF5) */
+  int network_precision;           /* myr_net_precision (search/net.h): 0 fp32, 1 bf16 */
   char network_save[MYR_PATH_MAX]; /* "" or where the final network is written (HDF5) */
   /* train */
   myr_train_settings train;

@@ -102,6 +102,9 @@ const myr__key myr__config_keys[] = {
    "hidden layer widths of the policy-value MLP"},
   {"network.init", MYR__K_STRING, OFF(network_init), SIZE(network_init), "random", 0, 0, NULL,
    "the network's weights: random (from run.seed) or the path of a saved network (.h5)"},
+  {"network.precision", MYR__K_ENUM, OFF(network_precision), 0, "fp32", 0, 0, "fp32|bf16",
+   "the forward pass: fp32 (CPU and GPU give the same bits) or bf16 (weights and activations rounded "
+   "to bf16, fp32 sums; GPU tensor cores, compute capability 8.0+, layers of at most 256 units)"},
   {"network.save", MYR__K_STRING, OFF(network_save), SIZE(network_save), "", 0, 0, NULL,
    "also write the final network to this HDF5 file (a result file holds it too, under /network); "
    "empty = no extra file"},

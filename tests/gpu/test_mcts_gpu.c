@@ -1,9 +1,13 @@
 /* Batched MCTS on the GPU against the CPU search (the reference): the same agents searched
  * from the same state give bit-identical actions, targets and root values, for the latent
  * and foraging models, both algorithms, root parallelism with several leaves per wave, and
- * rollout values; and a GPU search gives the same bits whatever its chunk size.
+ * rollout values; and a GPU search gives the same bits whatever its chunk size. With the bf16
+ * tensor-core network (network.precision: bf16; sm_80+): every action is legal, no target mass
+ * falls on an illegal action, gumbel targets sum to 1 within 1e-5, values are finite, and the
+ * search gives the same bits whatever its chunk size (the per-row rule).
  * Exits 77 (skipped) when no CUDA device is present. */
 #include <cuda_runtime.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +60,9 @@ static void search_cpu(myr_sim *sim, const myr_mcts_config *mc, myr_net *net, in
   myr_mcts_destroy(w);
 }
 
-/* Searches agents [0, n) of a CUDA sim in chunks of `chunk`. */
-static void search_gpu(myr_sim *sim, const myr_mcts_config *mc_in, myr_net *net, int64_t n, int64_t chunk, results *r) {
+/* Searches agents [0, n) of a CUDA sim in chunks of `chunk`, the network in `precision`. */
+static void search_gpu_in(myr_sim *sim, const myr_mcts_config *mc_in, myr_net *net, int64_t n, int64_t chunk,
+                          int precision, results *r) {
   const myr_model *m = sim->model;
   int A = m->n_actions;
   myr_mcts_config mc = *mc_in;
@@ -73,12 +78,20 @@ static void search_gpu(myr_sim *sim, const myr_mcts_config *mc_in, myr_net *net,
   CUDA_REQUIRE(cudaMalloc((void **)&dagents, (size_t)n * sizeof *dagents));
   CUDA_REQUIRE(cudaMemcpy(dagents, agents, (size_t)n * sizeof *agents, cudaMemcpyHostToDevice));
   float *dw = NULL;
-  myr_net_view dnet = {{0}, NULL};
+  void *dw16 = NULL;
+  myr_net_view dnet;
+  memset(&dnet, 0, sizeof dnet);
   if (net) {
     CUDA_REQUIRE(cudaMalloc((void **)&dw, net->n_params * sizeof(float)));
     CUDA_REQUIRE(cudaMemcpy(dw, net->w, net->n_params * sizeof(float), cudaMemcpyHostToDevice));
     dnet.shape = net->shape;
     dnet.w = dw;
+    if (precision == MYR_NET_BF16) {
+      CUDA_REQUIRE(cudaMalloc(&dw16, myr_net_bf16_bytes(&net->shape)));
+      CUDA_REQUIRE((cudaError_t)myr_net_pack_bf16_cuda(&dnet, dw16, NULL));
+      dnet.precision = MYR_NET_BF16;
+      dnet.w16 = dw16;
+    }
   }
   myr_mcts_result dout;
   CUDA_REQUIRE(cudaMalloc((void **)&dout.action, (size_t)n));
@@ -92,9 +105,14 @@ static void search_gpu(myr_sim *sim, const myr_mcts_config *mc_in, myr_net *net,
   cudaFree(dout.target);
   cudaFree(dout.value);
   cudaFree(dw);
+  cudaFree(dw16);
   cudaFree(dagents);
   free(agents);
   myr_mcts_destroy_cuda(w);
+}
+
+static void search_gpu(myr_sim *sim, const myr_mcts_config *mc, myr_net *net, int64_t n, int64_t chunk, results *r) {
+  search_gpu_in(sim, mc, net, n, chunk, MYR_NET_FP32, r);
 }
 
 static int compare(const char *what, const results *a, const results *b, int64_t n, int A) {
@@ -147,6 +165,76 @@ static void one_case(const char *name, const char *yaml, int algorithm, int K, i
   myr_config_free(&gc);
 }
 
+/* MCTS with the bf16 network on the GPU: legal actions, targets on legal actions summing to 1
+ * (gumbel), finite values, the same bits for two chunk sizes; agreement with the fp32 search's
+ * actions printed (information). */
+static void bf16_case(const char *name, const char *yaml, int algorithm, int64_t n) {
+  myr_config cc, gc;
+  myr_sim *cpu = make_sim(&cc, yaml, "cpu"), *gpu = make_sim(&gc, yaml, "cuda");
+  const myr_model *m = cpu->model;
+  const myr_model_plan *p = m->plan;
+  int A = m->n_actions;
+  myr_mcts_config mc = myr_mcts_defaults();
+  mc.algorithm = algorithm;
+  mc.simulations = 16;
+  int hidden[2] = {64, 64};
+  myr_net_shape shape;
+  myr_net net;
+  myr_error e;
+  REQUIRE(myr_net_shape_make(&shape, p->n_features, hidden, 2, A, &e) == MYR_OK, "%s", e.msg);
+  REQUIRE(myr_net_create(&net, &shape, 78, &e) == MYR_OK, "%s", e.msg);
+  results r16 = alloc_results(n, A), r16b = alloc_results(n, A), r32 = alloc_results(n, A);
+  search_gpu_in(gpu, &mc, &net, n, 0, MYR_NET_BF16, &r16);
+  search_gpu_in(gpu, &mc, &net, n, 53, MYR_NET_BF16, &r16b);
+  search_gpu_in(gpu, &mc, &net, n, 0, MYR_NET_FP32, &r32);
+  /* The roots' legal masks, from the CPU sim (the same state). */
+  myr_view v = myr_sim_view(cpu);
+  uint8_t *ctx = calloc(1, (size_t)(p->context_bytes > 0 ? p->context_bytes : 1)), *st = calloc(1, (size_t)p->state_bytes);
+  int64_t illegal = 0, mass = 0, sums = 0, nonfinite = 0, same_action = 0, some_illegal = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint8_t mask[MYR_MCTS_MAX_ACTIONS] = {0};
+    p->root(&v, i, ctx, st);
+    p->legal(v.params, ctx, st, mask);
+    float sum = 0.0f;
+    int any_illegal = 0;
+    for (int a = 0; a < A; a++) {
+      float t = r16.target[i * A + a];
+      if (!mask[a]) {
+        any_illegal = 1;
+        if (t != 0.0f) mass++;
+      }
+      if (!isfinite(t)) nonfinite++;
+      sum += t;
+    }
+    some_illegal += any_illegal;
+    if (!mask[r16.action[i]]) illegal++;
+    if (algorithm == MYR_MCTS_GUMBEL && fabsf(sum - 1.0f) > 1e-5f) sums++;
+    if (!isfinite(r16.value[i])) nonfinite++;
+    same_action += r16.action[i] == r32.action[i];
+  }
+  int bad_chunk = compare(name, &r16, &r16b, n, A);
+  printf("%-34s %6lld agents (%lld with an illegal action): bf16 actions legal for %lld, chunk 53 == all for %lld, "
+         "same action as fp32 for %lld\n",
+         name, (long long)n, (long long)some_illegal, (long long)(n - illegal), (long long)(n - bad_chunk),
+         (long long)same_action);
+  CHECK(illegal == 0, "%s: %lld illegal actions chosen", name, (long long)illegal);
+  CHECK(mass == 0, "%s: %lld targets give mass to an illegal action", name, (long long)mass);
+  CHECK(sums == 0, "%s: %lld gumbel targets do not sum to 1 within 1e-5", name, (long long)sums);
+  CHECK(nonfinite == 0, "%s: %lld non-finite targets or values", name, (long long)nonfinite);
+  CHECK(bad_chunk == 0, "%s: %d agents differ between chunk sizes", name, bad_chunk);
+  CHECK(some_illegal > 0 || algorithm != MYR_MCTS_GUMBEL || strstr(name, "latent"),
+        "%s: no agent had an illegal action: the mask check tested nothing", name);
+  free(ctx), free(st);
+  free(r16.action), free(r16.target), free(r16.value);
+  free(r16b.action), free(r16b.target), free(r16b.value);
+  free(r32.action), free(r32.target), free(r32.value);
+  myr_net_free(&net);
+  myr_sim_destroy(cpu);
+  myr_sim_destroy(gpu);
+  myr_config_free(&cc);
+  myr_config_free(&gc);
+}
+
 int main(void) {
   char device[256];
   if (!myr_cuda_probe(device, sizeof device)) {
@@ -163,5 +251,15 @@ int main(void) {
   one_case("foraging gumbel", foraging, MYR_MCTS_GUMBEL, 1, 1, 0, 3000);
   one_case("foraging muzero K=3 L=2", foraging, MYR_MCTS_MUZERO, 3, 2, 0, 3000);
   one_case("foraging gumbel rollouts depth 4", foraging, MYR_MCTS_GUMBEL, 1, 1, 4, 3000);
+  int dev = 0, major = 0;
+  cudaGetDevice(&dev);
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+  if (major >= 8) {
+    bf16_case("bf16 foraging gumbel", foraging, MYR_MCTS_GUMBEL, 3000);
+    bf16_case("bf16 foraging muzero", foraging, MYR_MCTS_MUZERO, 3000);
+    bf16_case("bf16 latent gumbel", latent, MYR_MCTS_GUMBEL, 3000);
+  } else {
+    printf("bf16 cases skipped: compute capability %d.x (bf16 tensor cores need 8.0+)\n", major);
+  }
   return check_summary();
 }

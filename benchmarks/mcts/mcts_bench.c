@@ -3,8 +3,10 @@
  * simulations, both algorithms. For each (algorithm, B, S): ms per search (median of REPS
  * after one warm-up), node expansions per second (B x S / time), the network alone on the
  * same evaluations (S + 1 batches of B rows, no tree), their ratio, bytes per tree and per
- * node. Then the foraging decision search: 1M agents, 32 simulations.
- *   mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero]
+ * node (the tree arrays and the model's state), and the whole device workspace per node (every
+ * per-tree and per-wave array included). Then the foraging decision search: 1M agents, 32
+ * simulations. --precision bf16 runs the network (search and network-only) on tensor cores.
+ *   mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero] [--precision fp32|bf16]
  * Not a test: the numbers depend on the machine. */
 #define _POSIX_C_SOURCE 200809L
 #include <cuda_runtime.h>
@@ -44,11 +46,12 @@ typedef struct bench_sim {
   myr_sim *sim;
   myr_net net;
   myr_net_view dnet;
+  void *w16;
   int64_t *dagents;
   myr_mcts_result dout;
 } bench_sim;
 
-static void setup(bench_sim *b, const char *yaml, int64_t n, const int *hidden, int n_hidden) {
+static void setup(bench_sim *b, const char *yaml, int64_t n, const int *hidden, int n_hidden, int precision) {
   myr_error e;
   if (myr_config_load_text(&b->cfg, "mcts_bench.yaml", yaml, NULL, 0, &e) != MYR_OK) DIE("%s", e.msg);
   if (myr_sim_create(&b->cfg, &b->sim, &e) != MYR_OK) DIE("%s", e.msg);
@@ -63,6 +66,14 @@ static void setup(bench_sim *b, const char *yaml, int64_t n, const int *hidden, 
   CUDA(cudaMemcpy(w, b->net.w, b->net.n_params * sizeof(float), cudaMemcpyHostToDevice));
   b->dnet.shape = shape;
   b->dnet.w = w;
+  if (precision == MYR_NET_BF16) {
+    if (myr_net_bf16_check(&shape, 1, &e) != MYR_OK) DIE("%s", e.msg);
+    CUDA(cudaMalloc(&b->w16, myr_net_bf16_bytes(&shape)));
+    CUDA((cudaError_t)myr_net_pack_bf16_cuda(&b->dnet, b->w16, NULL));
+    CUDA(cudaDeviceSynchronize());
+    b->dnet.precision = MYR_NET_BF16;
+    b->dnet.w16 = b->w16;
+  }
   int64_t *agents = malloc((size_t)n * sizeof *agents);
   for (int64_t i = 0; i < n; i++) agents[i] = i;
   CUDA(cudaMalloc((void **)&b->dagents, (size_t)n * sizeof *agents));
@@ -75,6 +86,7 @@ static void setup(bench_sim *b, const char *yaml, int64_t n, const int *hidden, 
 
 static void teardown(bench_sim *b) {
   cudaFree((void *)b->dnet.w);
+  cudaFree(b->w16);
   cudaFree(b->dagents);
   cudaFree(b->dout.action);
   cudaFree(b->dout.target);
@@ -135,7 +147,7 @@ static double time_network(bench_sim *b, int64_t rows, int batches, int reps) {
 }
 
 int main(int argc, char **argv) {
-  int reps = 5, quick = 0, only_alg = -1, only_s = 0;
+  int reps = 5, quick = 0, only_alg = -1, only_s = 0, precision = MYR_NET_FP32;
   int64_t only_b = 0;
   const char *csv = NULL;
   for (int i = 1; i < argc; i++) {
@@ -146,7 +158,12 @@ int main(int argc, char **argv) {
       only_b = atoll(argv[++i]);
       only_s = atoi(argv[++i]);
       only_alg = strcmp(argv[++i], "muzero") == 0 ? MYR_MCTS_MUZERO : MYR_MCTS_GUMBEL;
-    } else DIE("usage: mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero]");
+    } else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+      i++;
+      if (!strcmp(argv[i], "bf16")) precision = MYR_NET_BF16;
+      else if (strcmp(argv[i], "fp32")) DIE("--precision takes fp32 or bf16");
+    } else
+      DIE("usage: mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero] [--precision fp32|bf16]");
   }
   if (reps < 1 || reps > 32) DIE("--reps takes 1 to 32");
   char device[256], date[32];
@@ -157,9 +174,11 @@ int main(int argc, char **argv) {
   if (csv && !f) DIE("cannot open %s", csv);
   if (f && ftell(f) == 0)
     fprintf(f, "workload,algorithm,trees,simulations,ms_per_search,expansions_per_s,network_ms,search_over_network,"
-               "bytes_per_tree,bytes_per_node,workspace_bytes,hardware,commit,date\n");
-  printf("%-9s %-7s %8s %4s %12s %14s %12s %8s %10s %8s\n", "workload", "alg", "B", "S", "ms/search", "expansions/s",
-         "network ms", "ratio", "B/tree", "B/node");
+               "bytes_per_tree,bytes_per_node,workspace_bytes,hardware,commit,date,precision,workspace_bytes_per_node\n");
+  const char *prec = precision == MYR_NET_BF16 ? "bf16" : "fp32";
+  printf("precision: %s\n", prec);
+  printf("%-9s %-7s %8s %4s %12s %14s %12s %8s %10s %8s %10s\n", "workload", "alg", "B", "S", "ms/search",
+         "expansions/s", "network ms", "ratio", "B/tree", "B/node", "ws B/node");
 
   const int64_t Bs[] = {1024, 16384, 131072, 1048576};
   const int Ss[] = {16, 64};
@@ -173,7 +192,7 @@ int main(int argc, char **argv) {
                                 "run: {backend: cuda}\n", (long long)B);
     bench_sim b;
     memset(&b, 0, sizeof b);
-    setup(&b, yaml, B, hidden, 2);
+    setup(&b, yaml, B, hidden, 2, precision);
     const myr_model *m = b.sim->model;
     for (int si = 0; si < 2; si++)
       for (int alg = 1; alg >= 0; alg--) {
@@ -189,11 +208,12 @@ int main(int argc, char **argv) {
         size_t per_tree = myr_mcts_bytes_per_agent(&mc, m->plan, m->n_actions);
         size_t per_node = myr_mcts_bytes_per_node(m->plan, m->n_actions);
         const char *name = alg == MYR_MCTS_GUMBEL ? "gumbel" : "muzero";
-        printf("%-9s %-7s %8lld %4d %12.3f %14.4g %12.3f %8.2f %10zu %8zu\n", "latent", name, (long long)B, Ss[si], t,
-               rate, tn, t / tn, per_tree, per_node);
+        double ws_node = (double)ws / ((double)B * (double)(Ss[si] + 1)); /* node slots: S + 1 per tree */
+        printf("%-9s %-7s %8lld %4d %12.3f %14.4g %12.3f %8.2f %10zu %8zu %10.1f\n", "latent", name, (long long)B,
+               Ss[si], t, rate, tn, t / tn, per_tree, per_node, ws_node);
         if (f)
-          fprintf(f, "latent,%s,%lld,%d,%.4f,%.6g,%.4f,%.3f,%zu,%zu,%zu,%s,%s,%s\n", name, (long long)B, Ss[si], t, rate,
-                  tn, t / tn, per_tree, per_node, ws, device, MYR_GIT_REVISION, date);
+          fprintf(f, "latent,%s,%lld,%d,%.4f,%.6g,%.4f,%.3f,%zu,%zu,%zu,%s,%s,%s,%s,%.1f\n", name, (long long)B, Ss[si],
+                  t, rate, tn, t / tn, per_tree, per_node, ws, device, MYR_GIT_REVISION, date, prec, ws_node);
         fflush(stdout);
       }
     teardown(&b);
@@ -211,18 +231,19 @@ int main(int argc, char **argv) {
            (long long)N, (long long)(2 * N));
   bench_sim b;
   memset(&b, 0, sizeof b);
-  setup(&b, yaml, N, hidden, 2);
+  setup(&b, yaml, N, hidden, 2, precision);
   myr_mcts_config mc = myr_mcts_defaults();
   mc.simulations = 32;
   size_t ws;
   double t = time_search(&b, &mc, N, reps, &ws);
-  printf("%-9s %-7s %8lld %4d %12.3f %14.4g %12s %8s %10zu %8zu\n", "foraging", "gumbel", (long long)N, 32, t,
+  double ws_node = (double)ws / ((double)N * 33.0);
+  printf("%-9s %-7s %8lld %4d %12.3f %14.4g %12s %8s %10zu %8zu %10.1f\n", "foraging", "gumbel", (long long)N, 32, t,
          (double)N * 32 / (t * 1e-3), "-", "-", myr_mcts_bytes_per_agent(&mc, b.sim->model->plan, 9),
-         myr_mcts_bytes_per_node(b.sim->model->plan, 9));
+         myr_mcts_bytes_per_node(b.sim->model->plan, 9), ws_node);
   if (f)
-    fprintf(f, "foraging,gumbel,%lld,32,%.4f,%.6g,,,%zu,%zu,%zu,%s,%s,%s\n", (long long)N, t, (double)N * 32 / (t * 1e-3),
-            myr_mcts_bytes_per_agent(&mc, b.sim->model->plan, 9), myr_mcts_bytes_per_node(b.sim->model->plan, 9), ws,
-            device, MYR_GIT_REVISION, date);
+    fprintf(f, "foraging,gumbel,%lld,32,%.4f,%.6g,,,%zu,%zu,%zu,%s,%s,%s,%s,%.1f\n", (long long)N, t,
+            (double)N * 32 / (t * 1e-3), myr_mcts_bytes_per_agent(&mc, b.sim->model->plan, 9),
+            myr_mcts_bytes_per_node(b.sim->model->plan, 9), ws, device, MYR_GIT_REVISION, date, prec, ws_node);
   teardown(&b);
   if (f) fclose(f);
   printf("hardware: %s; commit %s\n", device, MYR_GIT_REVISION);

@@ -66,10 +66,11 @@ static int32_t myr__mcts_nodes(const myr_mcts_config *cfg) {
   return myr_tree_cap(cfg->simulations, K, cfg->simulation_allocation) + 1;
 }
 
-size_t myr_mcts_bytes_per_node(const myr_model_plan *plan, int n_actions) {
-  /* visits, value sum, raw value, reward, parent, action, terminal, legal, pending visits; per
-   * action prior and child; the model's state */
-  return 4 + 4 + 4 + 4 + 2 + 1 + 1 + 4 + 2 + (size_t)n_actions * (4 + 2) + (size_t)plan->state_bytes;
+size_t myr_mcts_bytes_per_node(const myr_mcts_config *cfg, const myr_model_plan *plan, int n_actions) {
+  /* visits (u16), value sum, raw value, reward, parent (u8/u16), action, terminal, legal, pending
+   * visits; per action prior (binary16) and child (u8/u16); the model's state */
+  size_t index = myr__mcts_nodes(cfg) > 256 ? 2 : 1;
+  return 2 + 4 + 4 + 4 + index + 1 + 1 + 4 + 2 + (size_t)n_actions * (2 + index) + (size_t)plan->state_bytes;
 }
 
 /* Per tree besides its nodes: context, noise, five counters, Q bounds; per wave leaf: its slot, a batch
@@ -83,7 +84,7 @@ static size_t myr__mcts_bytes_per_tree(const myr_mcts_config *cfg, const myr_mod
 size_t myr_mcts_bytes_per_agent(const myr_mcts_config *cfg, const myr_model_plan *plan, int n_actions) {
   size_t K = (size_t)myr_tree_per_agent(cfg);
   size_t nodes = (size_t)myr__mcts_nodes(cfg);
-  return K * (nodes * myr_mcts_bytes_per_node(plan, n_actions) + myr__mcts_bytes_per_tree(cfg, plan, n_actions)) +
+  return K * (nodes * myr_mcts_bytes_per_node(cfg, plan, n_actions) + myr__mcts_bytes_per_tree(cfg, plan, n_actions)) +
          4; /* root legal mask */
 }
 
@@ -336,7 +337,7 @@ myr_status myr_mcts_search_cpu(myr_mcts *m, const myr_view *v, const myr_net_vie
           int64_t g = b * m->nodes + leaf[j];
           if (t->visits[g] != 0) continue; /* a terminal or max-depth leaf visited again */
           m->b_tree[ne] = (int32_t)b;
-          m->b_parent[ne] = t->parent[g];
+          m->b_parent[ne] = myr_tree_parent(t, g);
           m->b_child[ne] = leaf[j];
           m->b_action[ne] = t->action[g];
           ne++;

@@ -208,7 +208,7 @@ __global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets,
       int64_t g = (int64_t)b * t.nodes + leaf;
       if (t.visits[g] != 0) continue;
       b_tree[row] = (int32_t)b;
-      b_parent[row] = t.parent[g];
+      b_parent[row] = myr_tree_parent(&t, g);
       b_child[row] = leaf;
       b_action[row] = t.action[g];
       row++;

@@ -6,11 +6,12 @@
  * Storage: structure of arrays over (tree, node) and (tree, node, action), N = simulations + 1
  * node slots per tree (with K root trees: the most one tree can get, + 1); each simulation
  * creates at most one node (node 0 is the root; a simulation that ends at a terminal or
- * max-depth node creates none). Per node: visits (i32), value sum (f32), raw value: the value
+ * max-depth node creates none). Per node: visits (u16), value sum (f32), raw value: the value
  * it was evaluated at (f32; Gumbel's mixed value and revisits of leaves need it), reward into
- * it (f32), parent (i16), action into it (u8), terminal (u8), legal mask (u32), pending visits
- * of the current wave (u16: virtual loss), prior per action (f32 [A]), child per action (i16
- * [A], 0 = not expanded), and the model's state (state_bytes). Per tree: the model's context
+ * it (f32), parent (u8, or u16 with more than 256 slots), action into it (u8), terminal (u8),
+ * legal mask (u32), pending visits of the current wave (u16: virtual loss), prior per action
+ * (binary16 [A], rounded once when set), child per action (u8 or u16 [A], 0 = not expanded),
+ * and the model's state (state_bytes): 23 + 3 A bytes + state with at most 256 slots (S <= 255). Per tree: the model's context
  * (context_bytes), the root's Gumbel noise and the halving state (budget, schedule). Trees are
  * processed in chunks of `chunk` agents to bound memory (myr_mcts_bytes_* say how much).
  *
@@ -97,7 +98,7 @@ myr_status myr_mcts_create(myr_mcts **out, const myr_mcts_config *cfg, const myr
 void myr_mcts_destroy(myr_mcts *m);
 /* Bytes of tree storage per agent (all its root trees) and per node, for the memory estimate. */
 size_t myr_mcts_bytes_per_agent(const myr_mcts_config *cfg, const myr_model_plan *plan, int n_actions);
-size_t myr_mcts_bytes_per_node(const myr_model_plan *plan, int n_actions);
+size_t myr_mcts_bytes_per_node(const myr_mcts_config *cfg, const myr_model_plan *plan, int n_actions);
 
 /* Searches from the agents in slots agents[0..n) of view v (CPU backend), with `net` (NULL
  * when cfg->rollout_depth > 0), and writes results for each (in the order given). threads:

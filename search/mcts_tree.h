@@ -10,6 +10,11 @@
  *
  * Storage (myr_mcts_tree, a POD view of one chunk's SoA arrays): node j of tree b at
  * b * nodes + j, its action edges at (b * nodes + j) * actions + a. Node 0 is the root.
+ * Compact where it costs no result bits: visits as u16 (at most simulations + 1 <= 4097),
+ * parent and child indices as u8 when a tree has at most 256 node slots (u16 otherwise:
+ * myr_tree_index / myr_tree_set_index), priors as IEEE binary16 (search/lowp.h), rounded once
+ * when the node's prior is set (root_init, set_leaf) with integer operations, so the CPU and
+ * the GPU store and read the same bits.
  *
  * Rules as implemented:
  *
@@ -93,6 +98,7 @@
 #include <math.h> /* sqrtf (correctly rounded on the CPU and in CUDA) */
 #include <stdint.h>
 
+#include "search/lowp.h"   /* myr_half_bits, myr_half_float: the stored priors */
 #include "search/mcts.h"   /* config, enums, MYR_MCTS_MAX_ACTIONS */
 #include "search/net.h"    /* myr_net_prior */
 #include "sim/hd.h"
@@ -105,21 +111,22 @@ typedef struct myr_mcts_tree {
   int32_t nodes;      /* node slots per tree */
   int32_t actions;    /* A */
   int32_t max_leaves; /* wave_leaf slots per tree (leaves_per_wave) */
+  int32_t wide;       /* parent and child indices are u16 (nodes > 256), else u8 */
   /* config */
   int32_t algorithm, max_depth, max_considered;
   float discount, pb_c_init, pb_c_base, dirichlet_alpha, dirichlet_fraction, gumbel_scale;
   float c_visit, c_scale, temperature;
   /* per node [trees * nodes] */
-  int32_t *visits;
+  uint16_t *visits;
   float *value_sum, *raw_value, *reward;
-  int16_t *parent;    /* -1 at the root */
+  void *parent;       /* u8 or u16 (wide); 0 at the root (never read there) */
   uint8_t *action;    /* the action into the node */
   uint8_t *terminal;
   uint32_t *legal;
   uint16_t *vl;       /* pending (virtual) visits of this wave; bit 15: closed for this wave */
   /* per edge [trees * nodes * actions] */
-  float *prior;
-  int16_t *child;     /* 0 = not expanded */
+  uint16_t *prior;    /* binary16 */
+  void *child;        /* u8 or u16 (wide); 0 = not expanded */
   /* per tree [trees] */
   float *noise;       /* [trees * actions]: gumbel_scale * Gumbel(0, 1) per action */
   int32_t *used;      /* node slots in use: the next free slot */
@@ -140,6 +147,7 @@ static inline void myr_tree_configure(myr_mcts_tree *t, const myr_mcts_config *c
   t->nodes = nodes;
   t->actions = actions;
   t->max_leaves = leaves;
+  t->wide = nodes > 256;
   t->algorithm = cfg->algorithm;
   t->max_depth = cfg->max_depth;
   t->max_considered = cfg->max_considered_actions;
@@ -159,8 +167,8 @@ static inline void myr_tree_configure(myr_mcts_tree *t, const myr_mcts_config *c
  * only counts. The model's states and contexts are carved by the caller. */
 static inline size_t myr_tree_layout(myr_mcts_tree *t, char *base, size_t align) {
   size_t T = (size_t)t->trees, TN = T * (size_t)t->nodes, TNA = TN * (size_t)t->actions;
-  size_t A = (size_t)t->actions, L = (size_t)t->max_leaves;
-  const size_t bytes[] = {TN * 4, TN * 4, TN * 4, TN * 4, TN * 2, TN, TN, TN * 4, TN * 2, TNA * 4, TNA * 2,
+  size_t A = (size_t)t->actions, L = (size_t)t->max_leaves, I = t->wide ? 2 : 1;
+  const size_t bytes[] = {TN * 2, TN * 4, TN * 4, TN * 4, TN * I, TN, TN, TN * 4, TN * 2, TNA * 2, TNA * I,
                           T * A * 4, T * 4, T * 4, T * 4, T * 4, T * 8, T * 4, T * L * 4};
   void **field[] = {(void **)&t->visits, (void **)&t->value_sum, (void **)&t->raw_value, (void **)&t->reward,
                     (void **)&t->parent, (void **)&t->action, (void **)&t->terminal, (void **)&t->legal,
@@ -193,6 +201,27 @@ typedef struct myr_tree_leaf {
 
 MYR_HD static inline int64_t myr_tree_at(const myr_mcts_tree *t, int32_t b, int32_t j) {
   return (int64_t)b * t->nodes + j;
+}
+/* Element i of a node-index array (parent, child): u8 or u16. */
+MYR_HD static inline int32_t myr_tree_index(const myr_mcts_tree *t, const void *a, int64_t i) {
+  return t->wide ? (int32_t)((const uint16_t *)a)[i] : (int32_t)((const uint8_t *)a)[i];
+}
+MYR_HD static inline void myr_tree_set_index(const myr_mcts_tree *t, void *a, int64_t i, int32_t v) {
+  if (t->wide) ((uint16_t *)a)[i] = (uint16_t)v;
+  else ((uint8_t *)a)[i] = (uint8_t)v;
+}
+MYR_HD static inline int32_t myr_tree_parent(const myr_mcts_tree *t, int64_t g) { return myr_tree_index(t, t->parent, g); }
+/* The child of edge e = g * actions + a (0: not expanded). */
+MYR_HD static inline int32_t myr_tree_child(const myr_mcts_tree *t, int64_t e) { return myr_tree_index(t, t->child, e); }
+/* Node g's priors as floats (A of them). */
+MYR_HD static inline void myr_tree_priors(const myr_mcts_tree *t, int64_t g, float *P) {
+  const uint16_t *h = t->prior + g * t->actions;
+  for (int a = 0; a < t->actions; a++) P[a] = myr_half_float(h[a]);
+}
+/* Stores node g's priors (A floats), rounded to binary16: the only place they are rounded. */
+MYR_HD static inline void myr_tree_store_priors(myr_mcts_tree *t, int64_t g, const float *P) {
+  uint16_t *h = t->prior + g * t->actions;
+  for (int a = 0; a < t->actions; a++) h[a] = myr_half_bits(P[a]);
 }
 MYR_HD static inline uint32_t myr_tree_all_actions(int actions) {
   return actions >= 32 ? 0xffffffffu : ((1u << (uint32_t)actions) - 1u);
@@ -290,15 +319,14 @@ MYR_HD static inline float myr_tree_gumbel(myr_rng *r) {
  * leads to a closed node. Arrays of MYR_MCTS_MAX_ACTIONS; only legal actions are filled. */
 MYR_HD static inline void myr_tree_edges(const myr_mcts_tree *t, int32_t b, int32_t x, uint32_t legal,
                                          int32_t *n, float *q, int32_t *nv, int32_t *blocked) {
-  int64_t base = (int64_t)b * t->nodes;
-  const int16_t *ch = t->child + (base + x) * t->actions;
+  int64_t base = (int64_t)b * t->nodes, e0 = (base + x) * t->actions;
   for (int a = 0; a < t->actions; a++) {
     n[a] = 0;
     q[a] = 0.0f;
     nv[a] = 0;
     blocked[a] = 0;
     if (!((legal >> a) & 1u)) continue;
-    int32_t c = ch[a];
+    int32_t c = myr_tree_child(t, e0 + a);
     if (c == 0) continue;
     int64_t gc = base + c;
     int32_t v = t->visits[gc];
@@ -384,8 +412,8 @@ MYR_HD static inline void myr_tree_clear_node(myr_mcts_tree *t, int32_t b, int32
   t->raw_value[g] = 0.0f;
   t->vl[g] = 0;
   for (int a = 0; a < t->actions; a++) {
-    t->child[g * t->actions + a] = 0;
-    t->prior[g * t->actions + a] = 0.0f;
+    myr_tree_set_index(t, t->child, g * t->actions + a, 0);
+    t->prior[g * t->actions + a] = 0; /* binary16 +0 */
   }
 }
 
@@ -403,11 +431,11 @@ MYR_HD static inline void myr_tree_root_init(myr_mcts_tree *t, int32_t b, uint32
   t->value_sum[g] = value;
   t->raw_value[g] = value;
   t->reward[g] = 0.0f;
-  t->parent[g] = -1;
+  myr_tree_set_index(t, t->parent, g, 0);
   t->action[g] = 0;
   t->terminal[g] = 0;
   t->legal[g] = legal;
-  float *p = t->prior + g * A;
+  float p[MYR_MCTS_MAX_ACTIONS] = {0};
   for (int a = 0; a < A; a++) p[a] = ((legal >> a) & 1u) ? prior[a] : 0.0f;
   if (t->algorithm == MYR_MCTS_MUZERO && t->dirichlet_fraction > 0.0f && legal) {
     float eta[MYR_MCTS_MAX_ACTIONS] = {0};
@@ -421,6 +449,7 @@ MYR_HD static inline void myr_tree_root_init(myr_mcts_tree *t, int32_t b, uint32
     for (int a = 0; a < A; a++)
       if ((legal >> a) & 1u) p[a] = (1.0f - f) * p[a] + f * (sum > 0.0f ? eta[a] / sum : uniform);
   }
+  myr_tree_store_priors(t, g, p);
   for (int a = 0; a < A; a++)
     t->noise[(int64_t)b * A + a] =
         t->algorithm == MYR_MCTS_GUMBEL ? t->gumbel_scale * myr_tree_gumbel(noise) : 0.0f;
@@ -447,7 +476,8 @@ MYR_HD static inline int myr_tree_choose(const myr_mcts_tree *t, int32_t b, int3
   int A = t->actions;
   int64_t g = myr_tree_at(t, b, x);
   uint32_t legal = t->legal[g];
-  const float *P = t->prior + g * A;
+  float P[MYR_MCTS_MAX_ACTIONS];
+  myr_tree_priors(t, g, P);
   int32_t n[MYR_MCTS_MAX_ACTIONS] = {0}, nv[MYR_MCTS_MAX_ACTIONS] = {0}, blocked[MYR_MCTS_MAX_ACTIONS] = {0};
   float q[MYR_MCTS_MAX_ACTIONS] = {0};
   myr_tree_edges(t, b, x, legal, n, q, nv, blocked);
@@ -543,18 +573,18 @@ MYR_HD static inline myr_tree_leaf myr_tree_select(myr_mcts_tree *t, int32_t b) 
         t->vl[g] = (uint16_t)(t->vl[g] | MYR_TREE_CLOSED_BIT);
         break;
       }
-      int32_t c = t->child[g * A + a];
+      int32_t c = myr_tree_child(t, g * A + a);
       if (c == 0) {
         if (t->used[b] >= t->nodes) return leaf; /* no slot left (budgets prevent this) */
         int32_t j = t->used[b]++;
         myr_tree_clear_node(t, b, j);
         int64_t gj = myr_tree_at(t, b, j);
-        t->parent[gj] = (int16_t)x;
+        myr_tree_set_index(t, t->parent, gj, x);
         t->action[gj] = (uint8_t)a;
         t->reward[gj] = 0.0f;
         t->terminal[gj] = 0;
         t->legal[gj] = 0;
-        t->child[g * A + a] = (int16_t)j;
+        myr_tree_set_index(t, t->child, g * A + a, j);
         leaf.kind = MYR_TREE_NEW;
         leaf.node = j;
         leaf.parent = x;
@@ -583,7 +613,7 @@ MYR_HD static inline int32_t myr_tree_select_wave(myr_mcts_tree *t, int32_t b, i
       int64_t g = myr_tree_at(t, b, x);
       t->vl[g] = (uint16_t)(t->vl[g] + 1u);
       if (x == 0) break;
-      x = t->parent[g];
+      x = myr_tree_parent(t, g);
     }
   }
   t->wave_count[b] = n;
@@ -598,8 +628,10 @@ MYR_HD static inline void myr_tree_set_leaf(myr_mcts_tree *t, int32_t b, int32_t
   int64_t g = myr_tree_at(t, b, j);
   uint32_t legal = t->legal[g] & myr_tree_all_actions(A);
   t->legal[g] = legal;
-  if (logits) myr_net_prior(logits, legal, A, t->prior + g * A);
-  else myr_tree_uniform_prior(A, legal, t->prior + g * A);
+  float P[MYR_MCTS_MAX_ACTIONS];
+  if (logits) myr_net_prior(logits, legal, A, P);
+  else myr_tree_uniform_prior(A, legal, P);
+  myr_tree_store_priors(t, g, P);
   t->raw_value[g] = t->terminal[g] ? 0.0f : value;
 }
 
@@ -623,7 +655,7 @@ MYR_HD static inline void myr_tree_backup_wave(myr_mcts_tree *t, int32_t b) {
       lo = q < lo ? q : lo;
       hi = q > hi ? q : hi;
       G = t->reward[g] + t->discount * G;
-      x = t->parent[g];
+      x = myr_tree_parent(t, g);
       g = myr_tree_at(t, b, x);
     }
   }
@@ -641,7 +673,8 @@ MYR_HD static inline float myr_tree_result(const myr_mcts_tree *t, int32_t b, fl
   int A = t->actions;
   int64_t g = myr_tree_at(t, b, 0);
   uint32_t legal = t->legal[g];
-  const float *P = t->prior + g * A;
+  float P[MYR_MCTS_MAX_ACTIONS];
+  myr_tree_priors(t, g, P);
   int32_t n[MYR_MCTS_MAX_ACTIONS] = {0}, nv[MYR_MCTS_MAX_ACTIONS] = {0}, blocked[MYR_MCTS_MAX_ACTIONS] = {0};
   float q[MYR_MCTS_MAX_ACTIONS] = {0};
   myr_tree_edges(t, b, 0, legal, n, q, nv, blocked);
@@ -770,7 +803,8 @@ MYR_HD static inline void myr_tree_agent_result(const myr_mcts_tree *t, int32_t 
       total += n[a];
       max_n = n[a] > max_n ? n[a] : max_n;
     }
-    const float *P = t->prior + g0 * A;
+    float P[MYR_MCTS_MAX_ACTIONS];
+    myr_tree_priors(t, g0, P);
     if (t->algorithm == MYR_MCTS_MUZERO) {
       for (int a = 0; a < A; a++)
         target[a] = !((legal >> a) & 1u) ? 0.0f : total > 0 ? (float)n[a] / (float)total : P[a];

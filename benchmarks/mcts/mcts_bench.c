@@ -206,7 +206,7 @@ int main(int argc, char **argv) {
         double tn = time_network(&b, B, Ss[si] + 1, reps);
         double rate = (double)B * Ss[si] / (t * 1e-3);
         size_t per_tree = myr_mcts_bytes_per_agent(&mc, m->plan, m->n_actions);
-        size_t per_node = myr_mcts_bytes_per_node(m->plan, m->n_actions);
+        size_t per_node = myr_mcts_bytes_per_node(&mc, m->plan, m->n_actions);
         const char *name = alg == MYR_MCTS_GUMBEL ? "gumbel" : "muzero";
         double ws_node = (double)ws / ((double)B * (double)(Ss[si] + 1)); /* node slots: S + 1 per tree */
         printf("%-9s %-7s %8lld %4d %12.3f %14.4g %12.3f %8.2f %10zu %8zu %10.1f\n", "latent", name, (long long)B,
@@ -239,11 +239,11 @@ int main(int argc, char **argv) {
   double ws_node = (double)ws / ((double)N * 33.0);
   printf("%-9s %-7s %8lld %4d %12.3f %14.4g %12s %8s %10zu %8zu %10.1f\n", "foraging", "gumbel", (long long)N, 32, t,
          (double)N * 32 / (t * 1e-3), "-", "-", myr_mcts_bytes_per_agent(&mc, b.sim->model->plan, 9),
-         myr_mcts_bytes_per_node(b.sim->model->plan, 9), ws_node);
+         myr_mcts_bytes_per_node(&mc, b.sim->model->plan, 9), ws_node);
   if (f)
     fprintf(f, "foraging,gumbel,%lld,32,%.4f,%.6g,,,%zu,%zu,%zu,%s,%s,%s,%s,%.1f\n", (long long)N, t,
             (double)N * 32 / (t * 1e-3), myr_mcts_bytes_per_agent(&mc, b.sim->model->plan, 9),
-            myr_mcts_bytes_per_node(b.sim->model->plan, 9), ws, device, MYR_GIT_REVISION, date, prec, ws_node);
+            myr_mcts_bytes_per_node(&mc, b.sim->model->plan, 9), ws, device, MYR_GIT_REVISION, date, prec, ws_node);
   teardown(&b);
   if (f) fclose(f);
   printf("hardware: %s; commit %s\n", device, MYR_GIT_REVISION);

@@ -93,7 +93,7 @@ static inline void th_finish(th_forest *f) {
       int32_t x = t->wave_leaf[(size_t)b * (size_t)f->L + (size_t)j];
       int64_t g = myr_tree_at(t, b, x);
       if (t->visits[g] != 0) continue;
-      int64_t gp = myr_tree_at(t, b, t->parent[g]);
+      int64_t gp = myr_tree_at(t, b, myr_tree_parent(t, g));
       toy_step(&f->ctx[b], &f->state[gp], t->action[g], &f->state[g], &t->reward[g], &t->terminal[g]);
       t->legal[g] = toy_legal_bits(&f->ctx[b], f->state[g].d, f->state[g].s);
       myr_tree_set_leaf(t, b, x, NULL, 0.0f);
@@ -107,7 +107,7 @@ static inline void th_finish(th_forest *f) {
 static inline int32_t th_depth(const myr_mcts_tree *t, int32_t b, int32_t x) {
   int32_t d = 0;
   while (x != 0) {
-    x = t->parent[myr_tree_at(t, b, x)];
+    x = myr_tree_parent(t, myr_tree_at(t, b, x));
     d++;
   }
   return d;
@@ -128,7 +128,7 @@ static inline int th_open(const myr_mcts_tree *t, int32_t b, int32_t x, int32_t 
   if (t->terminal[g] || t->legal[g] == 0 || (t->max_depth > 0 && d >= t->max_depth)) return 1;
   for (int a = 0; a < t->actions; a++) {
     if (!((t->legal[g] >> a) & 1u)) continue;
-    int32_t c = t->child[g * t->actions + a];
+    int32_t c = myr_tree_child(t, g * t->actions + a);
     if (c == 0) return 1;
     if (t->visits[myr_tree_at(t, b, c)] > 0 && th_open(t, b, c, d + 1)) return 1;
   }

@@ -106,10 +106,10 @@ static void allocation(int algorithm, int K, int alloc, int S) {
       else wrong += s < warm || s > cap;
       if (k > 0 && myr_tree_popcount(t->legal[myr_tree_at(t, i * K, 0)]) > 1) { /* one action: no noise */
         const float *n0 = t->noise + (size_t)(i * K) * TOY_ACTIONS, *nk = t->noise + (size_t)(i * K + k) * TOY_ACTIONS;
-        const float *p0 = t->prior + (size_t)(i * K) * t->nodes * TOY_ACTIONS;
-        const float *pk = t->prior + (size_t)(i * K + k) * t->nodes * TOY_ACTIONS;
+        const uint16_t *p0 = t->prior + (size_t)(i * K) * t->nodes * TOY_ACTIONS; /* binary16 */
+        const uint16_t *pk = t->prior + (size_t)(i * K + k) * t->nodes * TOY_ACTIONS;
         same_noise += algorithm == MYR_MCTS_GUMBEL ? !memcmp(n0, nk, TOY_ACTIONS * sizeof(float))
-                                                   : !memcmp(p0, pk, TOY_ACTIONS * sizeof(float));
+                                                   : !memcmp(p0, pk, TOY_ACTIONS * sizeof(uint16_t));
       }
     }
     wrong += total != S;

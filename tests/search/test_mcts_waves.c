@@ -49,7 +49,7 @@ static void run(int algorithm, int L, int max_depth, int sims, uint64_t seed) {
         for (int32_t j = 0; j < i; j++) {
           int64_t gi = myr_tree_at(t, b, leaf[i]), gj = myr_tree_at(t, b, leaf[j]);
           int new_i = t->visits[gi] == 0, new_j = t->visits[gj] == 0;
-          if (new_i && new_j && t->parent[gi] == t->parent[gj] && t->action[gi] == t->action[gj]) dup_edges++;
+          if (new_i && new_j && myr_tree_parent(t, gi) == myr_tree_parent(t, gj) && t->action[gi] == t->action[gj]) dup_edges++;
           if (leaf[i] == leaf[j] && !th_revisitable(t, b, leaf[i])) dup_nodes++;
         }
       if (n < f.quota[b]) {

@@ -1,9 +1,11 @@
 /* Batched MCTS on the GPU (search/mcts_cuda.h): the waves of myr_mcts_search_cpu as kernels.
  * One thread per agent for roots, allocation, selection and results (an agent's K root trees
- * stay in one thread, as in the CPU loop), one per tree for backup, one per expansion for the
- * model's plan_step and the leaves' priors; the wave's expansions are listed in tree order by
- * an exclusive scan of the per-tree counts. Everything a tree computes comes from the same
- * MYR_HD functions as on the CPU, so actions, targets and values are the CPU's bit for bit.
+ * stay in one thread, as in the CPU loop), one per expansion for the model's plan_step, one per
+ * tree for the new leaves' priors and the backup; the wave's expansions are listed in tree
+ * order by an exclusive scan of the per-tree counts. A wave is five launches (select and count,
+ * scan, list, the model's expand, the network) and one host sync for the counts, then one
+ * launch (set the leaves and back up). Everything a tree computes comes from the same MYR_HD
+ * functions as on the CPU, so actions, targets and values are the CPU's bit for bit.
  *
  * Owns: one device block carved into the tree arrays (mcts_tree.h), the model's contexts and
  * states, the wave's batch rows, feature and output rows; CUB scratch; a pinned int64 pair for
@@ -175,28 +177,30 @@ __global__ void roots(myr_mcts_tree t, const float *out, int out_width, int use_
   }
 }
 
-__global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L, int64_t *selected) {
+/* New leaves of tree b this wave (a terminal or max-depth leaf visited again is not expanded). */
+__device__ int32_t count_new(const myr_mcts_tree &t, int64_t b) {
+  int32_t c = 0;
+  for (int32_t j = 0; j < t.wave_count[b]; j++)
+    c += t.visits[(size_t)b * (size_t)t.nodes + (size_t)t.wave_leaf[b * t.max_leaves + j]] == 0;
+  return c;
+}
+
+/* Selection of each agent's trees, and each tree's count of new leaves for the scan. */
+__global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L, int64_t *selected,
+                            int32_t *counts) {
   int64_t local[1] = {0};
   FOR_EACH(i, na) {
     int32_t b0 = (int32_t)(i * K);
-    if (myr_tree_alloc_wave(&t, b0, K, S, alloc, L) <= 0) continue;
-    for (int32_t k = 0; k < K; k++) {
-      int32_t quota = t.budget[b0 + k] - t.sims[b0 + k];
-      if (quota > L) quota = L;
-      if (quota > 0) local[0] += myr_tree_select_wave(&t, b0 + k, quota);
+    if (myr_tree_alloc_wave(&t, b0, K, S, alloc, L) > 0) {
+      for (int32_t k = 0; k < K; k++) {
+        int32_t quota = t.budget[b0 + k] - t.sims[b0 + k];
+        if (quota > L) quota = L;
+        if (quota > 0) local[0] += myr_tree_select_wave(&t, b0 + k, quota);
+      }
     }
+    for (int32_t k = 0; k < K; k++) counts[b0 + k] = count_new(t, b0 + k); /* wave_count is 0 when done */
   }
   myr_cuda_add_counters<1>(local, selected);
-}
-
-/* New leaves of tree b this wave (a terminal or max-depth leaf visited again is not expanded). */
-__global__ void count_new(myr_mcts_tree t, int64_t trees, int32_t *counts) {
-  FOR_EACH(b, trees) {
-    int32_t c = 0;
-    for (int32_t j = 0; j < t.wave_count[b]; j++)
-      c += t.visits[(size_t)b * (size_t)t.nodes + (size_t)t.wave_leaf[b * t.max_leaves + j]] == 0;
-    counts[b] = c;
-  }
 }
 
 __global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets, int32_t *b_tree, int32_t *b_parent,
@@ -216,17 +220,20 @@ __global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets,
   }
 }
 
-__global__ void set_leaves(myr_mcts_tree t, int64_t ne, const int32_t *b_tree, const int32_t *b_child,
-                           const float *out, int out_width, int use_net, int rollouts, const float *rollout_value) {
-  FOR_EACH(k, ne) {
-    const float *row = use_net ? out + (size_t)k * (size_t)out_width : NULL;
-    float value = use_net ? row[t.actions] : rollouts ? rollout_value[k] : 0.0f;
-    myr_tree_set_leaf(&t, b_tree[k], b_child[k], row, value);
+/* Tree b's new leaves (its rows offsets[b] .. + counts[b] of the batch) get their priors and
+ * values, then the tree backs up its wave: the CPU's set_leaf loop and backup loop, per tree. */
+__global__ void set_and_backup(myr_mcts_tree t, int64_t trees, const int32_t *offsets, const int32_t *counts,
+                               const int32_t *b_child, const float *out, int out_width, int use_net, int rollouts,
+                               const float *rollout_value) {
+  FOR_EACH(b, trees) {
+    const int32_t first = offsets[b], n = counts[b];
+    for (int32_t k = first; k < first + n; k++) {
+      const float *row = use_net ? out + (size_t)k * (size_t)out_width : NULL;
+      float value = use_net ? row[t.actions] : rollouts ? rollout_value[k] : 0.0f;
+      myr_tree_set_leaf(&t, (int32_t)b, b_child[k], row, value);
+    }
+    myr_tree_backup_wave(&t, (int32_t)b);
   }
-}
-
-__global__ void backup(myr_mcts_tree t, int64_t trees) {
-  FOR_EACH(b, trees) myr_tree_backup_wave(&t, (int32_t)b);
 }
 
 __global__ void results(myr_mcts_tree t, int64_t na, int K, int merge, const uint64_t *agent_id, uint32_t seed,
@@ -281,9 +288,8 @@ extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, 
     CU(cudaGetLastError());
     for (;;) {
       CU(cudaMemsetAsync(m->selected, 0, sizeof(int64_t), s));
-      select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected);
-      CU(cudaGetLastError());
-      count_new<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->counts);
+      select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected,
+                                                                   m->counts);
       CU(cudaGetLastError());
       size_t bytes = m->cub_bytes;
       CU(cub::DeviceScan::ExclusiveSum(m->cub_temp, bytes, m->counts, m->offsets, nt, s));
@@ -301,12 +307,10 @@ extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, 
         batch.n = ne;
         CU(m->plan.expand_cuda(&batch, s));
         if (use_net) CU(myr_net_forward_cuda(net, m->features, m->out, ne, s));
-        set_leaves<<<myr_cuda_blocks(ne), MYR_CUDA_THREADS, 0, s>>>(m->t, ne, m->b_tree, m->b_child, m->out,
-                                                                    m->out_width, use_net, batch.rollout_depth > 0,
-                                                                    m->value);
-        CU(cudaGetLastError());
       }
-      backup<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt);
+      set_and_backup<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->counts, m->b_child,
+                                                                      m->out, m->out_width, use_net,
+                                                                      batch.rollout_depth > 0, m->value);
       CU(cudaGetLastError());
     }
     results<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, cfg->result_merge, m->agent_id, v->seed,

@@ -478,8 +478,9 @@ MYR_HD static inline int myr_tree_choose(const myr_mcts_tree *t, int32_t b, int3
   uint32_t legal = t->legal[g];
   float P[MYR_MCTS_MAX_ACTIONS];
   myr_tree_priors(t, g, P);
-  int32_t n[MYR_MCTS_MAX_ACTIONS] = {0}, nv[MYR_MCTS_MAX_ACTIONS] = {0}, blocked[MYR_MCTS_MAX_ACTIONS] = {0};
-  float q[MYR_MCTS_MAX_ACTIONS] = {0};
+  /* Not zero-filled: the hot path, and every entry below `actions` is written before it is read. */
+  int32_t n[MYR_MCTS_MAX_ACTIONS], nv[MYR_MCTS_MAX_ACTIONS], blocked[MYR_MCTS_MAX_ACTIONS];
+  float q[MYR_MCTS_MAX_ACTIONS];
   myr_tree_edges(t, b, x, legal, n, q, nv, blocked);
   int best = -1;
   float best_score = 0.0f;
@@ -510,7 +511,7 @@ MYR_HD static inline int myr_tree_choose(const myr_mcts_tree *t, int32_t b, int3
     return best;
   }
   /* gumbel */
-  float qhat[MYR_MCTS_MAX_ACTIONS] = {0}, sigma[MYR_MCTS_MAX_ACTIONS] = {0};
+  float qhat[MYR_MCTS_MAX_ACTIONS], sigma[MYR_MCTS_MAX_ACTIONS];
   myr_tree_sigma(A, legal, n, q, P, t->raw_value[g], t->c_visit, t->c_scale, t->bounds[2 * (int64_t)b],
                  t->bounds[2 * (int64_t)b + 1], qhat, sigma);
   if (depth == 0) {
@@ -530,7 +531,7 @@ MYR_HD static inline int myr_tree_choose(const myr_mcts_tree *t, int32_t b, int3
     }
     return best;
   }
-  float pi[MYR_MCTS_MAX_ACTIONS] = {0};
+  float pi[MYR_MCTS_MAX_ACTIONS];
   myr_tree_improved(A, legal, P, sigma, pi);
   int32_t total = 0;
   for (int a = 0; a < A; a++) total += n[a] + nv[a];

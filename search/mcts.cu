@@ -44,6 +44,7 @@ struct myr_mcts_cuda {
   float *features, *out, *value;    /* [trees * L] rows */
   int64_t *selected;                /* device: leaves selected in the wave */
   int64_t *pinned;                  /* host: selected, expansions */
+  int l1_set;                       /* the tree kernels' L1 preference is set */
   void *cub_temp;
   size_t cub_bytes, bytes;
   char *mem;
@@ -246,6 +247,20 @@ __global__ void results(myr_mcts_tree t, int64_t na, int K, int merge, const uin
   }
 }
 
+/* The tree kernels use (almost) no shared memory, and selection keeps its per-node arrays
+ * (myr_tree_choose: edges, priors, completed Q, ...) in local memory: ask for the largest L1
+ * so that they stay there instead of going to L2. A hint; results do not depend on it. */
+static cudaError_t prefer_l1(void) {
+  const void *kernels[] = {(const void *)select_wave, (const void *)set_and_backup, (const void *)list_new,
+                           (const void *)roots, (const void *)results};
+  for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+    cudaError_t e = cudaFuncSetAttribute(kernels[i], cudaFuncAttributePreferredSharedMemoryCarveout,
+                                         (int)cudaSharedmemCarveoutMaxL1);
+    if (e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
+}
+
 extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, const myr_net_view *net,
                                            const int64_t *agents, int64_t n, myr_mcts_result *out, void *stream,
                                            myr_error *err) {
@@ -253,6 +268,10 @@ extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, 
   const myr_mcts_config *cfg = &m->cfg;
   int use_net = net != NULL && cfg->rollout_depth == 0;
   if (use_net && !m->has_net) return myr_fail(err, MYR_ERR_INTERNAL, "mcts: the workspace was created without a network");
+  if (!m->l1_set) {
+    CU(prefer_l1());
+    m->l1_set = 1;
+  }
   const int K = m->K, S = m->S, L = m->L, alloc = cfg->simulation_allocation;
   myr_plan_batch batch;
   memset(&batch, 0, sizeof batch);

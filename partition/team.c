@@ -7,18 +7,22 @@
 #include <string.h>
 
 #include "partition/host.h"
+#include "partition/mpi.h"
 #include "partition/nccl.h"
 #include "sim/backend.h"
 #include "sim/checkpoint.h"
 
 struct myr_team {
   const myr_config *cfg;
-  int size;             /* ranks */
+  int size;             /* ranks in the team */
+  int local, base;      /* ranks in this process: base, base + 1, ..., base + local - 1 */
+  int mpi;              /* one process per rank (mpirun) */
   int gpu;              /* ranks are GPUs */
-  myr_sim **sim;        /* [size] */
-  myr_rank *rank;       /* [size] */
-  int64_t *capacity;    /* [size] agent slots */
-  double *seconds_step; /* [size] wall seconds in myr_sim_step */
+  myr_sim **sim;        /* [local] */
+  myr_rank *rank;       /* [local] */
+  int64_t *capacity;    /* [local] agent slots */
+  int device0;          /* GPU of the first local rank */
+  double *seconds_step; /* [local] wall seconds in myr_sim_step */
   myr_host_team host;
   char describe[320];
 };
@@ -73,8 +77,23 @@ static myr_status choose_ranks(myr_team *t, myr_error *err) {
   char why[256];
   myr_status s = myr_backend_choose(cfg, &ops, why, sizeof why, err);
   if (s != MYR_OK) return s;
+  int world_rank, world_size, node_rank;
+  t->mpi = myr_mpi_world(&world_rank, &world_size, &node_rank);
+  if (t->mpi) { /* one rank per process */
+    t->size = world_size;
+    t->local = 1;
+    t->base = world_rank;
+    t->gpu = ops != NULL;
+    int have = t->gpu ? myr_gpu_count() : 0;
+    if (t->gpu && have == 0)
+      return myr_fail(err, MYR_ERR_BACKEND, "rank %d: no GPU visible to this process", world_rank);
+    t->device0 = t->gpu ? node_rank % have : -1;
+    snprintf(t->describe, sizeof t->describe, "%s, %d MPI processes x 1 rank (%s)", t->gpu ? "cuda" : "cpu",
+             world_size, why);
+    return MYR_OK;
+  }
   if (!ops) {
-    t->size = (int)cfg->ranks;
+    t->size = t->local = (int)cfg->ranks;
     int threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
     int per = threads / t->size > 0 ? threads / t->size : 1;
     snprintf(t->describe, sizeof t->describe, "cpu, %d rank%s x %d thread%s (%s)", t->size, t->size == 1 ? "" : "s",
@@ -83,7 +102,7 @@ static myr_status choose_ranks(myr_team *t, myr_error *err) {
   }
   int have = myr_gpu_count();
   t->gpu = 1;
-  t->size = cfg->gpus == 0 ? have : (int)cfg->gpus;
+  t->size = t->local = cfg->gpus == 0 ? have : (int)cfg->gpus;
   if (t->size > have)
     return myr_fail(err, MYR_ERR_CONFIG, "run.gpus: %d GPUs asked but this machine has %d", t->size, have);
   if (t->size > 1 && !myr_nccl_available())
@@ -100,18 +119,18 @@ typedef myr_status (*rank_fn)(myr_team *t, int r, void *arg, myr_error *err);
 /* fn on every rank, each on its own thread with its GPU current; the first failure (by rank)
  * is returned. A failing rank breaks the team's barrier so that the others return too. */
 static myr_status for_each_rank(myr_team *t, rank_fn fn, void *arg, myr_error *err) {
-  if (t->size == 1) {
+  if (t->local == 1) {
     if (t->gpu) myr_gpu_use(t->rank[0].device);
     return fn(t, 0, arg, err);
   }
-  myr_status *st = calloc((size_t)t->size, sizeof *st);
-  myr_error *errs = calloc((size_t)t->size, sizeof *errs);
+  myr_status *st = calloc((size_t)t->local, sizeof *st);
+  myr_error *errs = calloc((size_t)t->local, sizeof *errs);
   if (!st || !errs) {
     free(st);
     free(errs);
     return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the ranks' results");
   }
-#pragma omp parallel num_threads(t->size)
+#pragma omp parallel num_threads(t->local)
   {
     int r = omp_get_thread_num();
     if (t->gpu) myr_gpu_use(t->rank[r].device);
@@ -133,8 +152,9 @@ static myr_status for_each_rank(myr_team *t, rank_fn fn, void *arg, myr_error *e
 
 static myr_status create_rank(myr_team *t, int r, void *arg, myr_error *err) {
   (void)arg;
-  int64_t count = t->cfg->count, first = cut(t, count, r), n = cut(t, count, r + 1) - first;
-  t->capacity[r] = rank_capacity(t, r, n);
+  int g = t->base + r;
+  int64_t count = t->cfg->count, first = cut(t, count, g), n = cut(t, count, g + 1) - first;
+  t->capacity[r] = rank_capacity(t, g, n);
   myr_status s = myr_sim_create_part(t->cfg, t->size > 1 ? &t->rank[r] : NULL, (uint64_t)first, n, t->capacity[r],
                                      &t->sim[r], err);
   return s;
@@ -150,8 +170,9 @@ typedef struct split_arg {
 static myr_status split_rank(myr_team *t, int r, void *varg, myr_error *err) {
   const split_arg *a = (const split_arg *)varg;
   const myr_sim *w = a->whole;
-  int64_t b = cut(t, a->n, r), e = cut(t, a->n, r + 1);
-  t->capacity[r] = rank_capacity(t, r, e - b);
+  int g = t->base + r;
+  int64_t b = cut(t, a->n, g), e = cut(t, a->n, g + 1);
+  t->capacity[r] = rank_capacity(t, g, e - b);
   myr_sim *sim;
   myr_status s = myr_sim_create_empty_part(t->cfg, t->capacity[r], &sim, err);
   if (s != MYR_OK) return s;
@@ -199,18 +220,25 @@ static myr_status resume_ranks(myr_team *t, const char *path, myr_error *err) {
 }
 
 static myr_status open_transport(myr_team *t, myr_error *err) {
-  for (int r = 0; r < t->size; r++) {
-    t->rank[r].index = r;
+  for (int r = 0; r < t->local; r++) {
+    t->rank[r].index = t->base + r;
     t->rank[r].count = t->size;
-    t->rank[r].device = t->gpu ? r : -1;
+    t->rank[r].device = t->gpu ? t->device0 + r : -1;
     t->rank[r].team = &t->host;
-    t->rank[r].sum_layers = myr_host_sum_layers;
+    t->rank[r].sum_layers = t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
   }
-  myr_status s = myr_host_team_init(&t->host, t->size, err);
+  myr_status s = myr_host_team_init(&t->host, t->local, err);
   if (s != MYR_OK || !t->gpu || t->size == 1) return s;
-  int devices[1024];
-  for (int r = 0; r < t->size; r++) devices[r] = r;
-  return myr_nccl_open_local(t->size, devices, t->rank, err);
+  if (!t->mpi) {
+    int devices[1024];
+    for (int r = 0; r < t->local; r++) devices[r] = t->rank[r].device;
+    return myr_nccl_open_local(t->local, devices, t->rank, err);
+  }
+  char id[128] = {0}; /* ncclUniqueId: made by rank 0, shared by MPI */
+  int failed = t->base == 0 ? myr_nccl_unique_id(id, err) != MYR_OK : 0;
+  if (myr_mpi_max_int(failed)) return failed ? MYR_ERR_BACKEND : myr_fail(err, MYR_ERR_BACKEND, "rank 0 has no NCCL id");
+  myr_mpi_bcast(id, sizeof id, 0);
+  return myr_nccl_open_rank(id, t->size, &t->rank[0], err);
 }
 
 myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team **out, myr_error *err) {
@@ -221,21 +249,23 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
   myr_status s = choose_ranks(t, err);
   if (s == MYR_OK) s = check_settings(t, err);
   if (s == MYR_OK) {
-    t->sim = calloc((size_t)t->size, sizeof *t->sim);
-    t->rank = calloc((size_t)t->size, sizeof *t->rank);
-    t->capacity = calloc((size_t)t->size, sizeof *t->capacity);
-    t->seconds_step = calloc((size_t)t->size, sizeof *t->seconds_step);
+    t->sim = calloc((size_t)t->local, sizeof *t->sim);
+    t->rank = calloc((size_t)t->local, sizeof *t->rank);
+    t->capacity = calloc((size_t)t->local, sizeof *t->capacity);
+    t->seconds_step = calloc((size_t)t->local, sizeof *t->seconds_step);
     if (!t->sim || !t->rank || !t->capacity || !t->seconds_step)
       s = myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %d ranks", t->size);
   }
   if (s == MYR_OK) s = open_transport(t, err);
-  if (s == MYR_OK && t->size > 1) omp_set_max_active_levels(2); /* each rank's own OpenMP team */
+  if (s == MYR_OK && t->local > 1) omp_set_max_active_levels(2); /* each rank's own OpenMP team */
   if (s == MYR_OK) s = resume ? resume_ranks(t, resume, err) : for_each_rank(t, create_rank, NULL, err);
+  if (t->mpi && myr_mpi_max_int(s != MYR_OK) && s == MYR_OK) /* every process stops if one cannot start */
+    s = myr_fail(err, MYR_ERR_INTERNAL, "another rank failed to start");
   if (s == MYR_OK) {
     int threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
-    for (int r = 0; r < t->size; r++) {
-      t->sim[r]->owns_cells = r == 0; /* the grid is replicated: count its flows once */
-      if (!t->gpu && t->size > 1) t->sim[r]->threads = threads / t->size > 0 ? threads / t->size : 1;
+    for (int r = 0; r < t->local; r++) {
+      t->sim[r]->owns_cells = t->base + r == 0; /* the grid is replicated: count its flows once */
+      if (!t->gpu && t->local > 1) t->sim[r]->threads = threads / t->local > 0 ? threads / t->local : 1;
     }
   }
   if (s != MYR_OK) {
@@ -248,14 +278,15 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
 
 void myr_team_destroy(myr_team *t) {
   if (!t) return;
-  for (int r = 0; t->sim && r < t->size; r++) {
+  for (int r = 0; t->sim && r < t->local; r++) {
     if (!t->sim[r]) continue;
     if (t->gpu) myr_gpu_use(t->rank[r].device);
     myr_sim_destroy(t->sim[r]);
   }
-  if (t->gpu && t->size > 1)
-    for (int r = 0; r < t->size; r++) myr_nccl_close(&t->rank[r]);
+  if (t->gpu && t->size > 1 && t->rank)
+    for (int r = 0; r < t->local; r++) myr_nccl_close(&t->rank[r]);
   myr_host_team_free(&t->host);
+  if (t->mpi) myr_mpi_finalize();
   free(t->sim);
   free(t->rank);
   free(t->capacity);
@@ -267,22 +298,21 @@ void myr_team_destroy(myr_team *t) {
 
 int myr_team_size(const myr_team *t) { return t->size; }
 myr_sim *myr_team_sim(const myr_team *t, int rank) { return t->sim[rank]; }
-int myr_team_is_root(const myr_team *t) {
-  (void)t;
-  return 1;
-}
+int myr_team_is_root(const myr_team *t) { return t->base == 0; }
 const char *myr_team_describe(const myr_team *t) { return t->describe; }
 uint64_t myr_team_steps_done(const myr_team *t) { return t->sim[0]->step; }
 
 int64_t myr_team_slots(const myr_team *t) {
   int64_t n = 0;
-  for (int r = 0; r < t->size; r++) n += t->sim[r]->agents.n;
+  for (int r = 0; r < t->local; r++) n += t->sim[r]->agents.n;
+  if (t->mpi) myr_mpi_sum_i64(&n, 1);
   return n;
 }
 
 int64_t myr_team_population(const myr_team *t) {
   int64_t n = 0;
-  for (int r = 0; r < t->size; r++) n += myr_sim_population(t->sim[r]);
+  for (int r = 0; r < t->local; r++) n += myr_sim_population(t->sim[r]);
+  if (t->mpi) myr_mpi_sum_i64(&n, 1);
   return n;
 }
 
@@ -303,8 +333,14 @@ static myr_status step_rank(myr_team *t, int r, void *arg, myr_error *err) {
   return s;
 }
 
+myr_status myr_team_agree(const myr_team *t, myr_status s, myr_error *err) {
+  if (t->mpi && myr_mpi_max_int(s != MYR_OK) && s == MYR_OK)
+    s = myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: another rank failed (its message is above)", t->base);
+  return s;
+}
+
 myr_status myr_team_step(myr_team *t, int record_hint, myr_error *err) {
-  return for_each_rank(t, step_rank, &record_hint, err);
+  return myr_team_agree(t, for_each_rank(t, step_rank, &record_hint, err), err); /* no process goes on alone */
 }
 
 typedef struct parts_arg {
@@ -325,15 +361,19 @@ void myr_team_stats(myr_team *t, double *out) {
     myr_sim_stats(t->sim[0], out);
     return;
   }
-  myr_stat_parts parts[t->size], total;
-  int ok[t->size], all = 1;
+  myr_stat_parts parts[t->local], total;
+  int ok[t->local], all = 1;
   parts_arg a = {parts, ok};
   myr_error unused;
   for_each_rank(t, parts_rank, &a, &unused);
   memset(&total, 0, sizeof total);
-  for (int r = 0; r < t->size; r++) { /* integers: the same total in any order */
+  for (int r = 0; r < t->local; r++) { /* integers: the same total in any order */
     myr_stat_parts_add(&total, &parts[r]);
     all &= ok[r];
+  }
+  if (t->mpi) {
+    myr_mpi_sum_i64((int64_t *)&total, (int64_t)(sizeof total / sizeof(int64_t)));
+    all = !myr_mpi_max_int(!all);
   }
   myr_sim_stats_finish(t->sim[0], &total, all, out);
 }
@@ -363,6 +403,73 @@ static void append_agents(myr_sim *to, const myr_sim *from) {
   }
 }
 
+/* Bytes of one agent in a gather: its id, then every component of every column. */
+static size_t row_bytes(const myr_sim *sim) {
+  size_t row = sizeof(uint64_t);
+  for (int c = 0; c < sim->agents.n_columns; c++)
+    row += myr_type_size(sim->model->columns[c].type) * (size_t)sim->agents.components[c];
+  return row;
+}
+
+/* Packs the alive agents of `from` as rows; returns the number packed. */
+static int64_t pack_agents(const myr_sim *from, char *out) {
+  const myr_agents *f = &from->agents;
+  int64_t k = 0;
+  char *p = out;
+  for (int64_t i = 0; i < f->n; i++) {
+    if (!f->alive[i]) continue;
+    memcpy(p, &f->id[i], sizeof(uint64_t));
+    p += sizeof(uint64_t);
+    for (int c = 0; c < f->n_columns; c++) {
+      size_t es = myr_type_size(from->model->columns[c].type);
+      for (int q = 0; q < f->components[c]; q++, p += es)
+        memcpy(p, (const char *)f->col[c] + ((size_t)q * (size_t)f->capacity + (size_t)i) * es, es);
+    }
+    k++;
+  }
+  return k;
+}
+
+static void unpack_agents(myr_sim *to, const char *rows, int64_t n) {
+  myr_agents *a = &to->agents;
+  const char *p = rows;
+  for (int64_t j = 0; j < n; j++) {
+    int64_t k = a->n++;
+    memcpy(&a->id[k], p, sizeof(uint64_t));
+    p += sizeof(uint64_t);
+    a->alive[k] = 1;
+    for (int c = 0; c < a->n_columns; c++) {
+      size_t es = myr_type_size(to->model->columns[c].type);
+      for (int q = 0; q < a->components[c]; q++, p += es)
+        memcpy((char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)k) * es, p, es);
+    }
+  }
+}
+
+/* The processes of an MPI team send their agents to rank 0 (rows). */
+static myr_status gather_processes(myr_team *t, myr_sim **global, myr_error *err) {
+  const myr_sim *mine = t->sim[0];
+  size_t row = row_bytes(mine);
+  char *rows = malloc(row * (size_t)(mine->agents.n > 0 ? mine->agents.n : 1));
+  if (!rows) return myr_fail(err, MYR_ERR_NOMEM, "cannot pack %lld agents", (long long)mine->agents.n);
+  int64_t n = pack_agents(mine, rows), total = 0;
+  void *all = NULL;
+  myr_status s = myr_mpi_gather(rows, n * (int64_t)row, &all, &total, err);
+  free(rows);
+  if (s != MYR_OK || !myr_team_is_root(t)) {
+    free(all);
+    return s;
+  }
+  int64_t agents = total / (int64_t)row;
+  myr_sim *g;
+  if ((s = myr_sim_create_empty_part(t->cfg, agents > 0 ? agents : 1, &g, err)) == MYR_OK) {
+    unpack_agents(g, (const char *)all, agents);
+    *global = g;
+  }
+  free(all);
+  return s;
+}
+
 myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
   *global = NULL;
   myr_status s = for_each_rank(t, download_rank, NULL, err);
@@ -371,15 +478,21 @@ myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
     *global = t->sim[0];
     return MYR_OK;
   }
-  int64_t slots = myr_team_slots(t);
-  myr_sim *g;
-  if ((s = myr_sim_create_empty_part(t->cfg, slots > 0 ? slots : 1, &g, err)) != MYR_OK) return s;
-  const myr_sim *s0 = t->sim[0];
-  for (int r = 0; r < t->size; r++) append_agents(g, t->sim[r]);
+  myr_sim *g = NULL;
+  if (t->mpi) {
+    if ((s = gather_processes(t, &g, err)) != MYR_OK || !g) return s;
+  } else {
+    int64_t slots = myr_team_slots(t);
+    if ((s = myr_sim_create_empty_part(t->cfg, slots > 0 ? slots : 1, &g, err)) != MYR_OK) return s;
+    for (int r = 0; r < t->local; r++) append_agents(g, t->sim[r]);
+  }
+  const myr_sim *s0 = t->sim[0]; /* rank 0's grid: the same on every rank */
   size_t cells = (size_t)s0->grid.width * (size_t)s0->grid.height;
   for (int l = 0; l < s0->grid.n_layers; l++)
     memcpy(g->grid.layer[l], s0->grid.layer[l], cells * myr_type_size(s0->model->layers[l].type));
   g->step = s0->step;
+  /* the network (the one every rank holds) goes with the state into checkpoints */
+  myr_sim_copy_network(g, s0);
   *global = g;
   return MYR_OK;
 }
@@ -390,23 +503,43 @@ void myr_team_release(myr_team *t, myr_sim *global) {
 
 /* ---- the end-of-run table ------------------------------------------------------------------- */
 
+typedef struct rank_row {
+  double agents, step_s, comm_s, bytes;
+} rank_row;
+
 void myr_team_print_table(const myr_team *t, double wall, FILE *out) {
   if (t->size == 1) return;
-  double steps = 0, comm = 0, bytes = 0, most = 0, mean = 0;
+  rank_row mine[t->local];
+  for (int r = 0; r < t->local; r++) {
+    mine[r].agents = (double)myr_sim_population(t->sim[r]);
+    mine[r].step_s = t->seconds_step[r];
+    mine[r].comm_s = t->rank[r].seconds_comm;
+    mine[r].bytes = t->rank[r].bytes_moved;
+  }
+  rank_row *rows = mine;
+  void *all = NULL;
+  if (t->mpi) {
+    int64_t total = 0;
+    myr_error unused;
+    if (myr_mpi_gather(mine, (int64_t)sizeof mine, &all, &total, &unused) != MYR_OK || !all) return;
+    rows = (rank_row *)all;
+  }
+  if (!myr_team_is_root(t)) return;
+  double steps = 0, comm = 0, bytes = 0, most = 0, agents = 0;
   fprintf(out, "\n%-6s %14s %12s %12s %10s %14s\n", "rank", "agents", "step s", "comm s", "comm %", "bytes moved");
   for (int r = 0; r < t->size; r++) {
-    const myr_rank *k = &t->rank[r];
-    int64_t agents = myr_sim_population(t->sim[r]);
-    double share = t->seconds_step[r] > 0 ? 100 * k->seconds_comm / t->seconds_step[r] : 0;
-    fprintf(out, "%-6d %14lld %12.3f %12.3f %9.1f%% %14.4g\n", r, (long long)agents, t->seconds_step[r],
-            k->seconds_comm, share, k->bytes_moved);
-    steps += t->seconds_step[r];
-    comm += k->seconds_comm;
-    bytes += k->bytes_moved;
-    mean += (double)agents / t->size;
-    if (agents > most) most = (double)agents;
+    const rank_row *k = &rows[r];
+    double share = k->step_s > 0 ? 100 * k->comm_s / k->step_s : 0;
+    fprintf(out, "%-6d %14.0f %12.3f %12.3f %9.1f%% %14.4g\n", r, k->agents, k->step_s, k->comm_s, share, k->bytes);
+    steps += k->step_s;
+    comm += k->comm_s;
+    bytes += k->bytes;
+    agents += k->agents;
+    if (k->agents > most) most = k->agents;
   }
-  fprintf(out, "%-6s %14lld %12.3f %12.3f %9.1f%% %14.4g\n", "total", (long long)myr_team_population(t), steps,
-          comm, steps > 0 ? 100 * comm / steps : 0, bytes);
+  double mean = agents / t->size;
+  fprintf(out, "%-6s %14.0f %12.3f %12.3f %9.1f%% %14.4g\n", "total", agents, steps, comm,
+          steps > 0 ? 100 * comm / steps : 0, bytes);
   fprintf(out, "load imbalance (max/mean agents) %.3f, wall %.3f s\n", mean > 0 ? most / mean : 1.0, wall);
+  free(all);
 }

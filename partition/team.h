@@ -55,7 +55,11 @@ void myr_team_stats(myr_team *t, double *out);
 myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err);
 void myr_team_release(myr_team *t, myr_sim *global);
 
-/* Per-rank performance since creation: the end-of-run table. */
+/* s, or an error when another process of the team failed (so that all stop together). */
+myr_status myr_team_agree(const myr_team *t, myr_status s, myr_error *err);
+
+/* Per-rank performance since creation: the end-of-run table (printed by the root; every
+ * process must call it). */
 void myr_team_print_table(const myr_team *t, double wall_seconds, FILE *out);
 
 #ifdef __cplusplus

@@ -41,11 +41,12 @@ static myr_status record(myr_output *out, myr_team *team, double *stats, run_tot
   myr_team_stats(team, stats);
   t->births += (int64_t)stats[MYR_STAT_BIRTHS];
   t->deaths += (int64_t)stats[MYR_STAT_DEATHS];
-  return myr_output_record(out, myr_team_steps_done(team), stats, err);
+  myr_status s = out ? myr_output_record(out, myr_team_steps_done(team), stats, err) : MYR_OK; /* the root's */
+  return myr_team_agree(team, s, err);
 }
 
 static void print_summary(const myr_team *team, const myr_config *cfg, uint64_t first, int64_t agents0,
-                          const run_totals *t, double wall, const char *hash, const char *output) {
+                          int64_t agents, const run_totals *t, double wall, const char *hash, const char *output) {
   const myr_sim *sim = myr_team_sim(team, 0);
   double rate = wall > 0 ? t->agent_steps / wall : 0;
   double phases = sim->seconds_decide + sim->seconds_act + sim->seconds_sync + sim->seconds_stats;
@@ -54,7 +55,7 @@ static void print_summary(const myr_team *team, const myr_config *cfg, uint64_t 
   else if (sim->backend) printf("%-22s %s\n", "backend", sim->backend_why);
   else printf("%-22s cpu, %d threads\n", "backend", sim->threads);
   printf("%-22s %llu -> %llu\n", "steps", (unsigned long long)first, (unsigned long long)sim->step);
-  printf("%-22s %lld -> %lld\n", "agents", (long long)agents0, (long long)myr_team_population(team));
+  printf("%-22s %lld -> %lld\n", "agents", (long long)agents0, (long long)agents);
   printf("%-22s %lld / %lld\n", "births / deaths", (long long)t->births, (long long)t->deaths);
   printf("%-22s %.3f s\n", "wall time", wall);
   printf("%-22s %.4g\n", "agent-steps/s", rate);
@@ -67,7 +68,6 @@ static void print_summary(const myr_team *team, const myr_config *cfg, uint64_t 
            100 * sim->seconds_stats / phases);
   printf("%-22s %s\n", "output", output);
   printf("%-22s %s\n", "state hash (sha256)", hash);
-  myr_team_print_table(team, wall, stdout);
 }
 
 /* Snapshots and checkpoints read the whole state on the host: every rank's agents, downloaded
@@ -75,9 +75,9 @@ static void print_summary(const myr_team *team, const myr_config *cfg, uint64_t 
 static myr_status snapshot(myr_output *out, myr_team *team, myr_error *err) {
   myr_sim *g;
   myr_status s = myr_team_gather(team, &g, err);
-  if (s == MYR_OK && g) s = myr_output_snapshot(out, g, err);
+  if (s == MYR_OK && g && out) s = myr_output_snapshot(out, g, err);
   myr_team_release(team, g);
-  return s;
+  return myr_team_agree(team, s, err); /* the root writes; every process learns how it went */
 }
 
 static myr_status checkpoint(myr_team *team, const char *path, myr_error *err) {
@@ -85,7 +85,7 @@ static myr_status checkpoint(myr_team *team, const char *path, myr_error *err) {
   myr_status s = myr_team_gather(team, &g, err);
   if (s == MYR_OK && g) s = myr_checkpoint_write(g, path, err);
   myr_team_release(team, g);
-  return s;
+  return myr_team_agree(team, s, err);
 }
 
 static myr_status state_hash(myr_team *team, uint8_t hash[MYR_HASH_BYTES], myr_error *err) {
@@ -93,7 +93,7 @@ static myr_status state_hash(myr_team *team, uint8_t hash[MYR_HASH_BYTES], myr_e
   myr_status s = myr_team_gather(team, &g, err);
   if (s == MYR_OK && g) s = myr_sim_hash(g, hash, err);
   myr_team_release(team, g);
-  return s;
+  return myr_team_agree(team, s, err);
 }
 
 static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cfg, const myr_run_options *o,
@@ -103,7 +103,8 @@ static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cf
   myr_status s = record(out, team, stats, t, err);
   if (s == MYR_OK && cfg->snapshot_every > 0) s = snapshot(out, team, err);
   myr_progress p;
-  myr_progress_begin(&p, cfg->progress && !o->quiet, myr_team_steps_done(team), (uint64_t)cfg->steps);
+  myr_progress_begin(&p, cfg->progress && !o->quiet && myr_team_is_root(team), myr_team_steps_done(team),
+                     (uint64_t)cfg->steps);
   while (s == MYR_OK && myr_team_steps_done(team) < (uint64_t)cfg->steps) {
     int64_t n = myr_team_slots(team);
     uint64_t next = myr_team_steps_done(team) + 1;
@@ -120,10 +121,11 @@ static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cf
       myr_checkpoint_path(cfg->output, step, path, sizeof path);
       s = checkpoint(team, path, err);
     }
-    myr_progress_update(&p, step, myr_team_slots(team), t->agent_steps);
+    if (s == MYR_OK) myr_progress_update(&p, step, myr_team_slots(team), t->agent_steps);
     if (s == MYR_OK && interrupted)
       s = myr_fail(err, MYR_ERR_INTERRUPTED, "interrupted at step %llu; partial results are in %s.part",
                    (unsigned long long)step, cfg->output);
+    s = myr_team_agree(team, s, err); /* processes of a team stop together (every collective above agrees) */
   }
   myr_progress_end(&p);
   free(stats);
@@ -135,14 +137,16 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   myr_status s = myr_config_load(&cfg, o->config_path, o->set, o->n_set, err);
   if (s != MYR_OK) return s;
   myr_team *team = NULL;
-  if (!o->quiet)
+  myr_output *out = NULL;
+  if ((s = myr_team_create(&cfg, o->resume, &team, err)) != MYR_OK) goto done;
+  int root = myr_team_is_root(team), quiet = o->quiet || !root;
+  if (!quiet)
     fprintf(stderr, "myriad: %s, model %s, %lld agents on %lldx%lld, %lld steps\n", o->config_path, cfg.model,
             (long long)cfg.count, (long long)cfg.width, (long long)cfg.height, (long long)cfg.steps);
-  print_memory_estimate(&cfg, o->quiet);
-  if ((s = myr_team_create(&cfg, o->resume, &team, err)) != MYR_OK) goto done;
+  print_memory_estimate(&cfg, quiet);
   myr_sim *sim = myr_team_sim(team, 0);
   const char *backend = sim->backend ? sim->backend->name : "cpu";
-  if (!o->quiet)
+  if (!quiet)
     fprintf(stderr, "backend: %s (%s)\n", backend, myr_team_size(team) > 1 ? myr_team_describe(team) : sim->backend_why);
   if (sim->step > (uint64_t)cfg.steps) {
     s = myr_fail(err, MYR_ERR_CHECKPOINT, "%s is at step %llu, past run.steps %lld", o->resume,
@@ -150,8 +154,8 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
     goto done;
   }
 
-  myr_output *out = NULL;
-  if ((s = myr_output_open(&out, cfg.output, sim, backend, err)) != MYR_OK) goto done;
+  if (root) s = myr_output_open(&out, cfg.output, sim, backend, err);
+  if ((s = myr_team_agree(team, s, err)) != MYR_OK) goto done;
   interrupted = 0;
   void (*previous)(int) = signal(SIGINT, on_interrupt);
   uint64_t first = sim->step;
@@ -165,17 +169,23 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   uint8_t hash[MYR_HASH_BYTES];
   char hex[MYR_HASH_HEX] = "";
   if (s == MYR_OK && (s = state_hash(team, hash, err)) == MYR_OK) myr_hash_hex(hash, hex);
-  myr_error close_err;
-  myr_status cs = myr_output_close(out, s == MYR_OK, s == MYR_OK ? hash : NULL, wall, &close_err);
-  if (s == MYR_OK && cs != MYR_OK) {
-    *err = close_err;
-    s = cs;
+  int64_t agents = s == MYR_OK ? myr_team_population(team) : 0;
+  if (out) {
+    myr_error close_err;
+    myr_status cs = myr_output_close(out, s == MYR_OK, s == MYR_OK ? hash : NULL, wall, &close_err);
+    out = NULL;
+    if (s == MYR_OK && cs != MYR_OK) {
+      *err = close_err;
+      s = cs;
+    }
   }
-  if (s == MYR_OK && !o->quiet)
-    print_summary(team, &cfg, first, agents0, &totals, wall, hex, cfg.output);
-  else if (s == MYR_OK)
+  if (s == MYR_OK && !quiet)
+    print_summary(team, &cfg, first, agents0, agents, &totals, wall, hex, cfg.output);
+  else if (s == MYR_OK && root)
     printf("%s\n", hex);
+  if (s == MYR_OK && !o->quiet) myr_team_print_table(team, wall, stdout); /* collective: every process */
 done:
+  if (out) myr_output_close(out, 0, NULL, 0, &(myr_error){0});
   myr_team_destroy(team);
   myr_config_free(&cfg);
   return s;

@@ -108,6 +108,9 @@ myr_status myr_sim_start_backend(myr_sim *sim, myr_error *err);
  * the CPU backend). Call before reading columns or layers: hash, snapshots, checkpoints. */
 myr_status myr_sim_to_host(myr_sim *sim, myr_error *err);
 void myr_sim_destroy(myr_sim *sim);
+/* Copies the network's host weights of `from` into `to` (same shape), e.g. into a gathered
+ * state that goes into a checkpoint. */
+void myr_sim_copy_network(myr_sim *to, const myr_sim *from);
 
 /* Advances one step (decide, act, and sync when the step closes a window).
  * MYR_ERR_CAPACITY if births would exceed agents.capacity: the run must stop there (claims are

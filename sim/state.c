@@ -187,6 +187,12 @@ myr_status myr_sim_create_part(const myr_config *cfg, myr_rank *rank, uint64_t f
   return MYR_OK;
 }
 
+void myr_sim_copy_network(myr_sim *to, const myr_sim *from) {
+  if (to->search && from->search && to->search->net.w && from->search->net.w &&
+      to->search->net.n_params == from->search->net.n_params)
+    memcpy(to->search->net.w, from->search->net.w, from->search->net.n_params * sizeof *from->search->net.w);
+}
+
 void myr_sim_destroy(myr_sim *sim) {
   if (!sim) return;
   if (sim->backend) sim->backend->detach(sim);

@@ -27,7 +27,7 @@ static const myr_column_desc toy_columns[] = {
     {"born", MYR_U64, 1, MYR_PERSISTENT, "step of birth"},
     {"claim", MYR_I64, MYR_PER_WINDOW_STEP, MYR_TRANSIENT, "per-step scratch, zero after sync"},
 };
-static const myr_layer_desc toy_layers[] = {{"visits", MYR_I64, MYR_PERSISTENT, "actions summed per cell"}};
+static const myr_layer_desc toy_layers[] = {{"visits", MYR_I64, MYR_PERSISTENT, "actions summed per cell", MYR_WRITTEN_IN_ACT}};
 static const myr_stat_desc toy_stats[] = {{"agent_steps", "agent-steps since last record"}};
 
 static int toy_legal(const myr_view *v, int64_t i, uint8_t *mask) {

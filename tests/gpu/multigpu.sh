@@ -1,0 +1,40 @@
+# GPU ranks (label multigpu, on a machine with 2 or more GPUs): the state hash of 1 GPU equals
+# the CPU backend's and that of 2 and 4 GPUs driven by threads (--gpus) and by one process per
+# GPU (mpirun), for foraging (births, deaths, contested cells), epidemic and movement, with
+# sync windows of 1 and 5, and for MCTS decisions. Exits 77 (skipped) with fewer than 2 GPUs.
+. "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
+cfgdir=$MYRIAD_SOURCE_DIR/configs
+gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+[ "$gpus" -ge 2 ] || { echo "skipped: $gpus GPU(s)"; exit 77; }
+export NCCL_NVLS_ENABLE=0
+counts="2"; [ "$gpus" -ge 4 ] && counts="2 4"
+mpi() { mpirun --allow-run-as-root -np "$1" -x NCCL_NVLS_ENABLE "${@:2}"; }
+
+same_everywhere() { # LABEL CONFIG ARGS...
+  local label=$1 config=$2; shift 2
+  local cpu g1 h
+  cpu=$(run_hash "$config" "$@" -b cpu)
+  g1=$(run_hash "$config" "$@" -b cuda -g 1)
+  echo "$label: cpu $cpu, 1 GPU $g1"
+  check "$label: 1 GPU ($g1) == CPU ($cpu)" test "$g1" = "$cpu" -a ${#cpu} -eq 64
+  for n in $counts; do
+    h=$(run_hash "$config" "$@" -b cuda -g $n)
+    echo "$label: $n GPUs (threads) $h"
+    check "$label: $n GPUs, threads ($h) == 1 GPU" test "$h" = "$g1"
+    h=$(mpi $n "$MYRIAD_BIN" run "$config" "$@" -b cuda --quiet 2>err.log | tail -n 1)
+    echo "$label: $n GPUs (mpirun) $h"
+    check "$label: $n GPUs, mpirun ($h) == 1 GPU" test "$h" = "$g1"
+  done
+}
+
+for sync in 1 5; do
+  common=(-n 50 -s distributed.sync_frequency=$sync -s run.snapshot_every=0 -o out.h5)
+  same_everywhere "foraging sync $sync" "$cfgdir/foraging-small.yaml" "${common[@]}" -s agents.count=200000 \
+    -s agents.capacity=600000 -s world.width=1024 -s world.height=1024
+  same_everywhere "epidemic sync $sync" "$cfgdir/epidemic-city.yaml" "${common[@]}" -s agents.count=200000 \
+    -s world.width=512 -s world.height=512
+  same_everywhere "movement sync $sync" "$cfgdir/movement-small.yaml" "${common[@]}" -s agents.count=200000
+done
+same_everywhere "foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -s agents.count=20000 -s policy.kind=mcts \
+  -s policy.mcts.simulations=16 -s run.snapshot_every=0 -o out.h5
+finish

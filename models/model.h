@@ -166,7 +166,8 @@ typedef struct myr_model {
   const int *cell_columns;
 
   /* The planning interface for MCTS (models/plan.h), or NULL: the model then decides by the
-   * random, heuristic or network policies only. */
+   * random, heuristic or network policies only. It also defines the reward the trainer learns
+   * from (plan_step's, for the action taken: models/plan.h, Rewards). */
   const myr_model_plan *plan;
 } myr_model;
 

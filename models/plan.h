@@ -13,7 +13,16 @@
  * The functions are MYR_HD static inline in the model's header; <name>.c fills a
  * myr_model_plan with CPU wrappers, <name>.cu the CUDA launchers (models/model_cuda.cuh). They
  * must be pure: the same inputs give the same bits on the CPU and the GPU (float arithmetic
- * without libm: sim/mathf.h). */
+ * without libm: sim/mathf.h).
+ *
+ * Rewards. plan_step's reward is also the reward of the agent's real step for training: the
+ * trainer (search/trainer.h) takes agent i's reward at step s as the reward plan_step gives for
+ * the action the agent took, from the root plan_root builds at step s. So a model's plan_step
+ * reward must mean "what one real step is worth to this agent" under the published world, and
+ * the search maximises exactly what the value targets measure. (foraging: claimed - metabolism
+ * in energy units, which is what act claims; latent: 0.01 mean(s').) A model whose imagined
+ * steps differ from its real ones (other agents, regrowth) gives rewards that ignore those
+ * differences, as its search does. */
 #ifndef MYR_PLAN_H
 #define MYR_PLAN_H
 

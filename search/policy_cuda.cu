@@ -162,6 +162,10 @@ extern "C" myr_status myr_search_upload_weights_cuda(myr_search *s, myr_error *e
   search_cuda *d = (search_cuda *)s->device;
   if (!d || !d->w) return MYR_OK;
   CU(cudaMemcpy(d->w, s->net.w, s->net.n_params * sizeof(float), cudaMemcpyHostToDevice));
+  if (d->w16) { /* network.precision bf16: the tensor cores read the packed copy */
+    CU(myr_net_pack_bf16_cuda(&d->net, d->w16, NULL));
+    CU(cudaDeviceSynchronize());
+  }
   return MYR_OK;
 }
 

@@ -2,7 +2,9 @@
  * layers: a block takes a tile of rows, keeps their activations in shared memory from the input
  * to the last hidden layer, and stages each layer's weights through shared memory in chunks of
  * 32 inputs x 128 outputs (transposed, padded: conflict-free reads). A thread owns a few rows
- * x outputs and sums each output in exactly myr_net_forward_row's order: the bias, then
+ * x outputs, reads each row's activations four inputs at a time (one broadcast 16-byte read:
+ * the fp32 path, without FMA, is bound by shared-memory reads per multiply-add as much as by
+ * the adds), and sums each output in exactly myr_net_forward_row's order: the bias, then
  * inputs 0, 1, 2, ... across the chunks, with __fmul_rn / __fadd_rn (never a fused
  * multiply-add), and applies the same ReLU; so every output has the same bits as on the CPU
  * (DESIGN §4.5, §4.6), whatever the batch size or a row's position.
@@ -83,7 +85,29 @@ __global__ void __launch_bounds__(THREADS) forward_kernel(myr_net_shape s, const
           wt[kk * WLD + jj] = (jj < jn && kk < kn) ? W[(size_t)(j0 + jj) * ni + k0 + kk] : 0.0f;
         }
         __syncthreads();
-        for (int kk = 0; kk < kn; kk++) {
+        const int kn4 = kn & ~3;
+        int kk = 0;
+        for (; kk < kn4; kk += 4) { /* four inputs per broadcast 16-byte read of each row */
+          float4 a4[RT];
+#pragma unroll
+          for (int r = 0; r < RT; r++)
+            a4[r] = *reinterpret_cast<const float4 *>(ain + (warp + WARPS * r) * lda + k0 + kk);
+#pragma unroll
+          for (int u = 0; u < 4; u++) { /* inputs kk, kk + 1, kk + 2, kk + 3: still in order */
+#pragma unroll
+            for (int jt = 0; jt < JT; jt++) {
+              if (jt < jtn) {
+                float wv = wt[(kk + u) * WLD + lane + 32 * jt];
+#pragma unroll
+                for (int r = 0; r < RT; r++) {
+                  const float av = u == 0 ? a4[r].x : u == 1 ? a4[r].y : u == 2 ? a4[r].z : a4[r].w;
+                  acc[r][jt] = __fadd_rn(acc[r][jt], __fmul_rn(wv, av));
+                }
+              }
+            }
+          }
+        }
+        for (; kk < kn; kk++) {
           float a[RT];
 #pragma unroll
           for (int r = 0; r < RT; r++) a[r] = ain[(warp + WARPS * r) * lda + k0 + kk]; /* broadcast */
@@ -371,7 +395,9 @@ extern "C" int myr_net_forward_cuda(const myr_net_view *n, const float *x, float
   cudaError_t e = cudaGetDevice(&dev);
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&most, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
   if (e != cudaSuccess) return (int)e;
-  /* The tallest tile that fits: 32 rows (most shapes), 16 or 8 for wide layers. */
+  /* Activation rows start on 16 bytes (the float4 reads). The tallest tile that fits: 32 rows
+   * (most shapes), 16 or 8 for wide layers. The tile changes no bits. */
+  lda = (lda + 3) & ~3;
   if (smem_bytes(4 * WARPS, lda) <= (size_t)most) return launch<4>(n, x, out, rows, lda, st);
   if (smem_bytes(2 * WARPS, lda) <= (size_t)most) return launch<2>(n, x, out, rows, lda, st);
   if (smem_bytes(1 * WARPS, lda) <= (size_t)most) return launch<1>(n, x, out, rows, lda, st);

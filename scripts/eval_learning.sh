@@ -91,3 +91,9 @@ awk -F, 'NR > 1 {k = $1; if (!(k in n)) order[++m] = k; n[k]++; sv[k] += $3; en[
     }
   }' "$csv" | tee "$out/eval.md"
 echo "seeds: $seeds; $steps steps; per-run rows in $csv"
+# The training run's share of wall time spent training (result files of runs with training).
+attr() { h5dump -a "/meta/$2" "$1" 2>/dev/null | sed -n 's/^ *(0): //p'; }
+tsec=$(attr "$trained" train_seconds) wsec=$(attr "$trained" wall_seconds)
+if [ -n "$tsec" ] && [ -n "$wsec" ]; then
+  awk -v t="$tsec" -v w="$wsec" 'BEGIN {printf "training run: %.1f s, of which training %.1f s (%.0f%%), simulating and searching %.1f s\n", w, t, 100 * t / w, w - t}'
+fi

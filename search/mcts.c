@@ -335,7 +335,7 @@ myr_status myr_mcts_search_cpu(myr_mcts *m, const myr_view *v, const myr_net_vie
         const int32_t *leaf = t->wave_leaf + b * L;
         for (int32_t j = 0; j < t->wave_count[b]; j++) {
           int64_t g = b * m->nodes + leaf[j];
-          if (t->visits[g] != 0) continue; /* a terminal or max-depth leaf visited again */
+          if (t->stat[g].visits != 0) continue; /* a terminal or max-depth leaf visited again */
           m->b_tree[ne] = (int32_t)b;
           m->b_parent[ne] = myr_tree_parent(t, g);
           m->b_child[ne] = leaf[j];

@@ -182,7 +182,7 @@ __global__ void roots(myr_mcts_tree t, const float *out, int out_width, int use_
 __device__ int32_t count_new(const myr_mcts_tree &t, int64_t b) {
   int32_t c = 0;
   for (int32_t j = 0; j < t.wave_count[b]; j++)
-    c += t.visits[(size_t)b * (size_t)t.nodes + (size_t)t.wave_leaf[b * t.max_leaves + j]] == 0;
+    c += t.stat[(size_t)b * (size_t)t.nodes + (size_t)t.wave_leaf[b * t.max_leaves + j]].visits == 0;
   return c;
 }
 
@@ -211,7 +211,7 @@ __global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets,
     for (int32_t j = 0; j < t.wave_count[b]; j++) {
       int32_t leaf = t.wave_leaf[b * t.max_leaves + j];
       int64_t g = (int64_t)b * t.nodes + leaf;
-      if (t.visits[g] != 0) continue;
+      if (t.stat[g].visits != 0) continue;
       b_tree[row] = (int32_t)b;
       b_parent[row] = myr_tree_parent(&t, g);
       b_child[row] = leaf;

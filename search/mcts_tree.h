@@ -10,7 +10,8 @@
  *
  * Storage (myr_mcts_tree, a POD view of one chunk's SoA arrays): node j of tree b at
  * b * nodes + j, its action edges at (b * nodes + j) * actions + a. Node 0 is the root.
- * Compact where it costs no result bits: visits as u16 (at most simulations + 1 <= 4097),
+ * Compact where it costs no result bits: visits as u16 (at most simulations + 1 <= 4097), kept
+ * with the pending visits and the value sum in one 8-byte myr_tree_stat per node,
  * parent and child indices as u8 when a tree has at most 256 node slots (u16 otherwise:
  * myr_tree_index / myr_tree_set_index), priors as IEEE binary16 (search/lowp.h), rounded once
  * when the node's prior is set (root_init, set_leaf) with integer operations, so the CPU and
@@ -105,6 +106,14 @@
 #include "sim/mathf.h"     /* myr_expf, myr_logf */
 #include "sim/rng.h"       /* myr_rng_*: root noise, action sampling */
 
+/* A node's visit statistics, together: the selection walk reads them for every child of every
+ * node it passes, so one 8-byte load (one sector) instead of three from three arrays. */
+typedef struct myr_tree_stat {
+  uint16_t visits;   /* at most simulations + 1 <= 4097 */
+  uint16_t vl;       /* pending (virtual) visits of this wave; bit 15: closed for this wave */
+  float value_sum;
+} myr_tree_stat;
+
 /* One chunk's trees, as the tree functions see them (host or device pointers). */
 typedef struct myr_mcts_tree {
   int32_t trees;      /* trees in the arrays */
@@ -117,13 +126,12 @@ typedef struct myr_mcts_tree {
   float discount, pb_c_init, pb_c_base, dirichlet_alpha, dirichlet_fraction, gumbel_scale;
   float c_visit, c_scale, temperature;
   /* per node [trees * nodes] */
-  uint16_t *visits;
-  float *value_sum, *raw_value, *reward;
+  myr_tree_stat *stat; /* visits, pending visits, value sum */
+  float *raw_value, *reward;
   void *parent;       /* u8 or u16 (wide); 0 at the root (never read there) */
   uint8_t *action;    /* the action into the node */
   uint8_t *terminal;
   uint32_t *legal;
-  uint16_t *vl;       /* pending (virtual) visits of this wave; bit 15: closed for this wave */
   /* per edge [trees * nodes * actions] */
   uint16_t *prior;    /* binary16 */
   void *child;        /* u8 or u16 (wide); 0 = not expanded */
@@ -168,11 +176,11 @@ static inline void myr_tree_configure(myr_mcts_tree *t, const myr_mcts_config *c
 static inline size_t myr_tree_layout(myr_mcts_tree *t, char *base, size_t align) {
   size_t T = (size_t)t->trees, TN = T * (size_t)t->nodes, TNA = TN * (size_t)t->actions;
   size_t A = (size_t)t->actions, L = (size_t)t->max_leaves, I = t->wide ? 2 : 1;
-  const size_t bytes[] = {TN * 2, TN * 4, TN * 4, TN * 4, TN * I, TN, TN, TN * 4, TN * 2, TNA * 2, TNA * I,
+  const size_t bytes[] = {TN * 8, TN * 4, TN * 4, TN * I, TN, TN, TN * 4, TNA * 2, TNA * I,
                           T * A * 4, T * 4, T * 4, T * 4, T * 4, T * 8, T * 4, T * L * 4};
-  void **field[] = {(void **)&t->visits, (void **)&t->value_sum, (void **)&t->raw_value, (void **)&t->reward,
+  void **field[] = {(void **)&t->stat, (void **)&t->raw_value, (void **)&t->reward,
                     (void **)&t->parent, (void **)&t->action, (void **)&t->terminal, (void **)&t->legal,
-                    (void **)&t->vl, (void **)&t->prior, (void **)&t->child, (void **)&t->noise,
+                    (void **)&t->prior, (void **)&t->child, (void **)&t->noise,
                     (void **)&t->used, (void **)&t->sims, (void **)&t->budget, (void **)&t->schedule,
                     (void **)&t->bounds, (void **)&t->wave_count, (void **)&t->wave_leaf};
   size_t total = 0;
@@ -329,13 +337,13 @@ MYR_HD static inline void myr_tree_edges(const myr_mcts_tree *t, int32_t b, int3
     int32_t c = myr_tree_child(t, e0 + a);
     if (c == 0) continue;
     int64_t gc = base + c;
-    int32_t v = t->visits[gc];
-    uint32_t w = t->vl[gc];
+    int32_t v = t->stat[gc].visits;
+    uint32_t w = t->stat[gc].vl;
     nv[a] = (int32_t)(w & MYR_TREE_PENDING_MASK);
     blocked[a] = (v == 0 || (w & MYR_TREE_CLOSED_BIT)) ? 1 : 0;
     if (v > 0) {
       n[a] = v;
-      q[a] = t->reward[gc] + t->discount * (t->value_sum[gc] / (float)v);
+      q[a] = t->reward[gc] + t->discount * (t->stat[gc].value_sum / (float)v);
     }
   }
 }
@@ -407,10 +415,10 @@ MYR_HD static inline void myr_tree_improved(int actions, uint32_t legal, const f
 /* Clears node slot j of tree b (a new node: no visits, no children). */
 MYR_HD static inline void myr_tree_clear_node(myr_mcts_tree *t, int32_t b, int32_t j) {
   int64_t g = myr_tree_at(t, b, j);
-  t->visits[g] = 0;
-  t->value_sum[g] = 0.0f;
+  t->stat[g].visits = 0;
+  t->stat[g].value_sum = 0.0f;
   t->raw_value[g] = 0.0f;
-  t->vl[g] = 0;
+  t->stat[g].vl = 0;
   for (int a = 0; a < t->actions; a++) {
     myr_tree_set_index(t, t->child, g * t->actions + a, 0);
     t->prior[g * t->actions + a] = 0; /* binary16 +0 */
@@ -427,8 +435,8 @@ MYR_HD static inline void myr_tree_root_init(myr_mcts_tree *t, int32_t b, uint32
   int64_t g = myr_tree_at(t, b, 0);
   legal &= myr_tree_all_actions(A);
   myr_tree_clear_node(t, b, 0);
-  t->visits[g] = 1;
-  t->value_sum[g] = value;
+  t->stat[g].visits = 1;
+  t->stat[g].value_sum = value;
   t->raw_value[g] = value;
   t->reward[g] = 0.0f;
   myr_tree_set_index(t, t->parent, g, 0);
@@ -492,7 +500,7 @@ MYR_HD static inline int myr_tree_choose(const myr_mcts_tree *t, int32_t b, int3
         hi = q[a] > hi ? q[a] : hi;
       }
     float range = hi - lo > MYR_TREE_EPS ? hi - lo : MYR_TREE_EPS;
-    float N = (float)(t->visits[g] + (int32_t)(t->vl[g] & MYR_TREE_PENDING_MASK));
+    float N = (float)(t->stat[g].visits + (int32_t)(t->stat[g].vl & MYR_TREE_PENDING_MASK));
     float c = t->pb_c_init + myr_logf((N + t->pb_c_base + 1.0f) / t->pb_c_base);
     float explore = sqrtf(N) * c;
     for (int a = 0; a < A; a++) {
@@ -571,7 +579,7 @@ MYR_HD static inline myr_tree_leaf myr_tree_select(myr_mcts_tree *t, int32_t b) 
       int a = myr_tree_choose(t, b, x, depth);
       if (a < 0) {
         if (x == 0) return leaf; /* CLOSED */
-        t->vl[g] = (uint16_t)(t->vl[g] | MYR_TREE_CLOSED_BIT);
+        t->stat[g].vl = (uint16_t)(t->stat[g].vl | MYR_TREE_CLOSED_BIT);
         break;
       }
       int32_t c = myr_tree_child(t, g * A + a);
@@ -612,7 +620,7 @@ MYR_HD static inline int32_t myr_tree_select_wave(myr_mcts_tree *t, int32_t b, i
     int32_t x = leaf.node;
     for (;;) {
       int64_t g = myr_tree_at(t, b, x);
-      t->vl[g] = (uint16_t)(t->vl[g] + 1u);
+      t->stat[g].vl = (uint16_t)(t->stat[g].vl + 1u);
       if (x == 0) break;
       x = myr_tree_parent(t, g);
     }
@@ -648,11 +656,11 @@ MYR_HD static inline void myr_tree_backup_wave(myr_mcts_tree *t, int32_t b) {
     int64_t g = myr_tree_at(t, b, x);
     float G = t->raw_value[g];
     for (;;) {
-      t->visits[g] += 1;
-      t->value_sum[g] = t->value_sum[g] + G;
-      t->vl[g] = (uint16_t)((t->vl[g] & MYR_TREE_PENDING_MASK) - 1u);
+      t->stat[g].visits += 1;
+      t->stat[g].value_sum = t->stat[g].value_sum + G;
+      t->stat[g].vl = (uint16_t)((t->stat[g].vl & MYR_TREE_PENDING_MASK) - 1u);
       if (x == 0) break;
-      float q = t->reward[g] + t->discount * (t->value_sum[g] / (float)t->visits[g]);
+      float q = t->reward[g] + t->discount * (t->stat[g].value_sum / (float)t->stat[g].visits);
       lo = q < lo ? q : lo;
       hi = q > hi ? q : hi;
       G = t->reward[g] + t->discount * G;
@@ -691,7 +699,7 @@ MYR_HD static inline float myr_tree_result(const myr_mcts_tree *t, int32_t b, fl
       target[a] = !((legal >> a) & 1u) ? 0.0f : total > 0 ? (float)n[a] / (float)total : P[a];
       if (((legal >> a) & 1u) && (best < 0 || target[a] > target[best])) best = a;
     }
-    value = t->value_sum[g] / (float)t->visits[g];
+    value = t->stat[g].value_sum / (float)t->stat[g].visits;
   } else {
     float qhat[MYR_MCTS_MAX_ACTIONS] = {0}, sigma[MYR_MCTS_MAX_ACTIONS] = {0};
     myr_tree_sigma(A, legal, n, q, P, t->raw_value[g], t->c_visit, t->c_scale, t->bounds[2 * (int64_t)b],
@@ -795,8 +803,8 @@ MYR_HD static inline void myr_tree_agent_result(const myr_mcts_tree *t, int32_t 
         w[a] = w[a] + (float)nk[a] * qk[a];
       }
       int64_t gk = myr_tree_at(t, b0 + k, 0);
-      root_sum = root_sum + t->value_sum[gk];
-      root_visits += t->visits[gk];
+      root_sum = root_sum + t->stat[gk].value_sum;
+      root_visits += t->stat[gk].visits;
     }
     int32_t total = 0, max_n = 0;
     for (int a = 0; a < A; a++) {

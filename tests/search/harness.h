@@ -92,7 +92,7 @@ static inline void th_finish(th_forest *f) {
     for (int32_t j = 0; j < t->wave_count[b]; j++) {
       int32_t x = t->wave_leaf[(size_t)b * (size_t)f->L + (size_t)j];
       int64_t g = myr_tree_at(t, b, x);
-      if (t->visits[g] != 0) continue;
+      if (t->stat[g].visits != 0) continue;
       int64_t gp = myr_tree_at(t, b, myr_tree_parent(t, g));
       toy_step(&f->ctx[b], &f->state[gp], t->action[g], &f->state[g], &t->reward[g], &t->terminal[g]);
       t->legal[g] = toy_legal_bits(&f->ctx[b], f->state[g].d, f->state[g].s);
@@ -116,7 +116,7 @@ static inline int32_t th_depth(const myr_mcts_tree *t, int32_t b, int32_t x) {
 /* 1 when node x of tree b is a leaf that selection may visit again (no expansion). */
 static inline int th_revisitable(const myr_mcts_tree *t, int32_t b, int32_t x) {
   int64_t g = myr_tree_at(t, b, x);
-  return t->visits[g] > 0 &&
+  return t->stat[g].visits > 0 &&
          (t->terminal[g] || t->legal[g] == 0 || (t->max_depth > 0 && th_depth(t, b, x) >= t->max_depth));
 }
 
@@ -130,7 +130,7 @@ static inline int th_open(const myr_mcts_tree *t, int32_t b, int32_t x, int32_t 
     if (!((t->legal[g] >> a) & 1u)) continue;
     int32_t c = myr_tree_child(t, g * t->actions + a);
     if (c == 0) return 1;
-    if (t->visits[myr_tree_at(t, b, c)] > 0 && th_open(t, b, c, d + 1)) return 1;
+    if (t->stat[myr_tree_at(t, b, c)].visits > 0 && th_open(t, b, c, d + 1)) return 1;
   }
   return 0;
 }

@@ -48,7 +48,7 @@ static void run(int algorithm, int L, int max_depth, int sims, uint64_t seed) {
       for (int32_t i = 0; i < n; i++)
         for (int32_t j = 0; j < i; j++) {
           int64_t gi = myr_tree_at(t, b, leaf[i]), gj = myr_tree_at(t, b, leaf[j]);
-          int new_i = t->visits[gi] == 0, new_j = t->visits[gj] == 0;
+          int new_i = t->stat[gi].visits == 0, new_j = t->stat[gj].visits == 0;
           if (new_i && new_j && myr_tree_parent(t, gi) == myr_tree_parent(t, gj) && t->action[gi] == t->action[gj]) dup_edges++;
           if (leaf[i] == leaf[j] && !th_revisitable(t, b, leaf[i])) dup_nodes++;
         }
@@ -76,13 +76,13 @@ static void run(int algorithm, int L, int max_depth, int sims, uint64_t seed) {
     th_finish(&f);
     int64_t left_marks = 0;
     for (int32_t b = 0; b < t->trees; b++)
-      for (int32_t j = 0; j < t->used[b]; j++) left_marks += t->vl[myr_tree_at(t, b, j)] != 0;
+      for (int32_t j = 0; j < t->used[b]; j++) left_marks += t->stat[myr_tree_at(t, b, j)].vl != 0;
     CHECK(left_marks == 0, "%lld nodes keep virtual visits or closed marks after the backup", (long long)left_marks);
   }
   int64_t wrong_sims = 0, wrong_root = 0;
   for (int32_t b = 0; b < t->trees; b++) {
     wrong_sims += t->sims[b] != sims;
-    wrong_root += t->visits[myr_tree_at(t, b, 0)] != 1 + t->sims[b];
+    wrong_root += t->stat[myr_tree_at(t, b, 0)].visits != 1 + t->sims[b];
   }
   double ideal = (double)sims / L, waves = (double)f.waves;
   printf("%-6s L=%2d depth=%d: %6lld leaves in %4lld waves (ideal %5.0f), %lld short tree-waves (%lld with "

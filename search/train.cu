@@ -36,30 +36,33 @@
 
 /* ---- kernels ---------------------------------------------------------------------------------- */
 
-#define TM 64 /* tile rows (m) */
-#define TN 64 /* tile columns (n) */
 #define TK 16 /* t per shared-memory stage */
 
 enum { INIT_ZERO = 0, INIT_BIAS = 1 };
 enum { EPI_NONE = 0, EPI_RELU = 1, EPI_MASK = 2 };
 
-/* C[m * ldc + n] for m < M, n < N over t in [t0 + z * ... ): A(m, t) = A[m * sam + t * sat],
- * B(t, n) = B[t * sbt + n * sbn]. blockIdx.z = shard s of K: t in [T s / K, T (s + 1) / K), C at
- * C + s * cstride. init: 0 or bias[n]. Epilogue: ReLU (x > 0 ? x : 0), or mask (mask[m * ldm + n] > 0
- * ? x : 0). Each thread owns a 4 x 4 block of outputs and adds its products in t order. */
+/* C[m * ldc + n] for m < M, n < N: A(m, t) = A[m * sam + t * sat], B(t, n) = B[t * sbt + n * sbn].
+ * blockIdx.z = shard s of K: t in [T s / K, T (s + 1) / K), C at C + s * cstride. init: 0 or
+ * bias[n]. Epilogue: ReLU (x > 0 ? x : 0; not on the last layer), or mask (mask[m * ldm + n] > 0
+ * ? x : 0). 256 threads a block, each owning RM x RN outputs (rows ty + 16 p, columns tx + 16 q)
+ * of a (16 RM) x (16 RN) tile and adding its products in t order. RM = RN = 4 (64 x 64 tiles)
+ * for the passes over samples; 2 (32 x 32) for the weight gradients, whose few outputs need
+ * more blocks to fill the GPU. */
+template <int RM, int RN>
 __global__ void __launch_bounds__(256) ordered_gemm(int M, int N, int T, int K, const float *A, long sam, long sat,
                                                     const float *B, long sbt, long sbn, float *C, long ldc,
                                                     long cstride, int init, const float *bias, int epi,
                                                     const float *mask, long ldm, int last_layer) {
-  __shared__ float As[TK][TM];
-  __shared__ float Bs[TK][TN];
+  const int TM = 16 * RM, TN = 16 * RN;
+  __shared__ float As[TK][16 * RM];
+  __shared__ float Bs[TK][16 * RN];
   int s = blockIdx.z;
   long t0 = (long)T * s / K, t1 = (long)T * (s + 1) / K;
   int m0 = blockIdx.x * TM, n0 = blockIdx.y * TN; /* x: m (samples, up to 2^31 tiles) */
   int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
-  float acc[4][4];
-  for (int a = 0; a < 4; a++)
-    for (int b = 0; b < 4; b++) {
+  float acc[RM][RN];
+  for (int a = 0; a < RM; a++)
+    for (int b = 0; b < RN; b++) {
       int n = n0 + tx + 16 * b;
       acc[a][b] = (init == INIT_BIAS && n < N) ? bias[n] : 0.0f;
     }
@@ -79,17 +82,17 @@ __global__ void __launch_bounds__(256) ordered_gemm(int M, int N, int T, int K, 
     __syncthreads();
     int kmax = t1 - tt < TK ? (int)(t1 - tt) : TK; /* only real t: no extra + 0 products */
     for (int kk = 0; kk < kmax; kk++) {
-      float a[4], b[4];
-      for (int q = 0; q < 4; q++) a[q] = As[kk][ty + 16 * q];
-      for (int q = 0; q < 4; q++) b[q] = Bs[kk][tx + 16 * q];
-      for (int p = 0; p < 4; p++)
-        for (int q = 0; q < 4; q++) acc[p][q] = __fadd_rn(acc[p][q], __fmul_rn(a[p], b[q]));
+      float a[RM], b[RN];
+      for (int q = 0; q < RM; q++) a[q] = As[kk][ty + 16 * q];
+      for (int q = 0; q < RN; q++) b[q] = Bs[kk][tx + 16 * q];
+      for (int p = 0; p < RM; p++)
+        for (int q = 0; q < RN; q++) acc[p][q] = __fadd_rn(acc[p][q], __fmul_rn(a[p], b[q]));
     }
     __syncthreads();
   }
   float *Cs = C + (long)s * cstride;
-  for (int p = 0; p < 4; p++)
-    for (int q = 0; q < 4; q++) {
+  for (int p = 0; p < RM; p++)
+    for (int q = 0; q < RN; q++) {
       int m = m0 + ty + 16 * p, n = n0 + tx + 16 * q;
       if (m >= M || n >= N) continue;
       float x = acc[p][q];
@@ -128,12 +131,20 @@ __global__ void fill_ones(int64_t n, float *x) {
 
 /* ---- launchers -------------------------------------------------------------------------------- */
 
+/* 64 x 64 tiles when the outputs fill the GPU that way (passes over samples), else 32 x 32. */
 static cudaError_t gemm(cudaStream_t st, int M, int N, int T, int K, const float *A, long sam, long sat,
                         const float *B, long sbt, long sbn, float *C, long ldc, long cstride, int init,
                         const float *bias, int epi, const float *mask, long ldm, int last) {
-  dim3 grid(CEIL_DIV(M, TM), CEIL_DIV(N, TN), K);
-  ordered_gemm<<<grid, 256, 0, st>>>(M, N, T, K, A, sam, sat, B, sbt, sbn, C, ldc, cstride, init, bias, epi, mask,
-                                     ldm, last);
+  long big = (long)CEIL_DIV(M, 64) * CEIL_DIV(N, 64) * K;
+  if (big >= 1024) {
+    dim3 grid(CEIL_DIV(M, 64), CEIL_DIV(N, 64), K);
+    ordered_gemm<4, 4><<<grid, 256, 0, st>>>(M, N, T, K, A, sam, sat, B, sbt, sbn, C, ldc, cstride, init, bias, epi,
+                                             mask, ldm, last);
+  } else {
+    dim3 grid(CEIL_DIV(M, 32), CEIL_DIV(N, 32), K);
+    ordered_gemm<2, 2><<<grid, 256, 0, st>>>(M, N, T, K, A, sam, sat, B, sbt, sbn, C, ldc, cstride, init, bias, epi,
+                                             mask, ldm, last);
+  }
   return cudaGetLastError();
 }
 

@@ -955,6 +955,11 @@ static myr_status check_rules(loader *L) {
     return fail(L, later(L->key[find_key("train.shards")], L->key[find_key("train.batch_size")]), "train.shards",
                 "expected at most train.batch_size = %" PRId64 ", got %" PRId64, c->train.batch_size,
                 c->train.shards);
+  if (c->train.batch_size > c->train.replay_capacity)
+    return fail(L, later(L->key[find_key("train.batch_size")], L->key[find_key("train.replay_capacity")]),
+                "train.batch_size",
+                "expected at most train.replay_capacity = %" PRId64 " (updates wait for a full batch in the replay), "
+                "got %" PRId64, c->train.replay_capacity, c->train.batch_size);
   if (c->train.lr_min > c->train.lr)
     return fail(L, later(L->key[find_key("train.lr_min")], L->key[find_key("train.lr")]), "train.lr_min",
                 "expected at most train.lr = %g, got %g", c->train.lr, c->train.lr_min);

@@ -17,7 +17,7 @@
  *   unknown key, --set unknown section, --set naming a section, --set bad value, --set list
  *   value, --set invalid YAML, --set unknown model, --set unknown model parameter, --set
  *   model.params as a whole, --set making capacity < count; train: needing mcts with a network,
- *   shards above batch_size, lr_min above lr, lr 0, a bad schedule, n_step 0, an unknown train
+ *   shards above batch_size, batch_size above replay_capacity, lr_min above lr, lr 0, a bad schedule, n_step 0, an unknown train
  *   key, --set train.samples_per_step below 0. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
@@ -105,6 +105,8 @@ static const bad_case cases[] = {
    "@:4:18", "train.enabled", "rollout_depth 4"},
   {"train_shards_above_batch", "train:\n  batch_size: 4\n  shards: 8\n", {0}, "@:3:11", "train.shards",
    "at most train.batch_size = 4, got 8"},
+  {"train_batch_above_replay", "train:\n  replay_capacity: 100\n  batch_size: 200\n", {0}, "@:3:15",
+   "train.batch_size", "at most train.replay_capacity = 100"},
   {"train_lr_min_above_lr", "train:\n  lr: 0.001\n  lr_min: 0.01\n", {0}, "@:3:11", "train.lr_min",
    "at most train.lr = 0.001"},
   {"train_lr_zero", "train: {lr: 0}\n", {0}, "@:1:13", "train.lr", "expected a number from 1e-12 to 10"},

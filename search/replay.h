@@ -16,6 +16,15 @@
  * the samples of its agents, and a partition layer gathers row j from the rank holding number q
  * (myr_replay_index says where a number lies in a ring, myr_replay_copy copies it out).
  *
+ * Several ranks (not built yet; training refuses teams for now). What stays: the global order,
+ * myr_replay_draw over the global (total, size), and batch rows in draw order. What a partition
+ * layer adds: after each step's samples are made, an exchange of every rank's count of new
+ * samples, so that each rank knows the global numbers of its own (its new samples interleave with
+ * the others' by (pick step, id): exchange the keys, or the counts per pick step and the ids);
+ * a ring per rank that stores those numbers (here number == push count, since one rank makes
+ * them all) and finds q among them; and a gather of the batch rows from their owners, in row
+ * order. The window [total - size, total) is then global: capacity counts samples of all ranks.
+ *
  * Memory: one allocation per array, owned by the ring (myr_replay_free). */
 #ifndef MYR_SEARCH_REPLAY_H
 #define MYR_SEARCH_REPLAY_H

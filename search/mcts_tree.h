@@ -218,9 +218,13 @@ MYR_HD static inline void myr_tree_set_index(const myr_mcts_tree *t, void *a, in
   if (t->wide) ((uint16_t *)a)[i] = (uint16_t)v;
   else ((uint8_t *)a)[i] = (uint8_t)v;
 }
-MYR_HD static inline int32_t myr_tree_parent(const myr_mcts_tree *t, int64_t g) { return myr_tree_index(t, t->parent, g); }
+MYR_HD static inline int32_t myr_tree_parent(const myr_mcts_tree *t, int64_t g) {
+  return myr_tree_index(t, t->parent, g);
+}
 /* The child of edge e = g * actions + a (0: not expanded). */
-MYR_HD static inline int32_t myr_tree_child(const myr_mcts_tree *t, int64_t e) { return myr_tree_index(t, t->child, e); }
+MYR_HD static inline int32_t myr_tree_child(const myr_mcts_tree *t, int64_t e) {
+  return myr_tree_index(t, t->child, e);
+}
 /* Node g's priors as floats (A of them). */
 MYR_HD static inline void myr_tree_priors(const myr_mcts_tree *t, int64_t g, float *P) {
   const uint16_t *h = t->prior + g * t->actions;

@@ -174,7 +174,8 @@ int main(int argc, char **argv) {
   if (csv && !f) DIE("cannot open %s", csv);
   if (f && ftell(f) == 0)
     fprintf(f, "workload,algorithm,trees,simulations,ms_per_search,expansions_per_s,network_ms,search_over_network,"
-               "bytes_per_tree,bytes_per_node,workspace_bytes,hardware,commit,date,precision,workspace_bytes_per_node\n");
+               "bytes_per_tree,bytes_per_node,workspace_bytes,hardware,commit,date,precision,"
+               "workspace_bytes_per_node\n");
   const char *prec = precision == MYR_NET_BF16 ? "bf16" : "fp32";
   printf("precision: %s\n", prec);
   printf("%-9s %-7s %8s %4s %12s %14s %12s %8s %10s %8s %10s\n", "workload", "alg", "B", "S", "ms/search",

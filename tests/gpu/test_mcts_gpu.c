@@ -189,7 +189,8 @@ static void bf16_case(const char *name, const char *yaml, int algorithm, int64_t
   search_gpu_in(gpu, &mc, &net, n, 0, MYR_NET_FP32, &r32);
   /* The roots' legal masks, from the CPU sim (the same state). */
   myr_view v = myr_sim_view(cpu);
-  uint8_t *ctx = calloc(1, (size_t)(p->context_bytes > 0 ? p->context_bytes : 1)), *st = calloc(1, (size_t)p->state_bytes);
+  uint8_t *ctx = calloc(1, (size_t)(p->context_bytes > 0 ? p->context_bytes : 1));
+  uint8_t *st = calloc(1, (size_t)p->state_bytes);
   int64_t illegal = 0, mass = 0, sums = 0, nonfinite = 0, same_action = 0, some_illegal = 0;
   for (int64_t i = 0; i < n; i++) {
     uint8_t mask[MYR_MCTS_MAX_ACTIONS] = {0};

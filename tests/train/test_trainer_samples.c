@@ -44,7 +44,7 @@ static myr_config config(int capacity) {
   snprintf(yaml, sizeof yaml,
            "run: {seed: 11}\nmodel: {name: foraging}\nnetwork: {hidden: [8]}\n"
            "policy: {kind: mcts, mcts: {discount: 0.5}}\n"
-           "train: {enabled: true, n_step: 2, samples_per_step: 40, replay_capacity: %d}\n",
+           "train: {enabled: true, n_step: 2, samples_per_step: 40, batch_size: 32, replay_capacity: %d}\n",
            capacity);
   myr_config cfg;
   myr_error err = {0};

@@ -72,6 +72,7 @@ typedef struct myr_config {
   int progress;             /* 1: progress on stderr */
   int64_t sort_every;       /* GPU: steps between sorts of agents by cell; 0 = never */
   int64_t gpus;             /* CUDA backend: GPUs (ranks) driven by this process; 0 = all */
+  int final_state;          /* 1: final snapshot and state hash (the whole state on one host) */
   /* world */
   int64_t width, height;
   int wrap;

@@ -35,6 +35,9 @@ const myr__key myr__config_keys[] = {
   {"run.gpus", MYR__K_INT, OFF(gpus), 0, "1", 0, 1024, NULL,
    "CUDA backend: GPUs this process drives, one rank each (results never depend on it); "
    "0 = all; under mpirun each process takes one GPU"},
+  {"run.final_state", MYR__K_BOOL, OFF(final_state), 0, "true", 0, 1, NULL,
+   "write the final snapshot and the state hash; both need the whole state in one host's memory, so "
+   "turn it off for runs larger than that"},
 
   {"world.width", MYR__K_INT, OFF(width), 0, "256", 1, 1048576, NULL,
    "grid cells along x; width x height must stay below 2^31"},

@@ -114,7 +114,8 @@ static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cf
     uint64_t step = myr_team_steps_done(team);
     int last = step == (uint64_t)cfg->steps;
     if (step % (uint64_t)cfg->record_every == 0 || last) s = record(out, team, stats, t, err);
-    if (s == MYR_OK && ((cfg->snapshot_every > 0 && step % (uint64_t)cfg->snapshot_every == 0) || last))
+    if (s == MYR_OK && ((cfg->snapshot_every > 0 && step % (uint64_t)cfg->snapshot_every == 0) ||
+                        (last && cfg->final_state)))
       s = snapshot(out, team, err);
     if (s == MYR_OK && cfg->checkpoint_every > 0 && step % (uint64_t)cfg->checkpoint_every == 0) {
       char path[MYR_PATH_MAX + 32];
@@ -167,12 +168,13 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   signal(SIGINT, previous);
 
   uint8_t hash[MYR_HASH_BYTES];
-  char hex[MYR_HASH_HEX] = "";
-  if (s == MYR_OK && (s = state_hash(team, hash, err)) == MYR_OK) myr_hash_hex(hash, hex);
+  char hex[MYR_HASH_HEX] = "not computed (run.final_state: false)";
+  int hashed = s == MYR_OK && cfg.final_state;
+  if (hashed && (s = state_hash(team, hash, err)) == MYR_OK) myr_hash_hex(hash, hex);
   int64_t agents = s == MYR_OK ? myr_team_population(team) : 0;
   if (out) {
     myr_error close_err;
-    myr_status cs = myr_output_close(out, s == MYR_OK, s == MYR_OK ? hash : NULL, wall, &close_err);
+    myr_status cs = myr_output_close(out, s == MYR_OK, s == MYR_OK && hashed ? hash : NULL, wall, &close_err);
     out = NULL;
     if (s == MYR_OK && cs != MYR_OK) {
       *err = close_err;

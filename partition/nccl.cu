@@ -1,7 +1,15 @@
 /* The nccl transport (nccl.h): a communicator and a stream per GPU rank. A layer sum waits for
- * the step's kernels with an event, runs the in-place all-reduces of that phase's layers as one
- * NCCL group on the rank's own stream, and makes the step's stream wait for them with another
- * event. Integer sums are exact, so every rank ends with the single-rank run's claims. */
+ * the step's kernels with an event, sums that phase's layers over the ranks on the rank's own
+ * stream, and makes the step's stream wait for it with another event. Integer sums are exact,
+ * so every rank ends with the single-rank run's claims, whichever way they travel:
+ *   dense:  an in-place ncclAllReduce of the whole layer;
+ *   sparse: each rank lists its nonzero cells (index, value), every list is broadcast, and each
+ *           rank adds the others' entries into its layer with integer atomics (order-free).
+ * Claims sit on the cells agents stand on, a small part of a large world, so the sparse way
+ * moves far fewer bytes there; it is taken when the lists (sizes shared first, so every rank
+ * decides alike) are under half the dense all-reduce's traffic and their memory can be had. */
+#include <cub/device/device_select.cuh>
+#include <thrust/iterator/counting_iterator.h>
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdlib.h>
@@ -15,6 +23,14 @@ typedef struct nccl_rank {
   cudaStream_t stream;
   cudaEvent_t ready, done, start; /* ready: the step's work so far; done/start: the sums */
   int timed;                      /* start/done hold a sum whose time is not yet counted */
+  /* sparse sums: this rank's count and list, everyone's lists, CUB's scratch (grown on demand) */
+  long long *count;                /* device [ranks + 1]: nonzero cells per rank, then a vote */
+  long long *host_count;           /* pinned [ranks + 1] */
+  int32_t *idx, *all_idx;
+  uint64_t *val, *all_val;         /* values widened to 8 bytes */
+  size_t idx_cap, val_cap, all_idx_cap, all_val_cap; /* entries */
+  void *cub_temp;
+  size_t cub_bytes;
 } nccl_rank;
 
 #define NCCL_TRY(call, what)                                                                          \
@@ -32,11 +48,120 @@ typedef struct nccl_rank {
 
 extern "C" int myr_nccl_available(void) { return 1; }
 
+/* ---- sparse sums ------------------------------------------------------------------------------ */
+
+template <class T>
+__global__ void count_nonzero(const T *layer, int64_t cells, long long *count) {
+  long long mine = 0;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < cells; i += (int64_t)gridDim.x * blockDim.x)
+    mine += layer[i] != 0;
+  for (int o = 16; o > 0; o /= 2) mine += __shfl_down_sync(0xffffffffu, mine, o);
+  if ((threadIdx.x & 31) == 0 && mine) atomicAdd((unsigned long long *)count, (unsigned long long)mine);
+}
+
+template <class T>
+struct nonzero_at {
+  const T *layer;
+  __device__ bool operator()(int32_t i) const { return layer[i] != 0; }
+};
+
+template <class T>
+__global__ void gather_values(const T *layer, const int32_t *idx, uint64_t *val, int64_t n) {
+  for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
+    val[k] = (uint64_t)layer[idx[k]];
+}
+
+/* Adds entries [0, skip_begin) and [skip_end, n) into the layer (the rest are this rank's own). */
+template <class T>
+__global__ void add_entries(T *layer, const int32_t *idx, const uint64_t *val, int64_t n, int64_t skip_begin,
+                            int64_t skip_end) {
+  for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x) {
+    if (k >= skip_begin && k < skip_end) continue;
+    if (sizeof(T) == 8) atomicAdd((unsigned long long *)&layer[idx[k]], (unsigned long long)val[k]);
+    else atomicAdd((unsigned int *)&layer[idx[k]], (unsigned int)val[k]);
+  }
+}
+
+static int blocks_for(int64_t n) {
+  int64_t b = (n + 255) / 256;
+  return (int)(b < 4096 ? (b > 0 ? b : 1) : 4096);
+}
+
+/* Grows *p to hold n items of `size` bytes; 0 when the memory cannot be had (the caller then
+ * sums densely). */
+static int reserve(void **p, size_t *cap, size_t n, size_t size) {
+  if (n <= *cap) return 1;
+  if (*p) cudaFree(*p);
+  *p = NULL;
+  *cap = 0;
+  size_t want = n + n / 8 + 1024;
+  if (cudaMalloc(p, want * size) != cudaSuccess) {
+    cudaGetLastError();
+    *p = NULL;
+    return 0;
+  }
+  *cap = want;
+  return 1;
+}
+
+/* The nonzero cells of every rank's layer (counts shared over NCCL); returns their total. */
+template <class T>
+static myr_status count_all(nccl_rank *k, const T *layer, int64_t cells, int ranks, int me, myr_error *err) {
+  CUDA_TRY(cudaMemsetAsync(k->count, 0, (size_t)ranks * sizeof(long long), k->stream));
+  count_nonzero<T><<<blocks_for(cells), 256, 0, k->stream>>>(layer, cells, k->count + me);
+  CUDA_TRY(cudaGetLastError());
+  NCCL_TRY(ncclAllGather(k->count + me, k->count, 1, ncclInt64, k->comm, k->stream), "ncclAllGather");
+  CUDA_TRY(cudaMemcpyAsync(k->host_count, k->count, (size_t)ranks * sizeof(long long), cudaMemcpyDeviceToHost,
+                           k->stream));
+  CUDA_TRY(cudaStreamSynchronize(k->stream));
+  return MYR_OK;
+}
+
+/* Sums one layer the sparse way (counts already in k->host_count). */
+template <class T>
+static myr_status sum_sparse(nccl_rank *k, T *layer, int64_t cells, int ranks, int me, myr_error *err) {
+  int64_t mine = k->host_count[me], total = 0, before = 0;
+  for (int q = 0; q < ranks; q++) {
+    if (q < me) before += k->host_count[q];
+    total += k->host_count[q];
+  }
+  /* this rank's list: indices of nonzero cells in order, then their values */
+  size_t bytes = 0;
+  thrust::counting_iterator<int32_t> cells_iter(0);
+  nonzero_at<T> pred = {layer};
+  CUDA_TRY(cub::DeviceSelect::If(NULL, bytes, cells_iter, k->idx, k->count + me, cells, pred, k->stream));
+  if (!reserve(&k->cub_temp, &k->cub_bytes, bytes, 1))
+    return myr_fail(err, MYR_ERR_NOMEM, "NCCL sparse sum: no room for %zu bytes of scratch", bytes);
+  bytes = k->cub_bytes;
+  CUDA_TRY(cub::DeviceSelect::If(k->cub_temp, bytes, cells_iter, k->idx, k->count + me, cells, pred, k->stream));
+  gather_values<T><<<blocks_for(mine), 256, 0, k->stream>>>(layer, k->idx, k->val, mine);
+  CUDA_TRY(cudaGetLastError());
+  /* every list to every rank, each into its place in rank order */
+  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+  int64_t at = 0;
+  for (int q = 0; q < ranks; q++) {
+    size_t n = (size_t)k->host_count[q];
+    if (n) {
+      NCCL_TRY(ncclBroadcast(k->idx, k->all_idx + at, n, ncclInt32, q, k->comm, k->stream), "ncclBroadcast");
+      NCCL_TRY(ncclBroadcast(k->val, k->all_val + at, n, ncclUint64, q, k->comm, k->stream), "ncclBroadcast");
+    }
+    at += (int64_t)n;
+  }
+  NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
+  add_entries<T><<<blocks_for(total), 256, 0, k->stream>>>(layer, k->all_idx, k->all_val, total, before, before + mine);
+  CUDA_TRY(cudaGetLastError());
+  return MYR_OK;
+}
+
 static myr_status make_streams(nccl_rank *k, myr_error *err) {
   CUDA_TRY(cudaStreamCreateWithFlags(&k->stream, cudaStreamNonBlocking));
   CUDA_TRY(cudaEventCreateWithFlags(&k->ready, cudaEventDisableTiming));
   CUDA_TRY(cudaEventCreate(&k->done));
   CUDA_TRY(cudaEventCreate(&k->start));
+  int ranks = 0;
+  if (ncclCommCount(k->comm, &ranks) != ncclSuccess) ranks = 1024;
+  CUDA_TRY(cudaMalloc((void **)&k->count, (size_t)(ranks + 1) * sizeof(long long)));
+  CUDA_TRY(cudaHostAlloc((void **)&k->host_count, (size_t)(ranks + 1) * sizeof(long long), cudaHostAllocDefault));
   return MYR_OK;
 }
 
@@ -93,6 +218,13 @@ extern "C" void myr_nccl_close(myr_rank *rank) {
   if (k->ready) cudaEventDestroy(k->ready);
   if (k->done) cudaEventDestroy(k->done);
   if (k->start) cudaEventDestroy(k->start);
+  cudaFree(k->count);
+  cudaFreeHost(k->host_count);
+  cudaFree(k->idx);
+  cudaFree(k->val);
+  cudaFree(k->all_idx);
+  cudaFree(k->all_val);
+  cudaFree(k->cub_temp);
   free(k);
   rank->team = NULL;
 }
@@ -116,20 +248,52 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
     k->timed = 0;
   }
   cudaStream_t step = (cudaStream_t)stream;
-  size_t cells = (size_t)v->width * (size_t)v->height;
+  int64_t cells = (int64_t)v->width * v->height;
+  int ranks = r->count, me = r->index;
   CUDA_TRY(cudaEventRecord(k->ready, step));
   CUDA_TRY(cudaStreamWaitEvent(k->stream, k->ready, 0));
   CUDA_TRY(cudaEventRecord(k->start, k->stream));
-  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
   for (int l = 0; l < m->n_layers; l++) {
     if (!myr_layer_summed_in(m, l, phase)) continue;
     size_t es = myr_type_size(m->layers[l].type);
-    NCCL_TRY(ncclAllReduce(v->layer[l], v->layer[l], cells, nccl_type(es), ncclSum, k->comm, k->stream),
-             "ncclAllReduce");
-    /* a ring all-reduce sends 2 (n - 1) / n of the buffer from every rank */
-    r->bytes_moved += 2.0 * (double)(r->count - 1) / (double)r->count * (double)(cells * es);
+    double dense = 2.0 * (double)(ranks - 1) / (double)ranks * (double)cells * (double)es;
+    int sparse = 0;
+    if (es == 4 || es == 8) { /* sizes first: every rank sees them and decides alike */
+      myr_status s = es == 4 ? count_all(k, (const uint32_t *)v->layer[l], cells, ranks, me, err)
+                             : count_all(k, (const uint64_t *)v->layer[l], cells, ranks, me, err);
+      if (s != MYR_OK) return s;
+      int64_t total = 0, most = 0;
+      for (int q = 0; q < ranks; q++) {
+        total += k->host_count[q];
+        if (k->host_count[q] > most) most = k->host_count[q];
+      }
+      double bytes = (double)(total - k->host_count[me]) * (4.0 + 8.0);
+      int room = bytes < dense / 2 && /* no memory is taken for lists that would not pay */
+                 reserve((void **)&k->idx, &k->idx_cap, (size_t)most, sizeof(int32_t)) &&
+                 reserve((void **)&k->val, &k->val_cap, (size_t)most, sizeof(uint64_t)) &&
+                 reserve((void **)&k->all_idx, &k->all_idx_cap, (size_t)total, sizeof(int32_t)) &&
+                 reserve((void **)&k->all_val, &k->all_val_cap, (size_t)total, sizeof(uint64_t));
+      /* every rank must choose alike, and one may lack the memory: the smallest vote wins */
+      long long *vote = k->host_count + ranks, *dvote = k->count + ranks;
+      *vote = bytes < dense / 2 && room;
+      CUDA_TRY(cudaMemcpyAsync(dvote, vote, sizeof *vote, cudaMemcpyHostToDevice, k->stream));
+      NCCL_TRY(ncclAllReduce(dvote, dvote, 1, ncclInt64, ncclMin, k->comm, k->stream), "ncclAllReduce");
+      CUDA_TRY(cudaMemcpyAsync(vote, dvote, sizeof *vote, cudaMemcpyDeviceToHost, k->stream));
+      CUDA_TRY(cudaStreamSynchronize(k->stream));
+      sparse = *vote == 1;
+      if (sparse) {
+        s = es == 4 ? sum_sparse(k, (uint32_t *)v->layer[l], cells, ranks, me, err)
+                    : sum_sparse(k, (uint64_t *)v->layer[l], cells, ranks, me, err);
+        if (s != MYR_OK) return s;
+        r->bytes_moved += bytes;
+      }
+    }
+    if (!sparse) {
+      NCCL_TRY(ncclAllReduce(v->layer[l], v->layer[l], (size_t)cells, nccl_type(es), ncclSum, k->comm, k->stream),
+               "ncclAllReduce");
+      r->bytes_moved += dense; /* a ring all-reduce sends 2 (n - 1) / n of the buffer from every rank */
+    }
   }
-  NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
   CUDA_TRY(cudaEventRecord(k->done, k->stream));
   CUDA_TRY(cudaStreamWaitEvent(step, k->done, 0));
   k->timed = 1;

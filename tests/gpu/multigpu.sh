@@ -33,8 +33,8 @@ for sync in 1 5; do
     -s agents.capacity=600000 -s world.width=1024 -s world.height=1024
   same_everywhere "epidemic sync $sync" "$cfgdir/epidemic-city.yaml" "${common[@]}" -s agents.count=200000 \
     -s world.width=512 -s world.height=512
-  same_everywhere "movement sync $sync" "$cfgdir/movement-small.yaml" "${common[@]}" -s agents.count=200000
+  same_everywhere "movement sync $sync" "$cfgdir/movement-small.yaml" "${common[@]}" -s agents.count=200000 -s agents.capacity=0
 done
-same_everywhere "foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -s agents.count=20000 -s policy.kind=mcts \
+same_everywhere "foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -s agents.count=20000 -s agents.capacity=80000 -s policy.kind=mcts \
   -s policy.mcts.simulations=16 -s run.snapshot_every=0 -o out.h5
 finish

@@ -12,7 +12,7 @@ shift 3
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export NCCL_NVLS_ENABLE=0
 hw=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-commit=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+commit=${MYRIAD_COMMIT:-$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)} # set it where the tree has no .git
 [ -s "$csv" ] || echo "case,mode,model,policy,sync,gpus,agents,world,steps,wall_s,agent_steps_per_s,comm_share,imbalance,speedup,efficiency,hardware,commit,date" > "$csv"
 work=$(mktemp -d)
 for c in "$@"; do

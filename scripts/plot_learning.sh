@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Learning curves of a training run: a PNG with four panels over the run's steps, from the
 # trainer's time series in the result file (search/trainer.h, docs/output-schema.md):
-#   losses    policy_loss (cross-entropy), value_loss ((v - z)^2)
-#   policy    policy_entropy (of the network's prior), kl_target_prior (KL(search || prior))
-#   value     mean_root_value (search), mean_reward (real agent-steps)
-#   run       population, updates_applied
+#   losses    train_policy_loss (cross-entropy), train_value_loss ((v - z)^2)
+#   policy    train_policy_entropy (of the network's prior), train_kl_target_prior (KL(search || prior))
+#   value     train_root_value (search), train_reward (real agent-steps)
+#   run       population, train_updates_applied
 #
 #   scripts/plot_learning.sh RESULT.h5 [OUT.png] [TITLE]
 #
@@ -21,7 +21,7 @@ command -v gnuplot >/dev/null || { echo "plot_learning.sh: gnuplot not found (sc
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-names=(step policy_loss value_loss policy_entropy kl_target_prior mean_root_value mean_reward population updates_applied)
+names=(step train_policy_loss train_value_loss train_policy_entropy train_kl_target_prior train_root_value train_reward population train_updates_applied)
 for n in "${names[@]}"; do
   h5dump -d "/timeseries/$n" -y -w 1 -o "$tmp/$n.raw" "$in" >/dev/null ||
     { echo "plot_learning.sh: $in has no /timeseries/$n (a run with train.enabled: true?)" >&2; exit 1; }

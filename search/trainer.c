@@ -422,9 +422,9 @@ static myr_status after_step(myr_trainer *t, uint64_t steps_done, int threads, i
 
 /* ---- statistics --------------------------------------------------------------------------- */
 
-static const char *const stat_names[] = {"policy_loss",    "value_loss",      "policy_entropy",
-                                         "kl_target_prior", "mean_root_value", "mean_reward",
-                                         "updates_applied", "updates_skipped", "train_samples"};
+static const char *const stat_names[] = {"train_policy_loss",    "train_value_loss",      "train_policy_entropy",
+                                         "train_kl_target_prior", "train_root_value", "train_reward",
+                                         "train_updates_applied", "train_updates_skipped", "train_samples"};
 static const char *const stat_docs[] = {
     "train: mean policy cross-entropy over the updates applied since the previous record (NaN: none)",
     "train: mean value squared error (v - z)^2 over the updates applied since the previous record (NaN: none)",

@@ -129,6 +129,11 @@ myr_status myr_output_open(myr_output **out, const char *path, const myr_sim *si
   int n_stats = n_sim + myr_output_train_series(sim);
   if (n_stats < 0 || n_stats > MAX_SERIES)
     return myr_fail(err, MYR_ERR_INTERNAL, "%s: %d statistics (at most %d)", path, n_stats, MAX_SERIES);
+  for (int k = n_sim; k < n_stats; k++) /* the trainer's series must not shadow a statistic */
+    for (int j = 0; j < n_sim; j++)
+      if (strcmp(myr_trainer_stat_name(k - n_sim), myr_sim_stat_name(sim, j)) == 0)
+        return myr_fail(err, MYR_ERR_MODEL, "%s: model %s has a statistic named %s, which the trainer's time series "
+                        "uses; rename the statistic", path, sim->model->name, myr_sim_stat_name(sim, j));
   myr_status s = myr__mkparent(path, err);
   if (s != MYR_OK) return s;
   myr_output *o = calloc(1, sizeof *o);

@@ -15,8 +15,8 @@
  *                              network): weights f32 [n_params], attributes layers, sizes
  *                              (search/net.h); network.init accepts a result file
  * With train.enabled the time series also hold, after the model's statistics, the trainer's
- * (search/trainer.h): policy_loss, value_loss, policy_entropy, kl_target_prior,
- * mean_root_value, mean_reward, updates_applied, updates_skipped, train_samples.
+ * (search/trainer.h): train_policy_loss, train_value_loss, train_policy_entropy, train_kl_target_prior,
+ * train_root_value, train_reward, train_updates_applied, train_updates_skipped, train_samples.
  * Time series are chunked and extendible; snapshot datasets are chunked and deflated when
  * large. */
 #ifndef MYR_OUTPUT_H

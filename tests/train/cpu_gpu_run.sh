@@ -10,12 +10,12 @@ for b in cpu cuda; do
   "$MYRIAD_BIN" run "$cfg" "${common[@]}" --set run.backend=$b --set run.output=$b.h5 >$b.log
   h5dump -a /meta/state_hash $b.h5 | grep '(0)' >$b.hash
   h5dump -d /network/weights -y -w 1 -o $b.weights $b.h5 >/dev/null
-  h5dump -d /timeseries/policy_loss -y -w 1 -o $b.loss $b.h5 >/dev/null
+  h5dump -d /timeseries/train_policy_loss -y -w 1 -o $b.loss $b.h5 >/dev/null
 done
 fail=0
 cmp -s cpu.hash cuda.hash || { echo "state hash: cpu $(cat cpu.hash), cuda $(cat cuda.hash)"; fail=1; }
 cmp -s cpu.weights cuda.weights || { echo "final networks differ"; fail=1; }
-cmp -s cpu.loss cuda.loss || { echo "policy_loss series differ"; paste cpu.loss cuda.loss | head; fail=1; }
+cmp -s cpu.loss cuda.loss || { echo "train_policy_loss series differ"; paste cpu.loss cuda.loss | head; fail=1; }
 grep -h "wall time\|train" cpu.log cuda.log || true
 [ $fail -eq 0 ] && echo "training run: CPU and GPU give the same state and network"
 exit $fail

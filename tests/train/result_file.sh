@@ -12,7 +12,7 @@ common=(--set run.steps=12 --set run.record_every=3 --set run.progress=false --s
 fail=0
 h5dump -H -q creation_order trained.h5 >header.txt
 names=$(grep -o 'DATASET "[a-z_]*"' header.txt | sed 's/DATASET "//; s/"//' | tr '\n' ' ')
-want="mean_age policy_loss value_loss policy_entropy kl_target_prior mean_root_value mean_reward updates_applied updates_skipped train_samples"
+want="mean_age train_policy_loss train_value_loss train_policy_entropy train_kl_target_prior train_root_value train_reward train_updates_applied train_updates_skipped train_samples"
 case " $names " in
   *" $want "*) ;;
   *) echo "time series: got [$names], expected the trainer's after mean_age: [$want]"; fail=1 ;;
@@ -22,7 +22,7 @@ weights() { h5dump -d /network/weights -y -w 1 -o "$2" "$1" >/dev/null; }
 weights trained.h5 trained.txt
 weights net.h5 saved.txt
 cmp -s trained.txt saved.txt || { echo "/network of the result differs from network.save"; fail=1; }
-applied=$(h5dump -d /timeseries/updates_applied -y -w 1 "$PWD/trained.h5" | grep -o '[0-9.]*' | tail -1)
+applied=$(h5dump -d /timeseries/train_updates_applied -y -w 1 "$PWD/trained.h5" | grep -o '[0-9.]*' | tail -1)
 [ "${applied%.*}" -gt 0 ] || { echo "no update was applied ($applied)"; fail=1; }
 # Start from the trained network, without training: /network must come out unchanged.
 "$MYRIAD_BIN" run "$cfg" "${common[@]}" --set train.enabled=false --set policy.kind=network \

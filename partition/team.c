@@ -8,6 +8,7 @@
 
 #include "partition/host.h"
 #include "partition/mpi.h"
+#include "partition/spatial.h"
 #include "partition/nccl.h"
 #include "sim/backend.h"
 #include "sim/checkpoint.h"
@@ -23,7 +24,11 @@ struct myr_team {
   int64_t *capacity;    /* [local] agent slots */
   int device0;          /* GPU of the first local rank */
   double *seconds_step; /* [local] wall seconds in myr_sim_step */
-  myr_host_team host;
+  myr_host_team own_host;
+  myr_spatial spatial;  /* strategy spatial_parallel */
+  myr_host_team *host;  /* own_host, or spatial's */
+  int spatial_on;
+  int32_t halo;
   char describe[320];
 };
 
@@ -41,16 +46,18 @@ static int64_t cut(const myr_team *t, int64_t total, int r) {
   return (int64_t)((__int128)total * before / all);
 }
 
-/* Agent slots of rank r: its share of agents.capacity, and never fewer than its agents. */
+/* Agent slots of rank r: its share of agents.capacity, and never fewer than its agents; all of
+ * it under spatial_parallel, where agents gather wherever the world draws them. */
 static int64_t rank_capacity(const myr_team *t, int r, int64_t agents) {
   int64_t total = myr_config_capacity(t->cfg);
+  if (t->cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL) return total;
   int64_t share = cut(t, total, r + 1) - cut(t, total, r);
   return share > agents ? share : (agents > 0 ? agents : 1);
 }
 
 /* ---- checks before anything runs ------------------------------------------------------------ */
 
-static myr_status check_settings(const myr_team *t, myr_error *err) {
+static myr_status check_settings(myr_team *t, myr_error *err) {
   const myr_config *cfg = t->cfg;
   const myr_model *m = cfg->model_desc;
   if (cfg->balance == MYR_BALANCE_PROPORTIONAL && cfg->device_weights.n != t->size)
@@ -58,6 +65,29 @@ static myr_status check_settings(const myr_team *t, myr_error *err) {
                     "distributed.device_weights has %d weight%s but the team has %d rank%s (balance: "
                     "proportional needs one weight per rank)",
                     cfg->device_weights.n, cfg->device_weights.n == 1 ? "" : "s", t->size, t->size == 1 ? "" : "s");
+  if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL) {
+    if (m->max_speed <= 0 || !(m->position_columns || m->cell_columns))
+      return myr_fail(err, MYR_ERR_CONFIG,
+                      "distributed.strategy: model %s runs data_parallel only (its descriptor gives no "
+                      "position columns and max_speed, which bands of the world need)", m->name);
+    /* halo = reach + sync_frequency x max speed, from the model's own numbers */
+    int64_t halo = (int64_t)m->reach + cfg->sync_frequency * (int64_t)m->max_speed;
+    t->halo = (int32_t)halo;
+    if (t->size > 1 && (t->mpi || t->gpu))
+      return myr_fail(err, MYR_ERR_CONFIG,
+                      "distributed.strategy: spatial_parallel runs on CPU ranks of one process for now "
+                      "(--ranks N); GPU ranks and mpirun take data_parallel");
+    for (int r = 0; r < t->size && t->size > 1; r++) {
+      int64_t rows = cut(t, cfg->height, r + 1) - cut(t, cfg->height, r);
+      if (rows < halo)
+        return myr_fail(err, MYR_ERR_CONFIG,
+                        "distributed.strategy: spatial_parallel gives rank %d %lld rows of the %lld-row world, "
+                        "fewer than the halo of %lld rows (reach %d + sync_frequency %lld x speed %d); use "
+                        "fewer ranks, a taller world or a shorter sync window",
+                        r, (long long)rows, (long long)cfg->height, (long long)halo, m->reach,
+                        (long long)cfg->sync_frequency, m->max_speed);
+    }
+  }
   if (t->size == 1) return MYR_OK;
   for (int l = 0; l < m->n_layers; l++) {
     myr_type ty = m->layers[l].type;
@@ -135,10 +165,10 @@ static myr_status for_each_rank(myr_team *t, rank_fn fn, void *arg, myr_error *e
     int r = omp_get_thread_num();
     if (t->gpu) myr_gpu_use(t->rank[r].device);
     st[r] = fn(t, r, arg, &errs[r]);
-    if (st[r] != MYR_OK) myr_host_abort(&t->host, r);
+    if (st[r] != MYR_OK) myr_host_abort(t->host, r);
   }
   myr_status s = MYR_OK;
-  int first = t->host.abort_rank;
+  int first = t->host->abort_rank;
   if (first >= 0) {
     s = st[first];
     if (err) *err = errs[first];
@@ -149,6 +179,11 @@ static myr_status for_each_rank(myr_team *t, rank_fn fn, void *arg, myr_error *e
 }
 
 /* ---- creation ------------------------------------------------------------------------------- */
+
+static myr_status migrate_rank(myr_team *t, int r, void *arg, myr_error *err) {
+  (void)arg;
+  return myr_spatial_migrate(&t->rank[r], t->sim[r], err);
+}
 
 static myr_status create_rank(myr_team *t, int r, void *arg, myr_error *err) {
   (void)arg;
@@ -219,15 +254,29 @@ static myr_status resume_ranks(myr_team *t, const char *path, myr_error *err) {
   return s;
 }
 
+/* The bands of rows of spatial_parallel: cut like the agents (even or by weights). */
+static myr_status open_spatial(myr_team *t, myr_error *err) {
+  const myr_config *cfg = t->cfg;
+  int32_t row0[1025];
+  for (int r = 0; r <= t->size; r++) row0[r] = (int32_t)cut(t, cfg->height, r);
+  t->spatial_on = 1;
+  t->host = &t->spatial.host;
+  return myr_spatial_init(&t->spatial, t->size, row0, (int32_t)cfg->width, (int32_t)cfg->height, cfg->wrap,
+                          t->halo, err);
+}
+
 static myr_status open_transport(myr_team *t, myr_error *err) {
+  int spatial = t->cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL && t->size > 1;
   for (int r = 0; r < t->local; r++) {
     t->rank[r].index = t->base + r;
     t->rank[r].count = t->size;
     t->rank[r].device = t->gpu ? t->device0 + r : -1;
-    t->rank[r].team = &t->host;
-    t->rank[r].sum_layers = t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
+    t->rank[r].team = spatial ? (void *)&t->spatial : (void *)&t->own_host;
+    t->rank[r].sum_layers = spatial ? myr_spatial_sync : t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
+    t->rank[r].migrate = spatial ? myr_spatial_migrate : NULL;
   }
-  myr_status s = myr_host_team_init(&t->host, t->local, err);
+  t->host = &t->own_host;
+  myr_status s = spatial ? open_spatial(t, err) : myr_host_team_init(&t->own_host, t->local, err);
   if (s != MYR_OK || !t->gpu || t->size == 1) return s;
   if (!t->mpi) {
     int devices[1024];
@@ -264,10 +313,20 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
   if (s == MYR_OK) {
     int threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
     for (int r = 0; r < t->local; r++) {
-      t->sim[r]->owns_cells = t->base + r == 0; /* the grid is replicated: count its flows once */
-      if (!t->gpu && t->local > 1) t->sim[r]->threads = threads / t->local > 0 ? threads / t->local : 1;
+      myr_sim *sim = t->sim[r];
+      if (!t->gpu && t->local > 1) sim->threads = threads / t->local > 0 ? threads / t->local : 1;
+      if (t->spatial_on) { /* its own band: cells, flows and statistics */
+        const myr_spatial *sp = &t->spatial;
+        sim->cells_first = (int64_t)sp->row0[r] * sp->width;
+        sim->cells_n = (int64_t)(sp->row0[r + 1] - sp->row0[r]) * sp->width;
+        sim->owns_cells = 1;
+        t->spatial.sims[r] = sim;
+      } else {
+        sim->owns_cells = t->base + r == 0; /* the grid is replicated: count its flows once */
+      }
     }
   }
+  if (s == MYR_OK && t->spatial_on) s = for_each_rank(t, migrate_rank, NULL, err); /* agents to their bands */
   if (s != MYR_OK) {
     myr_team_destroy(t);
     return s;
@@ -285,7 +344,8 @@ void myr_team_destroy(myr_team *t) {
   }
   if (t->gpu && t->size > 1 && t->rank)
     for (int r = 0; r < t->local; r++) myr_nccl_close(&t->rank[r]);
-  myr_host_team_free(&t->host);
+  if (t->spatial_on) myr_spatial_free(&t->spatial);
+  else myr_host_team_free(&t->own_host);
   if (t->mpi) myr_mpi_finalize();
   free(t->sim);
   free(t->rank);
@@ -486,10 +546,18 @@ myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
     if ((s = myr_sim_create_empty_part(t->cfg, slots > 0 ? slots : 1, &g, err)) != MYR_OK) return s;
     for (int r = 0; r < t->local; r++) append_agents(g, t->sim[r]);
   }
-  const myr_sim *s0 = t->sim[0]; /* rank 0's grid: the same on every rank */
-  size_t cells = (size_t)s0->grid.width * (size_t)s0->grid.height;
-  for (int l = 0; l < s0->grid.n_layers; l++)
-    memcpy(g->grid.layer[l], s0->grid.layer[l], cells * myr_type_size(s0->model->layers[l].type));
+  const myr_sim *s0 = t->sim[0];
+  for (int l = 0; l < s0->grid.n_layers; l++) {
+    size_t es = myr_type_size(s0->model->layers[l].type);
+    if (!t->spatial_on) { /* rank 0's grid: the same on every rank */
+      memcpy(g->grid.layer[l], s0->grid.layer[l], (size_t)s0->grid.width * (size_t)s0->grid.height * es);
+      continue;
+    }
+    for (int r = 0; r < t->size; r++) { /* each band from its owner */
+      size_t at = (size_t)t->sim[r]->cells_first * es;
+      memcpy((char *)g->grid.layer[l] + at, (const char *)t->sim[r]->grid.layer[l] + at, (size_t)t->sim[r]->cells_n * es);
+    }
+  }
   g->step = s0->step;
   /* the network (the one every rank holds) goes with the state into checkpoints */
   myr_sim_copy_network(g, s0);

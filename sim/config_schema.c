@@ -156,8 +156,9 @@ const myr__key myr__config_keys[] = {
   {"distributed.ranks", MYR__K_INT, OFF(ranks), 0, "1", 1, 1024, NULL,
    "CPU backend: ranks in this process, each a thread team with its own agents (results never "
    "depend on it); under mpirun each process is one rank"},
-  {"distributed.strategy", MYR__K_ENUM, OFF(strategy), 0, "data_parallel", 0, 0, "data_parallel",
-   "how agents are split over ranks: data_parallel = contiguous id ranges, grid replicated"},
+  {"distributed.strategy", MYR__K_ENUM, OFF(strategy), 0, "data_parallel", 0, 0, "data_parallel|spatial_parallel",
+   "how agents are split over ranks: data_parallel = contiguous id ranges, grid replicated; spatial_parallel = "
+   "bands of rows (cut like balance says), each rank holding the agents in its band and a halo (CPU ranks)"},
   {"distributed.balance", MYR__K_ENUM, OFF(balance), 0, "even", 0, 0, "even|proportional",
    "agents per rank: even, or proportional to distributed.device_weights"},
   {"distributed.device_weights", MYR__K_INTLIST, OFF(device_weights), 0, "[1]", 1, 1000000, NULL,

@@ -45,13 +45,27 @@ typedef struct myr_sim myr_sim;
 /* One rank of a team (partition/). The engine calls it where a step needs the other ranks;
  * sim->rank is NULL when the sim is the only rank. */
 typedef struct myr_rank myr_rank;
+
+/* Where a sync calls its team (myr_rank.sum_layers): after act (claims written), after
+ * sync_cells_begin, after sync_agents (settlements written), after sync_cells_end. The first
+ * and third equal myr_written_in's values: the phases whose layers are summed there. */
+typedef enum {
+  MYR_SYNC_AFTER_ACT = MYR_WRITTEN_IN_ACT,
+  MYR_SYNC_AFTER_AGENTS = MYR_WRITTEN_IN_SYNC_AGENTS,
+  MYR_SYNC_AFTER_CELLS_BEGIN,
+  MYR_SYNC_AFTER_CELLS_END
+} myr_sync_point;
 struct myr_rank {
   int index, count;
-  /* Sums the transient layers written in `phase` (myr_written_in) over every rank of the team,
-   * in place on each: v's layer pointers are host memory on the CPU backend and device memory
-   * on a device backend, whose cudaStream_t is `stream`. Called by every rank, in step. */
-  myr_status (*sum_layers)(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
+  /* Called by every rank at each point of a sync (myr_sync_point), in step: sums the
+   * transient layers written in the phase just ended over every rank of the team, exchanges
+   * halos. v's layer pointers are host memory on the CPU backend and device memory on a device
+   * backend, whose cudaStream_t is `stream`. */
+  myr_status (*sum_layers)(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream,
                            myr_error *err);
+  /* After the sync's compaction: agents that left this rank's part of the world go to the
+   * rank that owns it (spatial_parallel; NULL otherwise). Host memory on the CPU backend. */
+  myr_status (*migrate)(myr_rank *r, myr_sim *sim, myr_error *err);
   void *team;          /* the partition layer's */
   int device;          /* the GPU of a device backend */
   double seconds_comm; /* wall seconds in sum_layers */
@@ -87,6 +101,9 @@ struct myr_sim {
   myr_rank *rank;
   int owns_cells;
   uint64_t first_id;
+  /* The cells this rank runs the cell functions (sync, statistics) on: [cells_first,
+   * cells_first + cells_n), all of them unless a partition owns only a band of rows. */
+  int64_t cells_first, cells_n;
 };
 
 /* Creates a simulation at step 0 from a loaded config on the backend that run.backend chooses
@@ -158,6 +175,8 @@ size_t myr_sim_bytes_per_cell(const myr_model *m);
  * `flow_total` in a fixed chunk order. Exposed for the backends and tests. */
 void myr_parallel_ranges(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int64_t n,
                          int n_flows, int64_t *flow_total);
+/* The same over this rank's cells [sim->cells_first, + sim->cells_n). */
+void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int n_flows, int64_t *flow_total);
 
 #ifdef __cplusplus
 }

@@ -125,6 +125,8 @@ myr_status myr_sim_create_empty_part(const myr_config *cfg, int64_t capacity, my
   sim->params = cfg->model_params;
   sim->threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
   sim->owns_cells = 1;
+  sim->cells_first = 0;
+  sim->cells_n = cfg->width * cfg->height;
   if ((s = alloc_agents(sim, capacity, err)) != MYR_OK ||
       (s = alloc_grid(sim, err)) != MYR_OK || (s = myr_search_start(sim, err)) != MYR_OK) {
     myr_sim_destroy(sim);

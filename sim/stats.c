@@ -42,8 +42,7 @@ int myr_sim_stat_parts(myr_sim *sim, myr_stat_parts *p) {
     ok = sim->error.status == MYR_OK;
   } else {
     if (m->agent_stats) myr_parallel_ranges(sim, &v, (myr_range_fn)m->agent_stats, v.n, m->n_acc, p->acc);
-    if (m->cell_stats && sim->owns_cells)
-      myr_parallel_ranges(sim, &v, (myr_range_fn)m->cell_stats, myr_cells(&v), m->n_acc, p->acc);
+    if (m->cell_stats && sim->owns_cells) myr_parallel_cells(sim, &v, (myr_range_fn)m->cell_stats, m->n_acc, p->acc);
   }
   p->population = myr_sim_population(sim);
   p->births = sim->births;

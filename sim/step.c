@@ -109,30 +109,54 @@ static myr_status give_birth(myr_sim *sim, myr_view *v, int64_t *births, myr_err
   return MYR_OK;
 }
 
-/* Ranks sum the transient layers that `phase` wrote (no-op for a lone rank). */
-static myr_status sum_layers(myr_sim *sim, const myr_view *v, int phase, myr_error *err) {
-  return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, phase, NULL, err) : MYR_OK;
+/* The team's part of a sync at `point` (no-op for a lone rank). */
+static myr_status sum_layers(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
+  return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, point, NULL, err) : MYR_OK;
 }
 
-/* Cell functions run on every rank when the grid is replicated: only the owner counts flows. */
+/* Cell functions run over this rank's cells; when the grid is replicated every rank runs
+ * them all and only the owner counts their flows. */
 static void cell_ranges(myr_sim *sim, myr_view *v, myr_range_fn fn) {
   int64_t unused[MYR_MAX_FLOWS] = {0};
-  myr_parallel_ranges(sim, v, fn, myr_cells(v), sim->model->n_flows, sim->owns_cells ? sim->flow : unused);
+  myr_parallel_cells(sim, v, fn, sim->model->n_flows, sim->owns_cells ? sim->flow : unused);
+}
+
+void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int n_flows, int64_t *flow_total) {
+  if (!fn || sim->cells_n <= 0) return;
+  int64_t size = range_size(sim, sim->cells_n), items = (sim->cells_n + size - 1) / size, first = sim->cells_first;
+#pragma omp parallel num_threads(sim->threads)
+  {
+    int64_t local[MYR_MAX_FLOWS] = {0};
+#pragma omp for schedule(static)
+    for (int64_t it = 0; it < items; it++) {
+      int64_t flow[MYR_MAX_FLOWS] = {0};
+      int64_t b = it * size, e = b + size < sim->cells_n ? b + size : sim->cells_n;
+      fn(v, first + b, first + e, flow);
+      for (int f = 0; f < n_flows; f++) local[f] += flow[f];
+    }
+    if (n_flows > 0) {
+#pragma omp critical(myr_flows)
+      for (int f = 0; f < n_flows; f++) flow_total[f] += local[f]; /* integers: order-free */
+    }
+  }
 }
 
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   const myr_model *m = sim->model;
   int nf = m->n_flows;
-  myr_status s = sum_layers(sim, v, MYR_WRITTEN_IN_ACT, err);
+  myr_status s = sum_layers(sim, v, MYR_SYNC_AFTER_ACT, err);
   if (s != MYR_OK) return s;
   cell_ranges(sim, v, m->sync_cells_begin);
+  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
   myr_parallel_ranges(sim, v, m->sync_agents, v->n, nf, sim->flow);
-  if ((s = sum_layers(sim, v, MYR_WRITTEN_IN_SYNC_AGENTS, err)) != MYR_OK) return s;
+  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
   int64_t deaths = count_dead(sim, v), births = 0;
   s = give_birth(sim, v, &births, err);
   if (s != MYR_OK) return s;
   cell_ranges(sim, v, m->sync_cells_end);
+  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
   if (deaths > 0) myr__sim_compact(sim);
+  if (sim->rank && sim->rank->migrate && (s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
   sim->births += births;
   sim->deaths += deaths;
   return MYR_OK;

@@ -75,6 +75,7 @@ typedef struct myr_view {
   int32_t window_step;     /* position of `step` inside its window: 0 .. sync_frequency-1 */
   uint32_t seed;
   uint64_t step;           /* the step being computed, from 0 */
+  int64_t first_cell;      /* device cell kernels: cell c of a launch over n is first_cell + c */
   const void *params;      /* the model's parameter struct (model.h) */
 } myr_view;
 

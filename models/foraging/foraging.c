@@ -245,4 +245,6 @@ const myr_model myr_model_foraging = {
     .cuda = MYR_MODEL_CUDA(foraging),
     .cell_columns = foraging_cell_columns,
     .plan = &foraging_plan,
+    .reach = FORAGING_PLAN_RADIUS, /* the planning patch; the heuristic reads 1 cell around */
+    .max_speed = 1,
 };

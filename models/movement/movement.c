@@ -66,6 +66,8 @@ static const char *const movement_action_names[MYR_MOVES] = {"stay", "E", "NE", 
 
 MYR_DECLARE_MODEL_CUDA(movement);
 
+static const int movement_position_columns[2] = {MOVEMENT_X, MOVEMENT_Y};
+
 const myr_model myr_model_movement = {
     .name = "movement",
     .summary = "agents walk on the grid (9 moves); random walk or correlated random walk",
@@ -98,4 +100,7 @@ const myr_model myr_model_movement = {
     .cell_stats = NULL,
     .finish_stats = movement_finish_stats,
     .cuda = MYR_MODEL_CUDA(movement),
+    .position_columns = movement_position_columns,
+    .reach = 0, /* walkers read no grid */
+    .max_speed = 1,
 };

@@ -416,24 +416,28 @@ static myr_status compact(myr_sim *sim, myr_view *v, int64_t keep, myr_error *er
   return MYR_OK;
 }
 
-/* Ranks sum the transient layers that `phase` wrote (no-op for a lone rank). */
-static myr_status sum_layers(myr_sim *sim, const myr_view *v, int phase, myr_error *err) {
+/* The team's part of a sync at `point` (no-op for a lone rank). */
+static myr_status sum_layers(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
-  return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, phase, d->stream, err) : MYR_OK;
+  return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, point, d->stream, err) : MYR_OK;
 }
 
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   const myr_model_cuda *k = sim->model->cuda;
-  int64_t cells = (int64_t)v->width * v->height, *flow = d->counters + COUNTER_FLOW;
+  int64_t *flow = d->counters + COUNTER_FLOW;
+  myr_view cv = *v; /* cell kernels over this rank's cells */
+  cv.first_cell = sim->cells_first;
+  int64_t cells = sim->cells_n;
   /* A replicated grid's cells run on every rank; only the owner keeps their flows. */
   int64_t *cell_flow = sim->owns_cells ? flow : d->counters + COUNTER_DISCARD;
   int64_t n_before = v->n, births, alive;
-  myr_status s = sum_layers(sim, v, MYR_WRITTEN_IN_ACT, err);
+  myr_status s = sum_layers(sim, v, MYR_SYNC_AFTER_ACT, err);
   if (s != MYR_OK) return s;
-  if (k->sync_cells_begin) CU(k->sync_cells_begin(v, cells, cell_flow, d->stream));
+  if (k->sync_cells_begin) CU(k->sync_cells_begin(&cv, cells, cell_flow, d->stream));
+  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
   if (k->sync_agents) CU(k->sync_agents(v, v->n, flow, d->stream));
-  if ((s = sum_layers(sim, v, MYR_WRITTEN_IN_SYNC_AGENTS, err)) != MYR_OK) return s;
+  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
   if (k->sync_agents) {
     s = give_birth(sim, v, &births, &alive, err);
   } else {
@@ -441,7 +445,8 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
     alive = n_before;
   }
   if (s != MYR_OK) return s;
-  if (k->sync_cells_end) CU(k->sync_cells_end(v, cells, cell_flow, d->stream));
+  if (k->sync_cells_end) CU(k->sync_cells_end(&cv, cells, cell_flow, d->stream));
+  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
   int64_t deaths = n_before - alive;
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (deaths > 0 && (s = compact(sim, v, alive + births, err)) != MYR_OK) return s;
@@ -565,7 +570,9 @@ static myr_status stats(myr_sim *sim, int64_t *acc, myr_error *err) {
   int cells = k->cell_stats && sim->owns_cells && !d->cells_cached;
   if (cells) {
     CU(cudaMemsetAsync(dcell, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
-    CU(k->cell_stats(&v, (int64_t)v.width * v.height, dcell, d->stream));
+    myr_view cv = v;
+    cv.first_cell = sim->cells_first;
+    CU(k->cell_stats(&cv, sim->cells_n, dcell, d->stream));
   }
   CU(cudaMemcpyAsync(d->pinned, d->counters, (MYR_MAX_FLOWS + 2 * MYR_MAX_ACC) * sizeof(int64_t),
                      cudaMemcpyDeviceToHost, d->stream));

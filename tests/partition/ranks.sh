@@ -24,6 +24,22 @@ for sync in 1 5; do
     -s world.width=200 -s world.height=200 -s model.params.initial_infected=50
 done
 
+# spatial_parallel: bands of rows with halos and migrating agents give the same hashes
+for sync in 1 5; do
+  sp=(-n 40 -t 2 -s distributed.strategy=spatial_parallel -s distributed.sync_frequency=$sync -s run.snapshot_every=0 -o out.h5)
+  same_for_ranks "spatial foraging sync $sync" "$cfgdir/foraging-small.yaml" "${sp[@]}" -s agents.count=3000
+  same_for_ranks "spatial movement sync $sync" "$cfgdir/movement-small.yaml" "${sp[@]}" -s agents.count=5000
+done
+same_for_ranks "spatial foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -t 2 -s agents.count=300 -s policy.kind=mcts \
+  -s policy.mcts.simulations=8 -s distributed.strategy=spatial_parallel -s run.snapshot_every=0 -o out.h5
+hd=$(run_hash "$cfgdir/foraging-small.yaml" -n 40 -s agents.count=3000 -o out.h5 -R 1)
+hs=$(run_hash "$cfgdir/foraging-small.yaml" -n 40 -s agents.count=3000 -o out.h5 -R 3 -s distributed.strategy=spatial_parallel \
+       -s distributed.balance=proportional -s distributed.device_weights=[1,2,1])
+check "spatial, 3 uneven bands ($hs) == one rank ($hd)" test "$hs" = "$hd"
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 40 -R 4 -s distributed.strategy=spatial_parallel \
+  -s distributed.sync_frequency=5 -s agents.count=3000 -o out.h5 >spatial.txt 2>err.log
+check "spatial: agents spread over the 4 bands" test "$(awk '$1 ~ /^[0-3]$/ && $2 > 100' spatial.txt | wc -l)" -eq 4
+
 # births and deaths really happen in the foraging runs above
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 40 -R 2 -s agents.count=3000 -o out.h5 >summary.txt 2>err.log
 check "foraging on 2 ranks has births and deaths" grep -Eq "births / deaths +[1-9][0-9]* / [1-9]" summary.txt
@@ -47,7 +63,18 @@ for r in 4 1; do
   check "checkpoint of 2 ranks resumed on $r ranks ($resumed) == straight ($straight)" test "$resumed" = "$straight"
 done
 
+# A checkpoint of 2 data_parallel ranks resumed as 4 spatial bands ends where the straight run ends.
+resumed=$(run_hash "$cfgdir/foraging-small.yaml" -n 40 "${ck[@]}" -R 4 -s distributed.strategy=spatial_parallel \
+  --resume ck.ckpt-20.h5)
+check "checkpoint of 2 ranks resumed as 4 spatial bands ($resumed) == straight" test "$resumed" = "$straight"
+
 # Bad input: nothing runs, exit 2, and the message names the key.
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -R 8 -s distributed.strategy=spatial_parallel \
+  -s distributed.sync_frequency=10 -o bad.h5 --quiet 2>bad.log
+check "a world too small for the halo exits 2" test $? -eq 2
+check "the message gives the halo" grep -q "fewer than the halo of 18 rows (reach 8 + sync_frequency 10 x speed 1)" bad.log
+"$MYRIAD_BIN" run "$cfgdir/epidemic-city.yaml" -R 2 -s distributed.strategy=spatial_parallel -o bad.h5 --quiet 2>bad.log
+check "a model without bands exits 2" test $? -eq 2
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -R 2 -s distributed.balance=proportional \
   -s distributed.device_weights=[1,2,3] -o bad.h5 --quiet 2>bad.log
 check "weights of the wrong length exit 2" test $? -eq 2

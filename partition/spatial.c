@@ -1,0 +1,274 @@
+/* spatial_parallel on the host transport (spatial.h). Every exchange pulls: a rank reads the
+ * other ranks' rows between two barriers and writes only its own memory. */
+#include "partition/spatial.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_internal.h"
+
+/* Halo rows of each rank, distinct and in order: halo_rows[r] has n_halo[r] rows. Kept beside
+ * the public struct (one allocation per team). */
+typedef struct halo_rows {
+  int32_t *rows;
+  int n;
+} halo_rows;
+static halo_rows *halos_of(const myr_spatial *sp) { return (halo_rows *)(sp->row0 + sp->size + 1); }
+
+int myr_spatial_owner(const myr_spatial *sp, int32_t y) {
+  int lo = 0, hi = sp->size - 1;
+  while (lo < hi) { /* the last rank whose first row is <= y */
+    int mid = (lo + hi + 1) / 2;
+    if (sp->row0[mid] <= y) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/* The rows within `halo` of rank r's band that another rank owns (wrapped on a torus). */
+static myr_status find_halo(myr_spatial *sp, int r, halo_rows *h, myr_error *err) {
+  uint8_t *mark = calloc((size_t)sp->height, 1);
+  h->rows = malloc(sizeof(int32_t) * (size_t)(2 * sp->halo + 1));
+  if (!mark || !h->rows) {
+    free(mark);
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d", r);
+  }
+  for (int32_t d = 1; d <= sp->halo; d++) {
+    int32_t below = sp->row0[r] - d, above = sp->row0[r + 1] - 1 + d;
+    if (sp->wrap) {
+      below = (below % sp->height + sp->height) % sp->height;
+      above = above % sp->height;
+    }
+    if (below >= 0 && below < sp->height) mark[below] = 1;
+    if (above >= 0 && above < sp->height) mark[above] = 1;
+  }
+  h->n = 0;
+  for (int32_t y = 0; y < sp->height; y++)
+    if (mark[y] && myr_spatial_owner(sp, y) != r) h->rows[h->n++] = y;
+  free(mark);
+  return MYR_OK;
+}
+
+myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int32_t width, int32_t height,
+                            int32_t wrap, int32_t halo, myr_error *err) {
+  memset(sp, 0, sizeof *sp);
+  myr_status s = myr_host_team_init(&sp->host, size, err);
+  if (s != MYR_OK) return s;
+  sp->size = size;
+  sp->width = width, sp->height = height, sp->wrap = wrap, sp->halo = halo;
+  /* row0 [size + 1], then the halo lists [size] */
+  sp->row0 = calloc(1, sizeof(int32_t) * (size_t)(size + 1) + sizeof(halo_rows) * (size_t)size + 16);
+  sp->sims = calloc((size_t)size, sizeof *sp->sims);
+  sp->boxes = calloc((size_t)size * (size_t)size, sizeof *sp->boxes);
+  if (!sp->row0 || !sp->sims || !sp->boxes) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the spatial team");
+  memcpy(sp->row0, row0, sizeof(int32_t) * (size_t)(size + 1));
+  halo_rows *h = halos_of(sp);
+  for (int r = 0; r < size && s == MYR_OK; r++) s = find_halo(sp, r, &h[r], err);
+  return s;
+}
+
+void myr_spatial_free(myr_spatial *sp) {
+  if (sp->row0) {
+    halo_rows *h = halos_of(sp);
+    for (int r = 0; r < sp->size; r++) free(h[r].rows);
+  }
+  for (int b = 0; sp->boxes && b < sp->size * sp->size; b++) free(sp->boxes[b].data);
+  free(sp->boxes);
+  free(sp->sims);
+  free(sp->row0);
+  myr_host_team_free(&sp->host);
+  memset(sp, 0, sizeof *sp);
+}
+
+/* ---- layers -------------------------------------------------------------------------------- */
+
+static char *row_of(const myr_spatial *sp, const myr_sim *sim, int l, int32_t y) {
+  size_t es = myr_type_size(sim->model->layers[l].type);
+  return (char *)sim->grid.layer[l] + (size_t)y * (size_t)sp->width * es;
+}
+
+/* mine[y] += theirs[y] over a row, wrapping like the single rank's integer adds. */
+static void add_row(char *mine, const char *theirs, int32_t width, size_t es) {
+  if (es == 1)
+    for (int32_t x = 0; x < width; x++) ((uint8_t *)mine)[x] = (uint8_t)(((uint8_t *)mine)[x] + ((const uint8_t *)theirs)[x]);
+  else if (es == 4)
+    for (int32_t x = 0; x < width; x++) ((uint32_t *)mine)[x] += ((const uint32_t *)theirs)[x];
+  else
+    for (int32_t x = 0; x < width; x++) ((uint64_t *)mine)[x] += ((const uint64_t *)theirs)[x];
+}
+
+typedef int (*layer_pick)(const myr_model *m, int l, int point);
+static int transient_of(const myr_model *m, int l, int point) { return myr_layer_summed_in(m, l, point); }
+static int any_layer(const myr_model *m, int l, int point) { (void)m, (void)l, (void)point; return 1; }
+static int any_transient(const myr_model *m, int l, int point) {
+  (void)point;
+  return m->layers[l].lifetime == MYR_TRANSIENT;
+}
+static int persistent(const myr_model *m, int l, int point) {
+  (void)point;
+  return m->layers[l].lifetime == MYR_PERSISTENT;
+}
+
+/* What other ranks wrote into their halo rows that rank r owns, added into r's rows. */
+static void pull_sums(myr_spatial *sp, myr_rank *r, myr_sim *sim, int point) {
+  const myr_model *m = sim->model;
+  halo_rows *h = halos_of(sp);
+  for (int q = 0; q < sp->size; q++) {
+    if (q == r->index) continue;
+    for (int k = 0; k < h[q].n; k++) {
+      int32_t y = h[q].rows[k];
+      if (myr_spatial_owner(sp, y) != r->index) continue;
+      for (int l = 0; l < m->n_layers; l++) {
+        if (!transient_of(m, l, point)) continue;
+        size_t es = myr_type_size(m->layers[l].type);
+        add_row(row_of(sp, sim, l, y), row_of(sp, sp->sims[q], l, y), sp->width, es);
+        r->bytes_moved += (double)sp->width * (double)es;
+      }
+    }
+  }
+}
+
+static void clear_halo(myr_spatial *sp, myr_rank *r, myr_sim *sim, layer_pick pick, int point) {
+  const myr_model *m = sim->model;
+  const halo_rows *h = &halos_of(sp)[r->index];
+  for (int l = 0; l < m->n_layers; l++) {
+    if (!pick(m, l, point)) continue;
+    size_t es = myr_type_size(m->layers[l].type);
+    for (int k = 0; k < h->n; k++) memset(row_of(sp, sim, l, h->rows[k]), 0, (size_t)sp->width * es);
+  }
+}
+
+/* Rank r's halo rows copied from their owners. */
+static void pull_copies(myr_spatial *sp, myr_rank *r, myr_sim *sim, layer_pick pick, int point) {
+  const myr_model *m = sim->model;
+  const halo_rows *h = &halos_of(sp)[r->index];
+  for (int k = 0; k < h->n; k++) {
+    int32_t y = h->rows[k];
+    const myr_sim *owner = sp->sims[myr_spatial_owner(sp, y)];
+    for (int l = 0; l < m->n_layers; l++) {
+      if (!pick(m, l, point)) continue;
+      size_t es = myr_type_size(m->layers[l].type);
+      memcpy(row_of(sp, sim, l, y), row_of(sp, owner, l, y), (size_t)sp->width * es);
+      r->bytes_moved += (double)sp->width * (double)es;
+    }
+  }
+}
+
+static myr_status barrier(myr_spatial *sp, myr_rank *r, myr_error *err) {
+  if (myr_host_barrier(&sp->host) == 0) return MYR_OK;
+  return myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", r->index, sp->host.abort_rank);
+}
+
+myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream, myr_error *err) {
+  (void)v, (void)stream;
+  myr_spatial *sp = (myr_spatial *)r->team;
+  double t0 = omp_get_wtime();
+  myr_status s = barrier(sp, r, err); /* every rank has finished the phase before */
+  if (s != MYR_OK) return s;
+  switch (point) {
+  case MYR_SYNC_AFTER_ACT:
+  case MYR_SYNC_AFTER_AGENTS:
+    pull_sums(sp, r, sim, point);
+    if ((s = barrier(sp, r, err)) != MYR_OK) return s; /* nobody reads a halo any more */
+    clear_halo(sp, r, sim, transient_of, point);
+    break;
+  case MYR_SYNC_AFTER_CELLS_BEGIN:
+    pull_copies(sp, r, sim, any_layer, point);
+    break;
+  case MYR_SYNC_AFTER_CELLS_END:
+    clear_halo(sp, r, sim, any_transient, point);
+    pull_copies(sp, r, sim, persistent, point);
+    break;
+  }
+  s = barrier(sp, r, err); /* nobody changes a row another rank is still reading */
+  r->seconds_comm += omp_get_wtime() - t0;
+  return s;
+}
+
+/* ---- agents -------------------------------------------------------------------------------- */
+
+static const int *position_columns(const myr_model *m) {
+  return m->position_columns ? m->position_columns : m->cell_columns;
+}
+
+static size_t agent_bytes(const myr_sim *sim) {
+  size_t row = sizeof(uint64_t);
+  for (int c = 0; c < sim->agents.n_columns; c++)
+    row += myr_type_size(sim->model->columns[c].type) * (size_t)sim->agents.components[c];
+  return row;
+}
+
+static int box_append(myr_spatial_box *b, const myr_sim *sim, int64_t i, size_t row) {
+  if (b->used + row > b->cap) {
+    size_t cap = b->cap ? 2 * b->cap : 64 * row;
+    while (cap < b->used + row) cap *= 2;
+    char *grown = realloc(b->data, cap);
+    if (!grown) return 0;
+    b->data = grown;
+    b->cap = cap;
+  }
+  const myr_agents *a = &sim->agents;
+  char *p = b->data + b->used;
+  memcpy(p, &a->id[i], sizeof(uint64_t));
+  p += sizeof(uint64_t);
+  for (int c = 0; c < a->n_columns; c++) {
+    size_t es = myr_type_size(sim->model->columns[c].type);
+    for (int q = 0; q < a->components[c]; q++, p += es)
+      memcpy(p, (const char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)i) * es, es);
+  }
+  b->used += row;
+  return 1;
+}
+
+static void take_agent(myr_sim *sim, const char *p) {
+  myr_agents *a = &sim->agents;
+  int64_t k = a->n++;
+  memcpy(&a->id[k], p, sizeof(uint64_t));
+  p += sizeof(uint64_t);
+  a->alive[k] = 1;
+  for (int c = 0; c < a->n_columns; c++) {
+    size_t es = myr_type_size(sim->model->columns[c].type);
+    for (int q = 0; q < a->components[c]; q++, p += es)
+      memcpy((char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)k) * es, p, es);
+  }
+}
+
+myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
+  myr_spatial *sp = (myr_spatial *)r->team;
+  double t0 = omp_get_wtime();
+  myr_agents *a = &sim->agents;
+  const int32_t *ys = (const int32_t *)a->col[position_columns(sim->model)[1]];
+  size_t row = agent_bytes(sim);
+  int me = r->index, failed = 0;
+  int64_t leaving = 0;
+  for (int q = 0; q < sp->size; q++) sp->boxes[me * sp->size + q].used = 0;
+  for (int64_t i = 0; i < a->n; i++) {
+    if (!a->alive[i]) continue;
+    int q = myr_spatial_owner(sp, ys[i]);
+    if (q == me) continue;
+    if (!box_append(&sp->boxes[me * sp->size + q], sim, i, row)) failed = 1;
+    a->alive[i] = 0;
+    leaving++;
+  }
+  if (leaving > 0) myr__sim_compact(sim);
+  myr_status s = failed ? myr_fail(err, MYR_ERR_NOMEM, "rank %d: cannot hold the agents leaving it", me) : MYR_OK;
+  if (s != MYR_OK) myr_host_abort(&sp->host, me);
+  if (s == MYR_OK) s = barrier(sp, r, err); /* every box is filled */
+  int64_t arriving = 0;
+  for (int q = 0; q < sp->size && s == MYR_OK; q++) arriving += (int64_t)(sp->boxes[q * sp->size + me].used / row);
+  if (s == MYR_OK && a->n + arriving > a->capacity) {
+    s = myr_fail(err, MYR_ERR_CAPACITY,
+                 "step %llu: rank %d would hold %lld agents but has %lld slots; raise agents.capacity",
+                 (unsigned long long)sim->step, me, (long long)(a->n + arriving), (long long)a->capacity);
+    myr_host_abort(&sp->host, me);
+  }
+  for (int q = 0; q < sp->size && s == MYR_OK; q++) {
+    const myr_spatial_box *b = &sp->boxes[q * sp->size + me];
+    for (size_t at = 0; at < b->used; at += row) take_agent(sim, b->data + at);
+    r->bytes_moved += (double)b->used;
+  }
+  if (s == MYR_OK) s = barrier(sp, r, err); /* every box is read before the next fill */
+  r->seconds_comm += omp_get_wtime() - t0;
+  return s;
+}

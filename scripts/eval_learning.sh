@@ -2,7 +2,10 @@
 # Compares policies on the same evaluation episodes: random, the heuristic, the network untrained
 # and trained, MCTS with the untrained and with the trained network (issue 5's demonstration).
 #
-#   scripts/eval_learning.sh CONFIG TRAINED.h5 [-s "1001 1002 1003"] [-n STEPS] [-o DIR] [-- --set k=v ...]
+#   scripts/eval_learning.sh CONFIG TRAINED.h5 [-s "1001 1002 1003"] [-n STEPS] [-o DIR] [--runs-only | --table-only]
+#                            [-- --set k=v ...]
+# --runs-only makes the result files DIR/<policy>-<seed>.h5 and stops (a GPU machine without
+# h5dump); --table-only reads them back and prints the table (where h5dump is).
 #
 # CONFIG is the training config (configs/foraging-learn*.yaml); every evaluation run uses its
 # world, model and search settings with train.enabled false, run.steps STEPS (default 100) and
@@ -24,12 +27,14 @@ usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 config=$1 trained=$2
 shift 2
-seeds="1001 1002 1003 1004 1005" steps=100 out=out/eval
+seeds="1001 1002 1003 1004 1005" steps=100 out=out/eval runs=1 table=1
 while [ $# -gt 0 ]; do
   case $1 in
     -s | --seeds) seeds=$2; shift 2 ;;
     -n | --steps) steps=$2; shift 2 ;;
     -o | --out) out=$2; shift 2 ;;
+    --runs-only) table=0; shift ;;
+    --table-only) runs=0; shift ;;
     --) shift; break ;;
     -h | --help) usage ;;
     *) echo "eval_learning.sh: unknown argument $1" >&2; usage ;;
@@ -38,8 +43,8 @@ done
 extra=("$@")
 root=$(cd "$(dirname "$0")/.." && pwd)
 myriad=${MYRIAD:-$root/build/myriad}
-[ -x "$myriad" ] || { echo "eval_learning.sh: no myriad at $myriad (set MYRIAD)" >&2; exit 1; }
-command -v h5dump >/dev/null || { echo "eval_learning.sh: h5dump not found (scripts/setup.sh)" >&2; exit 1; }
+[ "$runs" = 0 ] || [ -x "$myriad" ] || { echo "eval_learning.sh: no myriad at $myriad (set MYRIAD)" >&2; exit 1; }
+[ "$table" = 0 ] || command -v h5dump >/dev/null || { echo "eval_learning.sh: h5dump not found (scripts/setup.sh)" >&2; exit 1; }
 [ -f "$trained" ] || { echo "eval_learning.sh: no trained network $trained" >&2; exit 1; }
 mkdir -p "$out"
 
@@ -70,15 +75,17 @@ for p in "${policies[@]}"; do
   for seed in $seeds; do
     f=$out/$p-$seed.h5
     # shellcheck disable=SC2046
-    "$myriad" run "$config" --set train.enabled=false --set run.steps="$steps" --set run.seed="$seed" \
+    [ "$runs" = 0 ] || "$myriad" run "$config" --set train.enabled=false --set run.steps="$steps" --set run.seed="$seed" \
       --set run.output="$f" --set run.record_every=1 --set run.snapshot_every=0 --set run.progress=false \
       --set network.save= $(settings "$p") "${extra[@]}" >/dev/null
+    [ "$table" = 1 ] || continue
     paste <(series "$f" population) <(series "$f" mean_energy) |
       awk -v p="$p" -v s="$seed" '{n[NR] = $1; e[NR] = $2; sum += $1 * $2}
         END {printf "%s,%s,%.6f,%.6f,%.6f\n", p, s, n[NR] / n[1], sum / NR / n[1], e[NR]}' >>"$csv"
   done
 done
 
+[ "$table" = 1 ] || { echo "result files in $out (--table-only reads them)"; exit 0; }
 awk -F, 'NR > 1 {k = $1; if (!(k in n)) order[++m] = k; n[k]++; sv[k] += $3; en[k] += $4; fe[k] += $5}
   END {
     for (i = 1; i <= m; i++) { k = order[i]; sv[k] /= n[k]; en[k] /= n[k]; fe[k] /= n[k] }

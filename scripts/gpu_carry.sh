@@ -16,4 +16,6 @@ mkdir -p "$root/.gpu"
    \( -name 'CTestTestfile.cmake' -o -path './generated/*' -o -path './myriad' -o -path './benchmarks/*' \
       -o -path './tests/gpu/*' -o -name '*_gpu' \) \
    -exec cp --parents -p {} "$root/.gpu/" \;)
+# the scratch folders script tests run in (ctest refuses a test whose folder is missing)
+(cd "$build" && find . -type d -name '*.work' ! -path '*/CMakeFiles/*' -exec mkdir -p "$root/.gpu/{}" \;)
 du -sh "$root/.gpu"

@@ -9,6 +9,7 @@
 #include "partition/host.h"
 #include "partition/mpi.h"
 #include "partition/spatial.h"
+#include "partition/train.h"
 #include "partition/nccl.h"
 #include "sim/backend.h"
 #include "sim/checkpoint.h"
@@ -327,6 +328,7 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
     }
   }
   if (s == MYR_OK && t->spatial_on) s = for_each_rank(t, migrate_rank, NULL, err); /* agents to their bands */
+  if (s == MYR_OK && t->size > 1) s = myr_team_train_start(t->sim, t->local, t->gpu, t->mpi, err);
   if (s != MYR_OK) {
     myr_team_destroy(t);
     return s;
@@ -400,7 +402,14 @@ myr_status myr_team_agree(const myr_team *t, myr_status s, myr_error *err) {
 }
 
 myr_status myr_team_step(myr_team *t, int record_hint, myr_error *err) {
-  return myr_team_agree(t, for_each_rank(t, step_rank, &record_hint, err), err); /* no process goes on alone */
+  int training = t->local > 1 && myr_team_train_on(t->sim, t->local);
+  if (training) myr_team_train_before_step(t->sim, t->local, myr_team_population(t));
+  myr_status s = myr_team_agree(t, for_each_rank(t, step_rank, &record_hint, err), err); /* no process goes on alone */
+  if (s == MYR_OK && training) {
+    int threads = t->cfg->threads > 0 ? (int)t->cfg->threads : omp_get_max_threads();
+    s = myr_team_train_after_step(t->sim, t->local, t->spatial_on, threads, err);
+  }
+  return s;
 }
 
 typedef struct parts_arg {

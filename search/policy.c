@@ -273,8 +273,6 @@ static myr_status rows_of_search(void *ctx, myr_trainer_rows *rows, myr_error *e
 myr_status myr_search_train_observe(myr_sim *sim, const myr_view *v, myr_error *err) {
   myr_search *s = sim->search;
   if (!s || !s->trainer) return MYR_OK;
-  if (sim->rank) /* the picks need the team's population and the updates its gathered batch */
-    return myr_fail(err, MYR_ERR_CONFIG, "train.enabled runs on one rank for now (distributed.ranks: 1, run.gpus: 1)");
   for (int64_t k = 0; k < s->searched; k++) s->result_of[s->agents[k]] = k;
   cpu_rows_ctx c = {sim, v};
   return myr_trainer_observe(s->trainer, v->step, v->id, v->alive, v->n, rows_of_search, &c, err);

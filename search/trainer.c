@@ -52,6 +52,15 @@ struct myr_trainer {
   double s_policy, s_value, s_entropy, s_kl, s_root, s_reward;
   int64_t n_applied_rec, n_root, n_reward;
   double seconds; /* wall time in observe and after_step (rows, bookkeeping, updates) */
+  /* One rank of a team (partition/, myr_trainer_join_team): the last observe's finished
+   * samples (out, done at out_step) and statistic terms (terms) wait for the team's merge, and
+   * updates happen only on the leader through myr_trainer_team_update. */
+  int team;
+  int64_t population; /* > 0: the team's population for the next observe's picks */
+  pending_set out;
+  uint64_t out_step;
+  myr_trainer_term *terms;
+  int64_t n_terms, terms_cap;
 };
 
 static void pending_free(pending_set *p) {
@@ -154,6 +163,8 @@ void myr_trainer_destroy(myr_trainer *t) {
   myr_replay_free(&t->replay);
   pending_free(&t->pend);
   pending_free(&t->next);
+  pending_free(&t->out);
+  free(t->terms);
   free(t->hash_key);
   free(t->hash_slot);
   free(t->qslot);
@@ -264,11 +275,43 @@ myr_status myr_trainer_observe(myr_trainer *t, uint64_t step, const uint64_t *id
   return s;
 }
 
+/* A statistic term: kind 0 a reward, 1 a root value. Alone, it is added now; in a team it waits
+ * for the merge, which adds every rank's terms in the order (pick step, id) a lone trainer
+ * adds them in (the pending samples in that order, then the new picks by id), so the sums
+ * have the same bits. A term that cannot be logged (out of memory) is counted at once. */
+static void add_term(myr_trainer *t, uint64_t step, uint64_t id, float value, int kind) {
+  if (t->team && t->n_terms == t->terms_cap) {
+    int64_t cap = t->terms_cap ? 2 * t->terms_cap : 1024;
+    myr_trainer_term *grown = realloc(t->terms, (size_t)cap * sizeof *grown);
+    if (grown) {
+      t->terms = grown;
+      t->terms_cap = cap;
+    }
+  }
+  if (t->team && t->n_terms < t->terms_cap) {
+    t->terms[t->n_terms++] = (myr_trainer_term){step, id, value, kind};
+    return;
+  }
+  if (kind == 0) {
+    t->s_reward += value;
+    t->n_reward++;
+  } else {
+    t->s_root += value;
+    t->n_root++;
+  }
+}
+
 static myr_status observe(myr_trainer *t, uint64_t step, const uint64_t *id, const uint8_t *alive, int64_t n,
                           myr_trainer_rows_fn fn, void *ctx, myr_error *err) {
   const int F = t->features, A = t->actions;
   int64_t population = 0;
   for (int64_t i = 0; i < n; i++) population += !alive || alive[i];
+  if (t->team) { /* the team's population, and fresh outboxes for its merge */
+    population = t->population;
+    t->out.n = 0;
+    t->n_terms = 0;
+    t->out_step = step;
+  }
   double p = population > 0 ? t->samples_per_step / (double)population : 0.0;
 
   /* Picks, sorted by id: pairs (id, slot). */
@@ -345,10 +388,15 @@ static myr_status observe(myr_trainer *t, uint64_t step, const uint64_t *id, con
       done = 1;
     } else {
       ret += disc_pow(t->discount, age) * (double)t->qreward[row];
-      t->s_reward += t->qreward[row];
-      t->n_reward++;
+      add_term(t, P->step[k], P->id[k], t->qreward[row], 0);
     }
-    if (done)
+    if (done && t->team) {
+      if (!pending_reserve(&t->out, t->out.n + 1, F, A)) {
+        free(pk);
+        return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory for finished samples");
+      }
+      pending_put(&t->out, t->out.n++, P->id[k], P->step[k], ret, P->x + k * F, P->legal[k], P->target + k * A, F, A);
+    } else if (done)
       myr_replay_push(&t->replay, P->id[k], P->step[k], step, P->x + k * F, P->legal[k], P->target + k * A,
                       (float)ret);
     else
@@ -357,10 +405,8 @@ static myr_status observe(myr_trainer *t, uint64_t step, const uint64_t *id, con
   for (int64_t k = 0; k < picks; k++) {
     int64_t row = first_pick + k;
     double ret = (double)t->qreward[row];
-    t->s_reward += t->qreward[row];
-    t->n_reward++;
-    t->s_root += t->qvalue[row];
-    t->n_root++;
+    add_term(t, step, pk[2 * k], t->qreward[row], 0);
+    add_term(t, step, pk[2 * k], t->qvalue[row], 1);
     pending_put(N, N->n++, pk[2 * k], step, ret, t->qx + row * F, t->qlegal[row], t->qtarget + row * A, F, A);
   }
   free(pk);
@@ -370,6 +416,137 @@ static myr_status observe(myr_trainer *t, uint64_t step, const uint64_t *id, con
   return MYR_OK;
 }
 
+/* ---- teams ------------------------------------------------------------------------------- */
+
+void myr_trainer_join_team(myr_trainer *t) { t->team = 1; }
+void myr_trainer_set_population(myr_trainer *t, int64_t population) { t->population = population; }
+
+typedef struct member_key {
+  uint64_t step, id;
+  int rank;
+  int64_t k;
+} member_key;
+
+static int cmp_member(const void *pa, const void *pb) {
+  const member_key *a = pa, *b = pb;
+  if (a->step != b->step) return a->step < b->step ? -1 : 1;
+  return (a->id > b->id) - (a->id < b->id);
+}
+
+myr_status myr_trainer_merge(myr_trainer *leader, myr_trainer *const *ranks, int n, myr_error *err) {
+  int64_t samples = 0, terms = 0;
+  for (int r = 0; r < n; r++) {
+    samples += ranks[r]->out.n;
+    terms += ranks[r]->n_terms;
+  }
+  int64_t most = samples > terms ? samples : terms;
+  member_key *keys = malloc((size_t)(most > 0 ? most : 1) * sizeof *keys);
+  if (!keys) return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory merging the ranks' samples");
+  /* finished samples, done at the same step everywhere: in (pick step, id) order */
+  int64_t q = 0;
+  for (int r = 0; r < n; r++)
+    for (int64_t k = 0; k < ranks[r]->out.n; k++)
+      keys[q++] = (member_key){ranks[r]->out.step[k], ranks[r]->out.id[k], r, k};
+  qsort(keys, (size_t)q, sizeof *keys, cmp_member);
+  const int F = leader->features, A = leader->actions;
+  for (int64_t j = 0; j < q; j++) {
+    const myr_trainer *t = ranks[keys[j].rank];
+    int64_t k = keys[j].k;
+    myr_replay_push(&leader->replay, t->out.id[k], t->out.step[k], t->out_step, t->out.x + k * F, t->out.legal[k],
+                    t->out.target + k * A, (float)t->out.ret[k]);
+  }
+  /* statistic terms: rewards and root values, each in (pick step, id) order */
+  q = 0;
+  for (int r = 0; r < n; r++)
+    for (int64_t k = 0; k < ranks[r]->n_terms; k++)
+      keys[q++] = (member_key){ranks[r]->terms[k].step, ranks[r]->terms[k].id, r, k};
+  qsort(keys, (size_t)q, sizeof *keys, cmp_member);
+  for (int64_t j = 0; j < q; j++) {
+    const myr_trainer_term *term = &ranks[keys[j].rank]->terms[keys[j].k];
+    if (term->kind == 0) {
+      leader->s_reward += term->value;
+      leader->n_reward++;
+    } else {
+      leader->s_root += term->value;
+      leader->n_root++;
+    }
+  }
+  for (int r = 0; r < n; r++) {
+    ranks[r]->out.n = 0;
+    ranks[r]->n_terms = 0;
+  }
+  free(keys);
+  return MYR_OK;
+}
+
+/* An unfinished sample of `from` (slot k) moved to `to`, keeping to's (pick step, id) order. */
+static int pending_move(myr_trainer *to, const myr_trainer *from, int64_t k) {
+  const int F = to->features, A = to->actions;
+  pending_set *p = &to->pend;
+  if (!pending_reserve(p, p->n + 1, F, A)) return 0;
+  const pending_set *f = &from->pend;
+  int64_t at = p->n;
+  while (at > 0 && (p->step[at - 1] > f->step[k] || (p->step[at - 1] == f->step[k] && p->id[at - 1] > f->id[k]))) at--;
+  for (int64_t j = p->n; j > at; j--) {
+    p->id[j] = p->id[j - 1];
+    p->step[j] = p->step[j - 1];
+    p->ret[j] = p->ret[j - 1];
+    p->legal[j] = p->legal[j - 1];
+    memcpy(p->x + j * F, p->x + (j - 1) * F, (size_t)F * sizeof *p->x);
+    memcpy(p->target + j * A, p->target + (j - 1) * A, (size_t)A * sizeof *p->target);
+  }
+  pending_put(p, at, f->id[k], f->step[k], f->ret[k], f->x + k * F, f->legal[k], f->target + k * A, F, A);
+  p->n++;
+  return 1;
+}
+
+myr_status myr_trainer_rehome(myr_trainer *const *ranks, int n, const uint64_t *const *ids, const uint8_t *const *alive,
+                              const int64_t *slots, myr_error *err) {
+  for (int r = 0; r < n; r++) {
+    myr_trainer *t = ranks[r];
+    if (t->pend.n == 0) continue;
+    /* this rank's agents, then where each unfinished sample's agent is */
+    if (!hash_build(t, ids[r], alive[r], slots[r]))
+      return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory indexing agents");
+    int64_t kept = 0;
+    for (int64_t k = 0; k < t->pend.n; k++) {
+      int home = r;
+      if (hash_find(t, t->pend.id[k]) < 0) /* gone: moved to another rank, or dead (then it stays) */
+        for (int q = 0; q < n && home == r; q++) {
+          if (q == r) continue;
+          for (int64_t i = 0; i < slots[q]; i++)
+            if ((!alive[q] || alive[q][i]) && ids[q][i] == t->pend.id[k]) {
+              home = q;
+              break;
+            }
+        }
+      if (home != r) {
+        if (!pending_move(ranks[home], t, k)) return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory moving samples");
+        continue;
+      }
+      if (kept != k) { /* compact in place, order kept */
+        const int F = t->features, A = t->actions;
+        pending_set *p = &t->pend;
+        pending_put(p, kept, p->id[k], p->step[k], p->ret[k], p->x + k * F, p->legal[k], p->target + k * A, F, A);
+      }
+      kept++;
+    }
+    t->pend.n = kept;
+  }
+  return MYR_OK;
+}
+
+static myr_status after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
+                             myr_error *err);
+
+myr_status myr_trainer_team_update(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
+                                   myr_error *err) {
+  double t0 = omp_get_wtime();
+  myr_status s = after_step(t, steps_done, threads, gpu, changed, err);
+  t->seconds += omp_get_wtime() - t0;
+  return s;
+}
+
 /* ---- updates ------------------------------------------------------------------------------ */
 
 static myr_status after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
@@ -377,6 +554,8 @@ static myr_status after_step(myr_trainer *t, uint64_t steps_done, int threads, i
 
 myr_status myr_trainer_after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
                                   myr_error *err) {
+  *changed = 0;
+  if (t->team) return MYR_OK; /* the team updates its leader (myr_trainer_team_update) */
   double t0 = omp_get_wtime();
   myr_status s = after_step(t, steps_done, threads, gpu, changed, err);
   t->seconds += omp_get_wtime() - t0;

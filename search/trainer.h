@@ -91,6 +91,26 @@ void myr_trainer_stats(myr_trainer *t, double *out);
 myr_status myr_trainer_write_h5(const myr_trainer *t, int64_t loc, const char *file, myr_error *err);
 myr_status myr_trainer_read_h5(myr_trainer *t, int64_t loc, const char *file, myr_error *err);
 
+/* Teams of ranks (partition/). Every rank's trainer joins the team; before each step the team
+ * sets the population of the whole team (the picks' probability); after each step it merges
+ * the finished samples and statistic terms of every rank into the leader's replay and sums in
+ * the global order (pick step, id), as one trainer would have made them, lets the leader
+ * update, and copies the leader's weights to the other ranks. Under spatial_parallel,
+ * myr_trainer_rehome moves unfinished samples to the rank their agent moved to. */
+typedef struct myr_trainer_term {
+  uint64_t step, id;
+  float value;
+  int kind; /* 0 reward, 1 root value */
+} myr_trainer_term;
+void myr_trainer_join_team(myr_trainer *t);
+void myr_trainer_set_population(myr_trainer *t, int64_t population);
+myr_status myr_trainer_merge(myr_trainer *leader, myr_trainer *const *ranks, int n, myr_error *err);
+myr_status myr_trainer_team_update(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
+                                   myr_error *err);
+/* ids[r], alive[r] (NULL: all alive) and slots[r]: rank r's agents after the step. */
+myr_status myr_trainer_rehome(myr_trainer *const *ranks, int n, const uint64_t *const *ids, const uint8_t *const *alive,
+                              const int64_t *slots, myr_error *err);
+
 /* Read-only access for tests and tools. */
 const myr_train_state *myr_trainer_state(const myr_trainer *t);
 const myr_replay *myr_trainer_replay(const myr_trainer *t);

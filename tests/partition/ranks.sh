@@ -40,6 +40,32 @@ check "spatial, 3 uneven bands ($hs) == one rank ($hd)" test "$hs" = "$hd"
   -s distributed.sync_frequency=5 -s agents.count=3000 -o out.h5 >spatial.txt 2>err.log
 check "spatial: agents spread over the 4 bands" test "$(awk '$1 ~ /^[0-3]$/ && $2 > 100' spatial.txt | wc -l)" -eq 4
 
+# Training across ranks: the same samples, batches and updates, so the same network, series
+# and hash for 1, 2 and 4 ranks (data_parallel) and 2 and 3 bands (spatial_parallel), sync 1 and 5.
+learn=$MYRIAD_SOURCE_DIR/configs/foraging-learn-small.yaml
+trained() { # trained NAME ARGS...: runs, then prints hash, weights and training series as one digest
+  local name=$1; shift
+  "$MYRIAD_BIN" run "$learn" -n 30 -t 2 -o "$name.h5" --quiet "$@" >"$name.hash" 2>err.log || echo "run failed" >>"$name.hash"
+  h5dump -d /network/weights -y -w 1 -o "$name.w" "$name.h5" >/dev/null 2>&1
+  "$MYRIAD_BIN" info "$name.h5" | grep "train_" >"$name.series"
+  cat "$name.hash" "$name.w" "$name.series" | sha256sum | cut -c1-16
+}
+for sync in 1 5; do
+  base=$(trained t1 -R 1 -s distributed.sync_frequency=$sync)
+  check "training sync $sync: a trained network was written" test -s t1.w
+  check "training sync $sync: updates happened" grep -Eq "train_updates_applied +[0-9]+ +0 +[1-9]" t1.series
+  for r in 2 4; do
+    d=$(trained t$r -R $r -s distributed.sync_frequency=$sync)
+    check "training sync $sync: $r ranks give the one-rank network, series and hash" test "$d" = "$base"
+  done
+  for r in 2 3; do
+    d=$(trained s$r -R $r -s distributed.sync_frequency=$sync -s distributed.strategy=spatial_parallel)
+    check "training sync $sync: $r spatial bands give the one-rank network, series and hash" test "$d" = "$base"
+  done
+done
+other=$(trained o2 -R 2 -s run.seed=9)
+check "training: another seed gives another digest" test "$other" != "$base"
+
 # births and deaths really happen in the foraging runs above
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 40 -R 2 -s agents.count=3000 -o out.h5 >summary.txt 2>err.log
 check "foraging on 2 ranks has births and deaths" grep -Eq "births / deaths +[1-9][0-9]* / [1-9]" summary.txt

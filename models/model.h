@@ -178,6 +178,16 @@ typedef struct myr_model {
    * world-wide counts in a layer, which slabs would split). */
   const int *position_columns;
   int32_t reach, max_speed;
+
+  /* Neighbour queries between agents (sim/neighbours.h). nbr_dims 2 or 3: at the start of
+   * every window the engine publishes the f32 columns nbr_columns[0 .. nbr_n_columns) (one
+   * component each; the first nbr_dims are the position x, y[, z]) binned by cell, and per-agent
+   * code reads them through v->nbr. nbr_space() gives the space from the parameters (after
+   * setup). One rank only for now. nbr_dims 0: none. */
+  int32_t nbr_dims;
+  const int *nbr_columns;
+  int32_t nbr_n_columns;
+  void (*nbr_space)(const void *params, myr_nbr_space *out);
 } myr_model;
 
 #define MYR_MAX_ACTIONS 32

@@ -133,4 +133,41 @@ MYR_HD static inline float myr_tanhf(float x) {
   return myr__u2f(myr__f2u(t) | sign);
 }
 
+/* sin x, from +, -, * and integer operations like the functions above (circles' force law):
+ * x = n pi/2 + r with a three-part pi/2 (Cody and Waite; each part has 12 significant bits, so
+ * n times a part is exact for |n| < 4096), then sin r or cos r by their Taylor series on
+ * |r| <= pi/4 (to r^11 and r^12: truncation below 2^-28). A few ulp for |x| < 6400; beyond
+ * that the reduction loses accuracy (still in [-1, 1]). NaN and +-inf give the one quiet NaN. */
+MYR_HD static inline float myr_sinf(float x);
+
+#define MYR__PIO2_HI 1.57080078125f        /* 0x3fc91000 */
+#define MYR__PIO2_MID -4.45358455181121826e-06f /* 0xb6957000 */
+#define MYR__PIO2_LO -8.70551575271605e-10f /* 0xb06f4b9f */
+#define MYR__TWO_OVER_PI 0.636619746685028076f
+
+MYR_HD static inline float myr_sinf(float x) {
+  if (x != x || x - x != 0.0f) return myr__u2f(MYR__NANF_BITS); /* NaN or +-inf */
+  float t = x * MYR__TWO_OVER_PI;
+  int n = (int)(t + (t < 0.0f ? -0.5f : 0.5f));
+  float fn = (float)n;
+  float r = ((x - fn * MYR__PIO2_HI) - fn * MYR__PIO2_MID) - fn * MYR__PIO2_LO;
+  float z = r * r, y;
+  if (n & 1) { /* cos r */
+    float q = 1.0f / 479001600.0f;
+    q = -1.0f / 3628800.0f + z * q;
+    q = 1.0f / 40320.0f + z * q;
+    q = -1.0f / 720.0f + z * q;
+    q = 1.0f / 24.0f + z * q;
+    y = (1.0f - 0.5f * z) + (z * z) * q;
+  } else { /* sin r */
+    float q = -1.0f / 39916800.0f;
+    q = 1.0f / 362880.0f + z * q;
+    q = -1.0f / 5040.0f + z * q;
+    q = 1.0f / 120.0f + z * q;
+    q = -1.0f / 6.0f + z * q;
+    y = r + (r * z) * q;
+  }
+  return (n & 2) ? -y : y;
+}
+
 #endif

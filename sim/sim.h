@@ -104,6 +104,8 @@ struct myr_sim {
   /* The cells this rank runs the cell functions (sync, statistics) on: [cells_first,
    * cells_first + cells_n), all of them unless a partition owns only a band of rows. */
   int64_t cells_first, cells_n;
+  /* The CPU backend's neighbour snapshot (sim/neighbours.c), for models with nbr_dims. */
+  struct myr_nbr_state *nbr;
 };
 
 /* Creates a simulation at step 0 from a loaded config on the backend that run.backend chooses

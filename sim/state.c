@@ -8,6 +8,7 @@
 
 #include "search/policy.h"
 #include "sim/backend.h"
+#include "sim/neighbours.h"
 #include "sim/sim.h"
 
 #define ALIGN 64
@@ -199,6 +200,7 @@ void myr_sim_destroy(myr_sim *sim) {
   if (!sim) return;
   if (sim->backend) sim->backend->detach(sim);
   myr_search_stop(sim);
+  myr_neighbours_free(sim);
   zfree(sim->agents.id); /* the start of the agent block */
   if (sim->grid.n_layers > 0) zfree(sim->grid.layer[0]);
   free(sim);

@@ -7,6 +7,7 @@
 
 #include "search/policy.h"
 #include "sim/backend.h"
+#include "sim/neighbours.h"
 #include "sim/policy.h"
 #include "sim/rng.h"
 #include "sim/sim_internal.h"
@@ -179,6 +180,8 @@ myr_status myr_sim_step(myr_sim *sim, myr_error *err) {
   }
   myr_view v = myr_sim_view(sim);
   double t0 = omp_get_wtime();
+  myr_status ns = myr_neighbours_view(sim, &v, err); /* models with neighbour queries: v.nbr */
+  if (ns != MYR_OK) return ns;
   myr_status ds = decide(sim, &v, err);
   if (ds != MYR_OK) return ds;
   double t1 = omp_get_wtime();

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sim/hd.h"
+#include "sim/neighbours.h" /* myr_nbr_view: the published neighbour snapshot */
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,6 +78,9 @@ typedef struct myr_view {
   uint64_t step;           /* the step being computed, from 0 */
   int64_t first_cell;      /* device cell kernels: cell c of a launch over n is first_cell + c */
   const void *params;      /* the model's parameter struct (model.h) */
+  /* Neighbour queries (sim/neighbours.h): the snapshot published at the start of this window
+   * for models that declare nbr_dims; zeroed (n == 0) otherwise. */
+  myr_nbr_view nbr;
 } myr_view;
 
 #define MYR_COL(v, c, T) ((T *)(v)->col[c])

@@ -1,0 +1,238 @@
+/* Neighbour snapshots on the CPU backend (sim/neighbours.h): the bin layout shared with the
+ * CUDA publisher, the checks made before publishing, and a parallel counting sort.
+ *
+ * Publishing: each agent's cell (OpenMP over agents); a histogram with relaxed atomic adds; an
+ * exclusive scan; a scatter that takes places in each bin with atomic adds (so the order inside
+ * a bin depends on the threads); then each bin sorted by agent id, which makes the result a
+ * function of the agents alone; finally the published columns gathered in that order.
+ * Owns: one myr_nbr_state per sim (sim->nbr), sized for agents.capacity and the cells. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/neighbours.h"
+#include "sim/sim.h"
+
+struct myr_nbr_state {
+  int64_t capacity, cells;
+  uint32_t *count, *start; /* cells, cells + 1 */
+  uint32_t *cell, *slot;   /* per agent slot / per entry */
+  uint64_t *id;
+  float *col[MYR_NBR_MAX_COLUMNS];
+  uint64_t published_step; /* the step whose window the snapshot belongs to */
+  int published;
+  myr_nbr_view view;
+};
+
+int myr_nbr_layout(const myr_nbr_space *sp, myr_nbr_view *out, char *why, int why_size) {
+  memset(out, 0, sizeof *out);
+  if (sp->dims != 2 && sp->dims != 3) {
+    snprintf(why, (size_t)why_size, "dims is %d; expected 2 or 3", sp->dims);
+    return 0;
+  }
+  if (!(sp->radius > 0.0f) || !isfinite(sp->radius)) {
+    snprintf(why, (size_t)why_size, "interaction radius %g; expected a finite value > 0", (double)sp->radius);
+    return 0;
+  }
+  out->dims = sp->dims;
+  out->wrap = sp->wrap;
+  int64_t cells = 1;
+  for (int a = 0; a < 3; a++) {
+    if (a >= sp->dims) {
+      out->bins[a] = 1;
+      out->extent[a] = 1.0f;
+      out->inv_width[a] = 0.0f; /* every z in bin 0 */
+      continue;
+    }
+    double e = sp->extent[a];
+    if (!(e > 0.0) || !isfinite(e)) {
+      snprintf(why, (size_t)why_size, "extent %g along axis %d; expected a finite value > 0", e, a);
+      return 0;
+    }
+    /* Bin arithmetic is c * bins / extent in float: relative error about 2^-23 of the bin
+     * index, so bins wider than the radius by that margin keep any two points closer than the
+     * radius in the same or adjacent bins. */
+    double width = (double)sp->radius * (1.0 + 4.8e-7 * (e / sp->radius + 1.0));
+    double nb = sp->wrap ? floor(e / width) : ceil(e / width);
+    if (nb < 1) nb = 1;
+    if (sp->wrap && nb < 3) {
+      snprintf(why, (size_t)why_size,
+               "a wrapped axis needs at least 3 bins: extent %g along axis %d is under 3 x radius %g", e, a,
+               (double)sp->radius);
+      return 0;
+    }
+    if (nb > 1 << 30) {
+      snprintf(why, (size_t)why_size, "extent %g / radius %g gives too many bins", e, (double)sp->radius);
+      return 0;
+    }
+    out->bins[a] = (int32_t)nb;
+    out->extent[a] = (float)e;
+    /* Closed: bins of `width` from 0 (the last may reach past the extent); wrapped: nb bins
+     * tile the extent exactly. */
+    out->inv_width[a] = sp->wrap ? (float)(nb / e) : (float)(1.0 / width);
+    cells *= (int64_t)nb;
+  }
+  if (cells >= (int64_t)1 << 31) {
+    snprintf(why, (size_t)why_size, "%lld bins; at most 2^31 - 1", (long long)cells);
+    return 0;
+  }
+  return 1;
+}
+
+myr_status myr_neighbours_check(const myr_sim *sim, myr_nbr_space *sp, myr_error *err) {
+  const myr_model *m = sim->model;
+  if (sim->rank && sim->rank->count > 1)
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "model %s needs neighbour queries, which run on one rank for now (this team has %d ranks)",
+                    m->name, sim->rank->count);
+  if ((m->nbr_dims != 2 && m->nbr_dims != 3) || !m->nbr_columns || m->nbr_n_columns < m->nbr_dims ||
+      m->nbr_n_columns > MYR_NBR_MAX_COLUMNS || !m->nbr_space)
+    return myr_fail(err, MYR_ERR_MODEL,
+                    "model %s: neighbour queries need nbr_dims 2 or 3, nbr_space, and nbr_dims to %d nbr_columns",
+                    m->name, MYR_NBR_MAX_COLUMNS);
+  for (int k = 0; k < m->nbr_n_columns; k++) {
+    int c = m->nbr_columns[k];
+    if (c < 0 || c >= m->n_columns || m->columns[c].type != MYR_F32 || m->columns[c].components != 1)
+      return myr_fail(err, MYR_ERR_MODEL, "model %s: nbr_columns[%d] must name an f32 column of one component",
+                      m->name, k);
+  }
+  if (sim->agents.capacity >= (int64_t)UINT32_MAX)
+    return myr_fail(err, MYR_ERR_CONFIG, "neighbour queries index agents with 32 bits: agents.capacity %lld is too large",
+                    (long long)sim->agents.capacity);
+  memset(sp, 0, sizeof *sp);
+  m->nbr_space(sim->params, sp);
+  sp->dims = m->nbr_dims;
+  myr_nbr_view probe;
+  char why[256];
+  if (!myr_nbr_layout(sp, &probe, why, (int)sizeof why))
+    return myr_fail(err, MYR_ERR_MODEL, "model %s: its space cannot be binned for neighbour queries: %s", m->name, why);
+  return MYR_OK;
+}
+
+void myr_neighbours_free(myr_sim *sim) {
+  struct myr_nbr_state *s = sim->nbr;
+  if (!s) return;
+  free(s->count);
+  free(s->start);
+  free(s->cell);
+  free(s->slot);
+  free(s->id);
+  for (int k = 0; k < MYR_NBR_MAX_COLUMNS; k++) free(s->col[k]);
+  free(s);
+  sim->nbr = NULL;
+}
+
+static myr_status state_for(myr_sim *sim, const myr_nbr_view *layout, struct myr_nbr_state **out, myr_error *err) {
+  int64_t cells = (int64_t)layout->bins[0] * layout->bins[1] * layout->bins[2], cap = sim->agents.capacity;
+  struct myr_nbr_state *s = sim->nbr;
+  if (s && s->capacity == cap && s->cells == cells) {
+    *out = s;
+    return MYR_OK;
+  }
+  myr_neighbours_free(sim);
+  s = calloc(1, sizeof *s);
+  if (!s) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the neighbour snapshot");
+  sim->nbr = s;
+  s->capacity = cap;
+  s->cells = cells;
+  size_t c = (size_t)(cap ? cap : 1);
+  s->count = calloc((size_t)cells, sizeof *s->count);
+  s->start = calloc((size_t)cells + 1, sizeof *s->start);
+  s->cell = malloc(c * sizeof *s->cell);
+  s->slot = malloc(c * sizeof *s->slot);
+  s->id = malloc(c * sizeof *s->id);
+  int ok = s->count && s->start && s->cell && s->slot && s->id;
+  for (int k = 0; k < sim->model->nbr_n_columns && ok; k++) ok = (s->col[k] = malloc(c * sizeof(float))) != NULL;
+  if (!ok) {
+    myr_neighbours_free(sim);
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the neighbour snapshot for %lld agents and %lld bins",
+                    (long long)cap, (long long)cells);
+  }
+  *out = s;
+  return MYR_OK;
+}
+
+/* Sorts entries [b, e) of a bin by id (insertion sort: bins hold a few agents). */
+static void sort_bin(uint32_t *slot, const uint64_t *id, uint32_t b, uint32_t e) {
+  for (uint32_t i = b + 1; i < e; i++) {
+    uint32_t s = slot[i];
+    uint64_t key = id[s];
+    uint32_t j = i;
+    while (j > b && id[slot[j - 1]] > key) {
+      slot[j] = slot[j - 1];
+      j--;
+    }
+    slot[j] = s;
+  }
+}
+
+static myr_status publish(myr_sim *sim, const myr_view *v, myr_error *err) {
+  myr_nbr_space sp;
+  myr_status st = myr_neighbours_check(sim, &sp, err);
+  if (st != MYR_OK) return st;
+  myr_nbr_view lay;
+  char why[256];
+  myr_nbr_layout(&sp, &lay, why, (int)sizeof why); /* checked above */
+  struct myr_nbr_state *s;
+  if ((st = state_for(sim, &lay, &s, err)) != MYR_OK) return st;
+  const myr_model *m = sim->model;
+  const float *px = v->col[m->nbr_columns[0]], *py = v->col[m->nbr_columns[1]];
+  const float *pz = m->nbr_dims == 3 ? (const float *)v->col[m->nbr_columns[2]] : NULL;
+  int64_t n = v->n, cells = s->cells;
+  memset(s->count, 0, (size_t)cells * sizeof *s->count);
+#pragma omp parallel for schedule(static) num_threads(sim->threads)
+  for (int64_t i = 0; i < n; i++) {
+    if (!v->alive[i]) continue;
+    uint32_t c = (uint32_t)myr_nbr_cell(&lay, px[i], py[i], pz ? pz[i] : 0.0f);
+    s->cell[i] = c;
+    __atomic_fetch_add(&s->count[c], 1u, __ATOMIC_RELAXED);
+  }
+  uint32_t total = 0;
+  for (int64_t c = 0; c < cells; c++) {
+    s->start[c] = total;
+    total += s->count[c];
+    s->count[c] = 0; /* now the fill cursor of the scatter */
+  }
+  s->start[cells] = total;
+#pragma omp parallel for schedule(static) num_threads(sim->threads)
+  for (int64_t i = 0; i < n; i++) {
+    if (!v->alive[i]) continue;
+    uint32_t c = s->cell[i];
+    s->slot[s->start[c] + __atomic_fetch_add(&s->count[c], 1u, __ATOMIC_RELAXED)] = (uint32_t)i;
+  }
+#pragma omp parallel for schedule(dynamic, 1024) num_threads(sim->threads)
+  for (int64_t c = 0; c < cells; c++) sort_bin(s->slot, v->id, s->start[c], s->start[c + 1]);
+  int nc = m->nbr_n_columns;
+#pragma omp parallel for schedule(static) num_threads(sim->threads)
+  for (int64_t e = 0; e < (int64_t)total; e++) {
+    uint32_t i = s->slot[e];
+    s->id[e] = v->id[i];
+    for (int k = 0; k < nc; k++) s->col[k][e] = ((const float *)v->col[m->nbr_columns[k]])[i];
+  }
+  s->view = lay;
+  s->view.n = total;
+  s->view.start = s->start;
+  s->view.id = s->id;
+  s->view.slot = s->slot;
+  for (int k = 0; k < nc; k++) s->view.col[k] = s->col[k];
+  s->published = 1;
+  s->published_step = v->step;
+  return MYR_OK;
+}
+
+myr_status myr_neighbours_view(myr_sim *sim, myr_view *v, myr_error *err) {
+  if (sim->model->nbr_dims == 0) return MYR_OK;
+  struct myr_nbr_state *s = sim->nbr;
+  /* Due at a window's first step; also when nothing is published yet (first step, a resumed
+   * run) or the snapshot is from another window (steps replayed after a load). */
+  uint64_t window_first = v->step - (uint64_t)v->window_step;
+  if (!s || !s->published || v->window_step == 0 || s->published_step < window_first ||
+      s->published_step > v->step) {
+    myr_status st = publish(sim, v, err);
+    if (st != MYR_OK) return st;
+    s = sim->nbr;
+  }
+  v->nbr = s->view;
+  return MYR_OK;
+}

@@ -1,0 +1,153 @@
+/* Neighbour queries between agents in continuous 2-D or 3-D space (DESIGN §3: "continuous
+ * positions map to cells for neighbour search (counting sort by cell)").
+ *
+ * At the start of every sync window the engine publishes a snapshot of the agents: the f32
+ * columns a model declares (myr_model.nbr_columns: the position first, then anything else its
+ * neighbours read), binned by cell with a counting sort, each bin in ascending agent id. Per
+ * agent code (MYR_HD, CPU loop and CUDA kernel alike) walks the bins around a point with
+ * MYR_NBR_FOREACH, in ascending cell order and, within a cell, ascending id: a fixed order
+ * that depends on neither the thread count nor where agents sit in memory, so sums taken in
+ * it are the same bits on every backend (where the arithmetic allows: sim/mathf.h).
+ *
+ * Space: [0, extent[a]) along each axis a, split into bins[a] bins of equal width, each at least
+ * the interaction radius (a little more, so that float rounding in the bin arithmetic can never
+ * put two points closer than the radius two bins apart). Closed space: coordinates outside the
+ * box fall into the edge bins (agents may leave it; they are still found). Wrapped space (a
+ * torus): coordinates must lie in [0, extent); distances use the nearest image; each axis needs
+ * at least 3 bins, i.e. extent >= 3 radius (checked at publish).
+ *
+ * Owns nothing itself: the snapshot's memory belongs to the backend that publishes it (CPU:
+ * sim/neighbours.c, freed by myr_neighbours_free; CUDA: sim/cuda/neighbours.cu, freed with the
+ * backend). The view below holds plain pointers into it and stays valid for one window. */
+#ifndef MYR_NEIGHBOURS_H
+#define MYR_NEIGHBOURS_H
+
+#include <stdint.h>
+
+#include "sim/hd.h"
+#include "sim/status.h" /* myr_status, myr_error */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MYR_NBR_MAX_COLUMNS 6
+
+/* The space a model's agents live in, from its parameters (myr_model.nbr_space). */
+typedef struct myr_nbr_space {
+  int32_t dims;     /* 2 or 3 */
+  int32_t wrap;     /* 1: torus; 0: closed box (points outside fall into the edge bins) */
+  float extent[3];  /* side along x, y, z (z ignored in 2-D) */
+  float radius;     /* interaction radius: every pair closer than this is in adjacent bins */
+} myr_nbr_space;
+
+/* The published snapshot as per-agent code sees it (inside myr_view: v->nbr). n == 0: none. */
+typedef struct myr_nbr_view {
+  int64_t n;                /* entries (agents published) */
+  const uint32_t *start;    /* cells + 1: bin c holds entries [start[c], start[c + 1]) */
+  const uint64_t *id;       /* entry -> agent id (ascending within a bin) */
+  const uint32_t *slot;     /* entry -> the agent's slot during this window */
+  const float *col[MYR_NBR_MAX_COLUMNS]; /* entry -> published column k (position first) */
+  int32_t dims, wrap;
+  int32_t bins[3];          /* bins along x, y, z (1 along z in 2-D); cell = (z * by + y) * bx + x */
+  float extent[3];
+  float inv_width[3];       /* bins / extent */
+} myr_nbr_view;
+
+/* The bin along `axis` of coordinate c: clamped into [0, bins) (NaN goes to 0). */
+MYR_HD static inline int32_t myr_nbr_bin(const myr_nbr_view *s, int axis, float c) {
+  float t = c * s->inv_width[axis];
+  int32_t nb = s->bins[axis];
+  if (!(t >= 0.0f)) return 0;
+  if (t >= (float)nb) return nb - 1;
+  return (int32_t)t;
+}
+
+/* The cell of a point (p[0..dims)). */
+MYR_HD static inline int64_t myr_nbr_cell(const myr_nbr_view *s, float x, float y, float z) {
+  int64_t bz = s->dims == 3 ? myr_nbr_bin(s, 2, z) : 0;
+  return (bz * s->bins[1] + myr_nbr_bin(s, 1, y)) * s->bins[0] + myr_nbr_bin(s, 0, x);
+}
+
+/* The bins around bin b along an axis of nb bins, as at most two runs of consecutive bins in
+ * ascending order, [lo0, hi0] then [lo1, hi1] (empty when lo1 > hi1): closed, b-1 .. b+1 cut
+ * at the edges; wrapped (nb >= 3), b-1 .. b+1 modulo nb, which splits in two at an edge. */
+MYR_HD static inline void myr_nbr_runs(int32_t b, int32_t nb, int32_t wrap, int32_t *lo0, int32_t *hi0,
+                                       int32_t *lo1, int32_t *hi1) {
+  *lo1 = 1;
+  *hi1 = 0;
+  if (!wrap || (b > 0 && b < nb - 1)) {
+    *lo0 = b > 0 ? b - 1 : 0;
+    *hi0 = b < nb - 1 ? b + 1 : nb - 1;
+  } else if (b == 0) { /* {0, 1} then {nb - 1} */
+    *lo0 = 0;
+    *hi0 = 1;
+    *lo1 = *hi1 = nb - 1;
+  } else { /* b == nb - 1: {0} then {nb - 2, nb - 1} */
+    *lo0 = *hi0 = 0;
+    *lo1 = nb - 2;
+    *hi1 = nb - 1;
+  }
+}
+
+/* The displacement to - from along an axis: the nearest image in a wrapped space. */
+MYR_HD static inline float myr_nbr_delta(const myr_nbr_view *s, int axis, float from, float to) {
+  float d = to - from;
+  if (s->wrap) {
+    float e = s->extent[axis], half = 0.5f * e;
+    if (d > half) d -= e;
+    else if (d < -half) d += e;
+  }
+  return d;
+}
+
+/* Runs the statement(s) after `e` for every published entry e (a uint32_t) in the bins around
+ * the point (x, y, z) (z ignored in 2-D), in ascending cell order and ascending id within a
+ * cell. Entries are candidates: the caller tests the distance (myr_nbr_delta) and excludes the
+ * agent's own entry by id. `break` leaves only the innermost run; use a flag to stop early.
+ * Loops over runs, not arrays, so that GPU code keeps everything in registers. */
+#define MYR_NBR_FOREACH(s, x, y, z, e, ...)                                                            \
+  do {                                                                                                 \
+    const myr_nbr_view *ns_ = (s);                                                                     \
+    int32_t zl0_ = 0, zh0_ = 0, zl1_ = 1, zh1_ = 0, yl0_, yh0_, yl1_, yh1_, xl0_, xh0_, xl1_, xh1_;     \
+    if (ns_->dims == 3) myr_nbr_runs(myr_nbr_bin(ns_, 2, (z)), ns_->bins[2], ns_->wrap, &zl0_, &zh0_, &zl1_, &zh1_); \
+    myr_nbr_runs(myr_nbr_bin(ns_, 1, (y)), ns_->bins[1], ns_->wrap, &yl0_, &yh0_, &yl1_, &yh1_);      \
+    myr_nbr_runs(myr_nbr_bin(ns_, 0, (x)), ns_->bins[0], ns_->wrap, &xl0_, &xh0_, &xl1_, &xh1_);      \
+    for (int zr_ = 0; zr_ < 2; zr_++)                                                                  \
+      for (int32_t zc_ = zr_ ? zl1_ : zl0_; zc_ <= (zr_ ? zh1_ : zh0_); zc_++)                         \
+        for (int yr_ = 0; yr_ < 2; yr_++)                                                              \
+          for (int32_t yc_ = yr_ ? yl1_ : yl0_; yc_ <= (yr_ ? yh1_ : yh0_); yc_++)                     \
+            for (int xr_ = 0; xr_ < 2; xr_++) {                                                        \
+              int32_t xa_ = xr_ ? xl1_ : xl0_, xb_ = xr_ ? xh1_ : xh0_;                                \
+              if (xa_ > xb_) continue;                                                                 \
+              int64_t row_ = ((int64_t)zc_ * ns_->bins[1] + yc_) * ns_->bins[0];                       \
+              uint32_t end_ = ns_->start[row_ + xb_ + 1];                                              \
+              for (uint32_t e = ns_->start[row_ + xa_]; e < end_; e++) { __VA_ARGS__ }                 \
+            }                                                                                          \
+  } while (0)
+
+/* ---- the engine's side ---------------------------------------------------------------------
+ * Binning a space: bins along each axis and their inverse width; returns 0 and fills `why`
+ * when the space cannot be binned (bad extent or radius; a wrapped axis with fewer than 3
+ * bins). Shared by the CPU and CUDA publishers. */
+int myr_nbr_layout(const myr_nbr_space *sp, myr_nbr_view *out, char *why, int why_size);
+
+struct myr_sim;
+struct myr_view;
+
+/* For a model with neighbour queries (myr_model.nbr_dims > 0), called by the CPU step before
+ * decide: at the first step of each window (and whenever nothing is published yet) publishes
+ * the snapshot of the current agents; then sets v->nbr. Returns MYR_OK, MYR_ERR_MODEL for a
+ * descriptor or space that cannot be binned, MYR_ERR_CONFIG for a team of several ranks (not
+ * supported yet), MYR_ERR_NOMEM. Does nothing for models without neighbour queries. */
+myr_status myr_neighbours_view(struct myr_sim *sim, struct myr_view *v, myr_error *err);
+/* Frees the CPU snapshot of a sim (myr_sim_destroy). */
+void myr_neighbours_free(struct myr_sim *sim);
+/* The checks shared by both backends before publishing (descriptor, ranks, space). */
+myr_status myr_neighbours_check(const struct myr_sim *sim, myr_nbr_space *sp, myr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

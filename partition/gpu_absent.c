@@ -26,6 +26,19 @@ myr_status myr_nccl_open_rank(const void *id, int size, myr_rank *rank, myr_erro
   return no_nccl(err);
 }
 void myr_nccl_close(myr_rank *rank) { (void)rank; }
+myr_status myr_nccl_spatial_attach(myr_rank *r, const struct myr_spatial *sp, myr_error *err) {
+  (void)r, (void)sp;
+  return no_nccl(err);
+}
+myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream,
+                                 myr_error *err) {
+  (void)r, (void)sim, (void)v, (void)point, (void)stream;
+  return no_nccl(err);
+}
+myr_status myr_nccl_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
+  (void)r, (void)sim;
+  return no_nccl(err);
+}
 myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                                myr_error *err) {
   (void)r, (void)sim, (void)v, (void)phase, (void)stream;

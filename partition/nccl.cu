@@ -17,6 +17,13 @@
 
 #include "partition/host.h"
 #include "partition/nccl.h"
+#include "partition/spatial.h"
+
+/* A run of consecutive rows exchanged with one peer (spatial_parallel). */
+typedef struct row_run {
+  int peer;
+  int32_t y, rows;
+} row_run;
 
 typedef struct nccl_rank {
   ncclComm_t comm;
@@ -31,6 +38,15 @@ typedef struct nccl_rank {
   size_t idx_cap, val_cap, all_idx_cap, all_val_cap; /* entries */
   void *cub_temp;
   size_t cub_bytes;
+  /* spatial_parallel: the bands, this rank's halo as runs of rows with one owner (`halo`), the
+   * runs of its own rows in the others' halos (`given`, peer = that rank), in the order both
+   * sides issue their sends and receives; receive space and migration buffers */
+  const myr_spatial *sp;
+  struct row_run *halo, *given;
+  int n_halo, n_given;
+  int32_t *row0; /* device [ranks + 1] */
+  void *tmp, *out_rows, *in_rows;
+  size_t tmp_cap, out_cap, in_cap;
 } nccl_rank;
 
 #define NCCL_TRY(call, what)                                                                          \
@@ -225,6 +241,12 @@ extern "C" void myr_nccl_close(myr_rank *rank) {
   cudaFree(k->all_idx);
   cudaFree(k->all_val);
   cudaFree(k->cub_temp);
+  cudaFree(k->row0);
+  cudaFree(k->tmp);
+  cudaFree(k->out_rows);
+  cudaFree(k->in_rows);
+  free(k->halo);
+  free(k->given);
   free(k);
   rank->team = NULL;
 }
@@ -298,4 +320,232 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
   CUDA_TRY(cudaStreamWaitEvent(step, k->done, 0));
   k->timed = 1;
   return MYR_OK;
+}
+
+/* ---- spatial_parallel on GPU ranks ------------------------------------------------------------ */
+
+/* Rank q's halo as runs of consecutive rows with one owner, in ascending order. */
+static int runs_of(const myr_spatial *sp, int q, row_run *out) {
+  const int32_t *rows;
+  int n = myr_spatial_halo_rows(sp, q, &rows), runs = 0;
+  for (int k = 0; k < n; k++) {
+    int owner = myr_spatial_owner(sp, rows[k]);
+    if (runs > 0 && out[runs - 1].peer == owner && out[runs - 1].y + out[runs - 1].rows == rows[k]) {
+      out[runs - 1].rows++;
+      continue;
+    }
+    out[runs].peer = owner;
+    out[runs].y = rows[k];
+    out[runs].rows = 1;
+    runs++;
+  }
+  return runs;
+}
+
+extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp, myr_error *err) {
+  nccl_rank *k = (nccl_rank *)r->team;
+  k->sp = sp;
+  int most = 2 * sp->halo + 2;
+  row_run *scratch = (row_run *)calloc((size_t)most, sizeof *scratch);
+  k->halo = (row_run *)calloc((size_t)most, sizeof *k->halo);
+  k->given = (row_run *)calloc((size_t)most * (size_t)sp->size, sizeof *k->given);
+  if (!scratch || !k->halo || !k->given) {
+    free(scratch);
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo runs");
+  }
+  k->n_halo = runs_of(sp, r->index, k->halo);
+  k->n_given = 0;
+  for (int q = 0; q < sp->size; q++) { /* q's halo runs that this rank owns, in q's order */
+    if (q == r->index) continue;
+    int n = runs_of(sp, q, scratch);
+    for (int j = 0; j < n; j++)
+      if (scratch[j].peer == r->index) {
+        k->given[k->n_given] = scratch[j];
+        k->given[k->n_given++].peer = q;
+      }
+  }
+  free(scratch);
+  CUDA_TRY(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1)));
+  CUDA_TRY(cudaMemcpy(k->row0, sp->row0, sizeof(int32_t) * (size_t)(sp->size + 1), cudaMemcpyHostToDevice));
+  r->sum_layers = myr_nccl_spatial_sync;
+  r->migrate = myr_nccl_spatial_migrate;
+  return MYR_OK;
+}
+
+static int grow(void **p, size_t *cap, size_t need) {
+  if (need <= *cap) return 1;
+  cudaFree(*p);
+  *p = NULL;
+  *cap = 0;
+  if (cudaMalloc(p, need + need / 4 + 4096) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  *cap = need + need / 4 + 4096;
+  return 1;
+}
+
+template <class T>
+__global__ void add_rows(T *dst, const T *src, int64_t n) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    dst[i] = (T)(dst[i] + src[i]);
+}
+
+typedef int (*layer_pick)(const myr_model *m, int l, int point);
+static int pick_summed(const myr_model *m, int l, int point) { return myr_layer_summed_in(m, l, point); }
+static int pick_all(const myr_model *, int, int) { return 1; }
+static int pick_transient(const myr_model *m, int l, int) { return m->layers[l].lifetime == MYR_TRANSIENT; }
+static int pick_persistent(const myr_model *m, int l, int) { return m->layers[l].lifetime == MYR_PERSISTENT; }
+
+static size_t row_bytes(const myr_spatial *sp, const myr_model *m, int l) {
+  return (size_t)sp->width * myr_type_size(m->layers[l].type);
+}
+
+/* Halo rows written here go to their owners and are added into their rows; then cleared. */
+static myr_status halo_sums(myr_rank *r, nccl_rank *k, const myr_model *m, const myr_view *v, int point,
+                            myr_error *err) {
+  size_t need = 0;
+  for (int l = 0; l < m->n_layers; l++)
+    if (pick_summed(m, l, point))
+      for (int j = 0; j < k->n_given; j++) need += (size_t)k->given[j].rows * row_bytes(k->sp, m, l);
+  if (need == 0) return MYR_OK;
+  if (!grow(&k->tmp, &k->tmp_cap, need)) return myr_fail(err, MYR_ERR_NOMEM, "halo sums: no room for %zu bytes", need);
+  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+  size_t at = 0;
+  for (int l = 0; l < m->n_layers; l++) {
+    if (!pick_summed(m, l, point)) continue;
+    size_t rb = row_bytes(k->sp, m, l);
+    for (int j = 0; j < k->n_halo; j++) {
+      NCCL_TRY(ncclSend((char *)v->layer[l] + (size_t)k->halo[j].y * rb, (size_t)k->halo[j].rows * rb, ncclUint8,
+                        k->halo[j].peer, k->comm, k->stream), "ncclSend");
+      r->bytes_moved += (double)k->halo[j].rows * (double)rb;
+    }
+    for (int j = 0; j < k->n_given; j++) {
+      NCCL_TRY(ncclRecv((char *)k->tmp + at, (size_t)k->given[j].rows * rb, ncclUint8, k->given[j].peer, k->comm,
+                        k->stream), "ncclRecv");
+      at += (size_t)k->given[j].rows * rb;
+    }
+  }
+  NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
+  at = 0;
+  for (int l = 0; l < m->n_layers; l++) {
+    if (!pick_summed(m, l, point)) continue;
+    size_t es = myr_type_size(m->layers[l].type), rb = row_bytes(k->sp, m, l);
+    for (int j = 0; j < k->n_given; j++) {
+      int64_t n = (int64_t)k->given[j].rows * k->sp->width;
+      char *dst = (char *)v->layer[l] + (size_t)k->given[j].y * rb, *src = (char *)k->tmp + at;
+      if (es == 1) add_rows<uint8_t><<<blocks_for(n), 256, 0, k->stream>>>((uint8_t *)dst, (const uint8_t *)src, n);
+      else if (es == 4) add_rows<uint32_t><<<blocks_for(n), 256, 0, k->stream>>>((uint32_t *)dst, (const uint32_t *)src, n);
+      else add_rows<uint64_t><<<blocks_for(n), 256, 0, k->stream>>>((uint64_t *)dst, (const uint64_t *)src, n);
+      CUDA_TRY(cudaGetLastError());
+      at += (size_t)k->given[j].rows * rb;
+    }
+    for (int j = 0; j < k->n_halo; j++)
+      CUDA_TRY(cudaMemsetAsync((char *)v->layer[l] + (size_t)k->halo[j].y * rb, 0, (size_t)k->halo[j].rows * rb, k->stream));
+  }
+  return MYR_OK;
+}
+
+/* The halo rows of the picked layers copied from their owners. */
+static myr_status halo_copies(myr_rank *r, nccl_rank *k, const myr_model *m, const myr_view *v, layer_pick pick,
+                              int point, myr_error *err) {
+  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+  for (int l = 0; l < m->n_layers; l++) {
+    if (!pick(m, l, point)) continue;
+    size_t rb = row_bytes(k->sp, m, l);
+    for (int j = 0; j < k->n_halo; j++)
+      NCCL_TRY(ncclRecv((char *)v->layer[l] + (size_t)k->halo[j].y * rb, (size_t)k->halo[j].rows * rb, ncclUint8,
+                        k->halo[j].peer, k->comm, k->stream), "ncclRecv");
+    for (int j = 0; j < k->n_given; j++) {
+      NCCL_TRY(ncclSend((char *)v->layer[l] + (size_t)k->given[j].y * rb, (size_t)k->given[j].rows * rb, ncclUint8,
+                        k->given[j].peer, k->comm, k->stream), "ncclSend");
+      r->bytes_moved += (double)k->given[j].rows * (double)rb;
+    }
+  }
+  NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
+  return MYR_OK;
+}
+
+extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream,
+                                            myr_error *err) {
+  nccl_rank *k = (nccl_rank *)r->team;
+  const myr_model *m = sim->model;
+  if (m->n_layers == 0) return MYR_OK;
+  if (k->timed) {
+    float ms = 0;
+    CUDA_TRY(cudaEventSynchronize(k->done));
+    CUDA_TRY(cudaEventElapsedTime(&ms, k->start, k->done));
+    r->seconds_comm += ms / 1000.0;
+    k->timed = 0;
+  }
+  cudaStream_t step = (cudaStream_t)stream;
+  CUDA_TRY(cudaEventRecord(k->ready, step));
+  CUDA_TRY(cudaStreamWaitEvent(k->stream, k->ready, 0));
+  CUDA_TRY(cudaEventRecord(k->start, k->stream));
+  myr_status s = MYR_OK;
+  switch (point) {
+  case MYR_SYNC_AFTER_ACT:
+  case MYR_SYNC_AFTER_AGENTS: s = halo_sums(r, k, m, v, point, err); break;
+  case MYR_SYNC_AFTER_CELLS_BEGIN: s = halo_copies(r, k, m, v, pick_all, point, err); break;
+  case MYR_SYNC_AFTER_CELLS_END:
+    for (int l = 0; l < m->n_layers && s == MYR_OK; l++) {
+      if (!pick_transient(m, l, point)) continue;
+      size_t rb = row_bytes(k->sp, m, l);
+      for (int j = 0; j < k->n_halo; j++)
+        CUDA_TRY(cudaMemsetAsync((char *)v->layer[l] + (size_t)k->halo[j].y * rb, 0, (size_t)k->halo[j].rows * rb,
+                                 k->stream));
+    }
+    if (s == MYR_OK) s = halo_copies(r, k, m, v, pick_persistent, point, err);
+    break;
+  }
+  if (s != MYR_OK) return s;
+  CUDA_TRY(cudaEventRecord(k->done, k->stream));
+  CUDA_TRY(cudaStreamWaitEvent(step, k->done, 0));
+  k->timed = 1;
+  return MYR_OK;
+}
+
+extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim);
+extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol, void **buf,
+                                        size_t *cap, int64_t *counts, myr_error *err);
+extern "C" myr_status myr_cuda_immigrate(myr_sim *sim, const void *rows, int64_t m, myr_error *err);
+
+extern "C" myr_status myr_nccl_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
+  nccl_rank *k = (nccl_rank *)r->team;
+  myr_spatial *sp = (myr_spatial *)k->sp;
+  int R = sp->size, me = r->index;
+  const int *pos = sim->model->position_columns ? sim->model->position_columns : sim->model->cell_columns;
+  int64_t *mine = sp->moves + (size_t)me * (size_t)R;
+  myr_status s = myr_cuda_emigrate(sim, k->row0, R, me, pos[1], &k->out_rows, &k->out_cap, mine, err);
+  if (s != MYR_OK) myr_host_abort(&sp->host, me);
+  if (myr_host_barrier(&sp->host)) /* every rank's counts are in sp->moves */
+    return s != MYR_OK ? s : myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", me, sp->host.abort_rank);
+  size_t row = (size_t)myr_cuda_agent_row_bytes(sim);
+  int64_t arriving = 0;
+  for (int q = 0; q < R; q++)
+    if (q != me) arriving += sp->moves[(size_t)q * (size_t)R + (size_t)me];
+  int ok = grow(&k->in_rows, &k->in_cap, (size_t)arriving * row + 1);
+  if (ok) {
+    CUDA_TRY(cudaStreamSynchronize((cudaStream_t)myr_cuda_stream_of(sim)));
+    NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+    size_t out_at = 0, in_at = 0;
+    for (int q = 0; q < R; q++) {
+      if (q == me) continue;
+      size_t send = (size_t)mine[q] * row, recv = (size_t)sp->moves[(size_t)q * (size_t)R + (size_t)me] * row;
+      if (send) NCCL_TRY(ncclSend((char *)k->out_rows + out_at, send, ncclUint8, q, k->comm, k->stream), "ncclSend");
+      if (recv) NCCL_TRY(ncclRecv((char *)k->in_rows + in_at, recv, ncclUint8, q, k->comm, k->stream), "ncclRecv");
+      out_at += send;
+      in_at += recv;
+      r->bytes_moved += (double)send;
+    }
+    NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
+    CUDA_TRY(cudaStreamSynchronize(k->stream));
+    s = myr_cuda_immigrate(sim, k->in_rows, arriving, err);
+  } else {
+    s = myr_fail(err, MYR_ERR_NOMEM, "migration: no room for %lld arriving agents", (long long)arriving);
+  }
+  if (s != MYR_OK) myr_host_abort(&sp->host, me);
+  if (myr_host_barrier(&sp->host)) /* nobody refills sp->moves before all have read it */
+    return s != MYR_OK ? s : myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", me, sp->host.abort_rank);
+  return s;
 }

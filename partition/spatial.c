@@ -16,6 +16,12 @@ typedef struct halo_rows {
 } halo_rows;
 static halo_rows *halos_of(const myr_spatial *sp) { return (halo_rows *)(sp->row0 + sp->size + 1); }
 
+int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows) {
+  const halo_rows *h = &halos_of(sp)[r];
+  *rows = h->rows;
+  return h->n;
+}
+
 int myr_spatial_owner(const myr_spatial *sp, int32_t y) {
   int lo = 0, hi = sp->size - 1;
   while (lo < hi) { /* the last rank whose first row is <= y */
@@ -61,7 +67,8 @@ myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int3
   sp->row0 = calloc(1, sizeof(int32_t) * (size_t)(size + 1) + sizeof(halo_rows) * (size_t)size + 16);
   sp->sims = calloc((size_t)size, sizeof *sp->sims);
   sp->boxes = calloc((size_t)size * (size_t)size, sizeof *sp->boxes);
-  if (!sp->row0 || !sp->sims || !sp->boxes) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the spatial team");
+  sp->moves = calloc((size_t)size * (size_t)size, sizeof *sp->moves);
+  if (!sp->row0 || !sp->sims || !sp->boxes || !sp->moves) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the spatial team");
   memcpy(sp->row0, row0, sizeof(int32_t) * (size_t)(size + 1));
   halo_rows *h = halos_of(sp);
   for (int r = 0; r < size && s == MYR_OK; r++) s = find_halo(sp, r, &h[r], err);
@@ -75,6 +82,7 @@ void myr_spatial_free(myr_spatial *sp) {
   }
   for (int b = 0; sp->boxes && b < sp->size * sp->size; b++) free(sp->boxes[b].data);
   free(sp->boxes);
+  free(sp->moves);
   free(sp->sims);
   free(sp->row0);
   myr_host_team_free(&sp->host);

@@ -33,6 +33,7 @@ typedef struct myr_spatial {
   int32_t *row0;           /* [size + 1] */
   myr_sim **sims;          /* [size]: every rank's sim, for the exchanges */
   myr_spatial_box *boxes;  /* [size][size]: agents leaving rank a for rank b at [a * size + b] */
+  int64_t *moves;          /* [size][size]: GPU ranks' counts of agents leaving a for b */
 } myr_spatial;
 
 myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int32_t width, int32_t height,
@@ -40,6 +41,8 @@ myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int3
 void myr_spatial_free(myr_spatial *sp);
 /* The rank owning row y (0 <= y < height). */
 int myr_spatial_owner(const myr_spatial *sp, int32_t y);
+/* Rank r's halo: the rows (distinct, ascending) within `halo` of its band that others own. */
+int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows);
 
 /* myr_rank.sum_layers and .migrate for spatial CPU ranks (r->team is the myr_spatial). */
 myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream, myr_error *err);

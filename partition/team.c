@@ -74,10 +74,10 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
     /* halo = reach + sync_frequency x max speed, from the model's own numbers */
     int64_t halo = (int64_t)m->reach + cfg->sync_frequency * (int64_t)m->max_speed;
     t->halo = (int32_t)halo;
-    if (t->size > 1 && (t->mpi || t->gpu))
+    if (t->size > 1 && t->mpi)
       return myr_fail(err, MYR_ERR_CONFIG,
-                      "distributed.strategy: spatial_parallel runs on CPU ranks of one process for now "
-                      "(--ranks N); GPU ranks and mpirun take data_parallel");
+                      "distributed.strategy: spatial_parallel runs on the ranks of one process for now "
+                      "(--ranks N or --gpus N); under mpirun use data_parallel");
     for (int r = 0; r < t->size && t->size > 1; r++) {
       int64_t rows = cut(t, cfg->height, r + 1) - cut(t, cfg->height, r);
       if (rows < halo)
@@ -183,7 +183,7 @@ static myr_status for_each_rank(myr_team *t, rank_fn fn, void *arg, myr_error *e
 
 static myr_status migrate_rank(myr_team *t, int r, void *arg, myr_error *err) {
   (void)arg;
-  return myr_spatial_migrate(&t->rank[r], t->sim[r], err);
+  return t->rank[r].migrate(&t->rank[r], t->sim[r], err);
 }
 
 static myr_status create_rank(myr_team *t, int r, void *arg, myr_error *err) {
@@ -282,7 +282,12 @@ static myr_status open_transport(myr_team *t, myr_error *err) {
   if (!t->mpi) {
     int devices[1024];
     for (int r = 0; r < t->local; r++) devices[r] = t->rank[r].device;
-    return myr_nccl_open_local(t->local, devices, t->rank, err);
+    s = myr_nccl_open_local(t->local, devices, t->rank, err);
+    for (int r = 0; r < t->local && s == MYR_OK && spatial; r++) { /* halos and migration over NCCL */
+      myr_gpu_use(t->rank[r].device);
+      s = myr_nccl_spatial_attach(&t->rank[r], &t->spatial, err);
+    }
+    return s;
   }
   char id[128] = {0}; /* ncclUniqueId: made by rank 0, shared by MPI */
   int failed = t->base == 0 ? myr_nccl_unique_id(id, err) != MYR_OK : 0;

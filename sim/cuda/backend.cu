@@ -19,8 +19,10 @@
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
 #include <cub/device/device_select.cuh>
+#include <thrust/iterator/counting_iterator.h>
 
 #include "models/model_cuda.cuh"
+#include "sim/cuda/neighbours.cuh" /* myr_cuda_neighbours_*: snapshots for neighbour queries */
 #include "search/policy.h"
 #include "sim/backend.h"
 
@@ -325,6 +327,7 @@ static void detach(myr_sim *sim) {
   cudaFree(d->params);
   cudaFree(d->counters);
   cudaFree(d->selected);
+  myr_cuda_neighbours_free(sim);
   cudaFreeHost(d->pinned);
   cudaFreeHost(d->staging);
   if (d->stream) cudaStreamDestroy(d->stream);
@@ -451,10 +454,174 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (deaths > 0 && (s = compact(sim, v, alive + births, err)) != MYR_OK) return s;
   sim->agents.n = v->n;
+  if (sim->rank && sim->rank->migrate && (s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
+  v->n = sim->agents.n;
   sim->births += births;
   sim->deaths += deaths;
   return MYR_OK;
 }
+
+/* ---- agents moving between ranks (partition/, spatial_parallel) -------------------------- */
+
+/* The persistent columns as a packed row: id, then every component of every column. */
+typedef struct agent_cols {
+  int n;
+  char *col[MYR_MAX_COLUMNS];
+  int es[MYR_MAX_COLUMNS], comps[MYR_MAX_COLUMNS];
+  int64_t capacity;
+  int row; /* bytes */
+} agent_cols;
+
+static agent_cols persistent_cols(const myr_sim *sim, const myr_view *v) {
+  agent_cols a;
+  memset(&a, 0, sizeof a);
+  a.capacity = v->capacity;
+  a.row = (int)sizeof(uint64_t);
+  for (int c = 0; c < sim->model->n_columns; c++) {
+    if (sim->model->columns[c].lifetime == MYR_TRANSIENT) continue; /* zero after a sync */
+    a.col[a.n] = (char *)v->col[c];
+    a.es[a.n] = (int)myr_type_size(sim->model->columns[c].type);
+    a.comps[a.n] = sim->agents.components[c];
+    a.row += a.es[a.n] * a.comps[a.n];
+    a.n++;
+  }
+  return a;
+}
+
+__global__ void owner_of_row(const int32_t *y, int64_t n, const int32_t *row0, int ranks, int32_t *dest) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    int lo = 0, hi = ranks - 1;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) / 2;
+      if (row0[mid] <= y[i]) lo = mid;
+      else hi = mid - 1;
+    }
+    dest[i] = lo;
+  }
+}
+
+struct goes_to {
+  const int32_t *dest;
+  int q;
+  __device__ bool operator()(int32_t i) const { return dest[i] == q; }
+};
+
+__global__ void pack_rows(const uint64_t *id, agent_cols a, const int32_t *slot, int64_t m, char *out) {
+  for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x) {
+    int64_t i = slot[j];
+    char *p = out + j * a.row;
+    memcpy(p, &id[i], sizeof(uint64_t));
+    p += sizeof(uint64_t);
+    for (int c = 0; c < a.n; c++)
+      for (int k = 0; k < a.comps[c]; k++, p += a.es[c])
+        memcpy(p, a.col[c] + ((size_t)k * (size_t)a.capacity + (size_t)i) * a.es[c], (size_t)a.es[c]);
+  }
+}
+
+__global__ void unpack_rows(uint64_t *id, uint8_t *alive, agent_cols a, const char *in, int64_t m, int64_t first) {
+  for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x) {
+    int64_t i = first + j;
+    const char *p = in + j * a.row;
+    memcpy(&id[i], p, sizeof(uint64_t));
+    p += sizeof(uint64_t);
+    alive[i] = 1;
+    for (int c = 0; c < a.n; c++)
+      for (int k = 0; k < a.comps[c]; k++, p += a.es[c])
+        memcpy(a.col[c] + ((size_t)k * (size_t)a.capacity + (size_t)i) * a.es[c], p, (size_t)a.es[c]);
+  }
+}
+
+__global__ void stay_flags(const int32_t *dest, int me, uint8_t *alive, int64_t n) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    alive[i] = dest[i] == me;
+}
+
+extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim) {
+  myr_view v = device_view(sim);
+  return persistent_cols(sim, &v).row;
+}
+
+/* Packs the agents standing outside rank `me`'s rows (owner by row0, device [ranks + 1]) into
+ * *buf (device, grown as needed), grouped by destination rank in rank order, counts[q] rows
+ * each; then removes them (stable compaction). Synchronous. */
+extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol, void **buf,
+                                        size_t *cap, int64_t *counts, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  myr_view v = device_view(sim);
+  int64_t n = v.n;
+  agent_cols a = persistent_cols(sim, &v);
+  int32_t *dest = (int32_t *)d->scratch, *slot = (int32_t *)(d->scratch + (size_t)v.capacity * 8);
+  for (int q = 0; q < ranks; q++) counts[q] = 0;
+  if (n == 0) return MYR_OK;
+  owner_of_row<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>((const int32_t *)v.col[ycol], n, row0, ranks, dest);
+  CU(cudaGetLastError());
+  int64_t leaving = 0;
+  for (int q = 0; q < ranks; q++) {
+    if (q == me) continue;
+    thrust::counting_iterator<int32_t> slots(0);
+    size_t bytes = 0;
+    goes_to pred = {dest, q};
+    CU(cub::DeviceSelect::If(NULL, bytes, slots, slot, d->selected, n, pred, d->stream));
+    if (bytes > d->cub_bytes) return myr_fail(err, MYR_ERR_BACKEND, "migration: CUB needs %zu bytes of scratch", bytes);
+    bytes = d->cub_bytes;
+    CU(cub::DeviceSelect::If(d->cub_temp, bytes, slots, slot, d->selected, n, pred, d->stream));
+    CU(cudaMemcpyAsync(d->pinned, d->selected, sizeof(int64_t), cudaMemcpyDeviceToHost, d->stream));
+    CU(cudaStreamSynchronize(d->stream));
+    counts[q] = d->pinned[0];
+    if (counts[q] == 0) continue;
+    size_t need = (size_t)(leaving + counts[q]) * (size_t)a.row;
+    if (need > *cap) { /* grow, keeping what is packed */
+      void *grown = NULL;
+      size_t want = need + need / 2 + 4096;
+      CU(cudaMalloc(&grown, want));
+      if (*buf) {
+        CU(cudaMemcpyAsync(grown, *buf, (size_t)leaving * (size_t)a.row, cudaMemcpyDeviceToDevice, d->stream));
+        CU(cudaStreamSynchronize(d->stream));
+        cudaFree(*buf);
+      }
+      *buf = grown;
+      *cap = want;
+    }
+    pack_rows<<<myr_cuda_blocks(counts[q]), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, a, slot, counts[q],
+                                                                            (char *)*buf + (size_t)leaving * a.row);
+    CU(cudaGetLastError());
+    leaving += counts[q];
+  }
+  if (leaving > 0) {
+    stay_flags<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(dest, me, v.alive, n);
+    CU(cudaGetLastError());
+    myr_status s = compact(sim, &v, n - leaving, err);
+    if (s != MYR_OK) return s;
+    sim->agents.n = v.n;
+  }
+  CU(cudaStreamSynchronize(d->stream));
+  return MYR_OK;
+}
+
+/* Appends m packed agents (device rows) after the rank's agents. Synchronous. */
+extern "C" myr_status myr_cuda_immigrate(myr_sim *sim, const void *rows, int64_t m, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  myr_view v = device_view(sim);
+  if (m == 0) return MYR_OK;
+  if (v.n + m > v.capacity)
+    return myr_fail(err, MYR_ERR_CAPACITY, "step %llu: this rank would hold %lld agents but has %lld slots; raise "
+                    "agents.capacity", (unsigned long long)sim->step, (long long)(v.n + m), (long long)v.capacity);
+  const myr_model *mo = sim->model;
+  for (int c = 0; c < mo->n_columns; c++) { /* transient columns of the new slots start at zero */
+    size_t es = myr_type_size(mo->columns[c].type);
+    for (int k = 0; k < sim->agents.components[c]; k++)
+      CU(cudaMemsetAsync((char *)v.col[c] + ((size_t)k * (size_t)v.capacity + (size_t)v.n) * es, 0, (size_t)m * es,
+                         d->stream));
+  }
+  agent_cols a = persistent_cols(sim, &v);
+  unpack_rows<<<myr_cuda_blocks(m), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, a, (const char *)rows, m, v.n);
+  CU(cudaGetLastError());
+  CU(cudaStreamSynchronize(d->stream));
+  sim->agents.n = v.n + m;
+  return MYR_OK;
+}
+
+extern "C" void *myr_cuda_stream_of(const myr_sim *sim) { return ((const cuda_state *)sim->device)->stream; }
 
 /* ---- sorting agents by cell ---------------------------------------------------------------- */
 
@@ -517,6 +684,8 @@ static myr_status step(myr_sim *sim, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   const myr_model_cuda *k = sim->model->cuda;
   myr_view v = device_view(sim);
+  myr_status ns = myr_cuda_neighbours_view(sim, &v, d->stream, err); /* models with neighbour queries */
+  if (ns != MYR_OK) return ns;
   int64_t *flow = d->counters + COUNTER_FLOW, *acc = d->counters + COUNTER_ACC;
   int random = sim->cfg->policy == MYR_POLICY_RANDOM;
   d->stats_ready = 0;

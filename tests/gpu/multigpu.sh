@@ -21,6 +21,7 @@ same_everywhere() { # LABEL CONFIG ARGS...
     h=$(run_hash "$config" "$@" -b cuda -g $n)
     echo "$label: $n GPUs (threads) $h"
     check "$label: $n GPUs, threads ($h) == 1 GPU" test "$h" = "$g1"
+    case "$*" in *spatial_parallel*) continue ;; esac # one process per GPU: data_parallel only for now
     h=$(mpi $n "$MYRIAD_BIN" run "$config" "$@" -b cuda --quiet 2>err.log | tail -n 1)
     echo "$label: $n GPUs (mpirun) $h"
     check "$label: $n GPUs, mpirun ($h) == 1 GPU" test "$h" = "$g1"
@@ -34,6 +35,12 @@ for sync in 1 5; do
   same_everywhere "epidemic sync $sync" "$cfgdir/epidemic-city.yaml" "${common[@]}" -s agents.count=200000 \
     -s world.width=512 -s world.height=512
   same_everywhere "movement sync $sync" "$cfgdir/movement-small.yaml" "${common[@]}" -s agents.count=200000 -s agents.capacity=0
+done
+for sync in 1 5; do # spatial_parallel: bands, NCCL halos, agents moving between GPUs
+  sp=(-n 50 -s distributed.sync_frequency=$sync -s distributed.strategy=spatial_parallel -s run.snapshot_every=0 -o out.h5)
+  same_everywhere "spatial foraging sync $sync" "$cfgdir/foraging-small.yaml" "${sp[@]}" -s agents.count=200000 \
+    -s agents.capacity=600000 -s world.width=1024 -s world.height=1024
+  same_everywhere "spatial movement sync $sync" "$cfgdir/movement-small.yaml" "${sp[@]}" -s agents.count=200000 -s agents.capacity=0
 done
 same_everywhere "foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -s agents.count=20000 -s agents.capacity=80000 -s policy.kind=mcts \
   -s policy.mcts.simulations=16 -s run.snapshot_every=0 -o out.h5

@@ -104,8 +104,10 @@ struct myr_sim {
   /* The cells this rank runs the cell functions (sync, statistics) on: [cells_first,
    * cells_first + cells_n), all of them unless a partition owns only a band of rows. */
   int64_t cells_first, cells_n;
-  /* The CPU backend's neighbour snapshot (sim/neighbours.c), for models with nbr_dims. */
+  /* The neighbour snapshot, for models with nbr_dims: the CPU backend's (sim/neighbours.c)
+   * and a device backend's (sim/cuda/neighbours.cu). */
   struct myr_nbr_state *nbr;
+  void *nbr_device;
 };
 
 /* Creates a simulation at step 0 from a loaded config on the backend that run.backend chooses

@@ -1,0 +1,28 @@
+/* circles on the GPU: the same per-agent functions as the CPU (circles.h). The act kernel runs
+ * agents in the snapshot's cell order (sim/cuda/neighbours.cuh), so a warp's agents read the
+ * same bins from cache; the result is the CPU's bit for bit (fixed neighbour order, no FMA,
+ * myr_sinf). Nothing is decided (one action), born or removed: one kernel per step. */
+/* The act kernel needs about 80 registers: 3 blocks of 256 threads per multiprocessor keep it
+ * free of spills (4 blocks spill about 100 bytes; a knob to try when timing). */
+#ifndef MYR_CUDA_MIN_BLOCKS
+#define MYR_CUDA_MIN_BLOCKS 3
+#endif
+#include "models/circles/circles.h"
+#include "models/model_cuda.cuh"
+#include "sim/cuda/neighbours.cuh"
+
+MYR_CUDA_AGENTS_PLAIN(init_agents, circles_init_agent)
+MYR_CUDA_AGENTS_BY_CELL(act, circles_act, CIRCLES_FLOWS)
+
+/* decide (nothing: the one action) and act in one pass; no agent statistics (n_acc is 0). */
+static int step_fused(const myr_view *v, int64_t n, int64_t *flow, int64_t *acc, void *stream) {
+  (void)acc;
+  return act(v, n, flow, stream);
+}
+
+extern "C" const myr_model_cuda myr_model_cuda_circles = {
+    /* init_cells */ NULL, init_agents, /* decide_random */ NULL, /* heuristic */ NULL, act,
+    /* sync_cells_begin */ NULL, /* sync_agents */ NULL, /* sync_cells_end */ NULL,
+    /* birth */ NULL, /* agent_stats */ NULL, /* cell_stats */ NULL,
+    step_fused, step_fused, /* stats_after_act */ 1,
+};

@@ -1,0 +1,115 @@
+/* circles: FLAME GPU 2's "circles" benchmark model (Chisholm, Richmond and Maddock, Euro-Par
+ * 2016 workshops; FLAMEGPU/FLAMEGPU2-circles-benchmark), for a like-for-like speed comparison.
+ * Agents are points in a cube of side `size` (density agents per unit volume); each step every
+ * agent reads the positions of the others published at the start of the window (a spatial
+ * message list in FLAME GPU's words: sim/neighbours.h here) and moves by the mean of
+ * pairwise forces from those closer than `radius`:
+ *     f_ij = repulse * sin(-2 * 3.141 * d / radius) * (p_j - p_i) / d      for 0 < d < radius
+ *     p_i += (sum over j of f_ij) / max(1, number of such j)
+ * (repulsion below radius / 2, attraction above). Sums run in the engine's neighbour order
+ * (ascending cell, then id) with no fused multiply-add and the engine's myr_sinf, so the CPU
+ * and the GPU give the same bits. Rules and parameters: README.md.
+ *
+ * Columns: x, y, z (f32, the position). Flows (per step, summed until a record): agent-steps,
+ * neighbours within the radius, candidates read from the bins, drift in 2^-32 units (|move|). */
+#ifndef MYR_MODEL_CIRCLES_H
+#define MYR_MODEL_CIRCLES_H
+
+#include <math.h>   /* sqrtf: correctly rounded on both backends */
+#include <stdint.h>
+
+#include "sim/mathf.h"      /* myr_sinf: the same bits on CPU and GPU */
+#include "sim/neighbours.h" /* MYR_NBR_FOREACH, myr_nbr_delta: the published snapshot */
+#include "sim/rng.h"        /* myr_rng_*: initial positions keyed by agent id */
+#include "sim/view.h"       /* myr_view, MYR_COL */
+
+typedef struct circles_params {
+  /* From YAML (model.params.*). */
+  double density;  /* agents per unit volume, when size is 0 */
+  double size;     /* side of the cube; 0 = round(cbrt(agents / density)), as the benchmark */
+  double radius;   /* interaction radius */
+  double repulse;  /* force scale */
+  int wrap;        /* 1: the cube is a torus; 0: open like FLAME GPU's (bins clamp at the edges) */
+  /* Derived by setup(). */
+  float side_f, radius_f, repulse_f;
+  float cut2_f; /* radius^2 (1 + 1e-5): a squared distance at least this has sqrtf(it) >= radius */
+} circles_params;
+
+enum { CIRCLES_X, CIRCLES_Y, CIRCLES_Z, CIRCLES_COLUMNS };
+enum { CIRCLES_FLOW_AGENT_STEPS, CIRCLES_FLOW_NEIGHBOURS, CIRCLES_FLOW_CANDIDATES, CIRCLES_FLOW_DRIFT,
+       CIRCLES_FLOWS };
+enum { CIRCLES_STAT_NEIGHBOURS, CIRCLES_STAT_CANDIDATES, CIRCLES_STAT_DRIFT, CIRCLES_STATS };
+
+/* Drift (distance moved in one step) is summed exactly as an integer of 2^-32 units. */
+#define CIRCLES_DRIFT_SCALE 4294967296.0
+
+/* Uniform in the cube, three draws from the agent's INIT stream. */
+MYR_HD static inline void circles_init_agent(const myr_view *v, int64_t i) {
+  const circles_params *p = (const circles_params *)v->params;
+  myr_rng r = myr_rng_make(v->seed, v->id[i], 0, MYR_RNG_INIT_AGENT);
+  for (int a = 0; a < 3; a++) {
+    float c = myr_rng_uniform(&r) * p->side_f;
+    if (c >= p->side_f) c = 0.0f; /* rounding up to the side: stay inside [0, side) */
+    MYR_COL(v, CIRCLES_X + a, float)[i] = c;
+  }
+}
+
+/* The force of the published entry e on a point at (x, y, z) of agent `id`: adds it to f[3]
+ * and returns 1 if e is another agent within the radius, else 0. FLAME GPU's arithmetic, in
+ * its order: k = sin((d / r) * 3.141 * -2) * repulse, then k * (delta / d). */
+MYR_HD static inline int circles_pair(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id, float x,
+                                      float y, float z, float *f) {
+  const myr_nbr_view *s = &v->nbr;
+  float dx = myr_nbr_delta(s, 0, x, s->col[0][e]);
+  float dy = myr_nbr_delta(s, 1, y, s->col[1][e]);
+  float dz = myr_nbr_delta(s, 2, z, s->col[2][e]);
+  float d2 = dx * dx + dy * dy + dz * dz;
+  if (!(d2 < p->cut2_f)) return 0; /* surely out of reach: no square root (most candidates) */
+  float d = sqrtf(d2);
+  if (!(d < p->radius_f && d > 0.0f) || s->id[e] == id) return 0;
+  float k = myr_sinf(((d / p->radius_f) * 3.141f) * -2.0f) * p->repulse_f;
+  f[0] += k * (dx / d);
+  f[1] += k * (dy / d);
+  f[2] += k * (dz / d);
+  return 1;
+}
+
+/* Moves the agent by the mean force and returns the distance moved. */
+MYR_HD static inline float circles_move(const myr_view *v, const circles_params *p, int64_t i, const float *f,
+                                        int count) {
+  float c = count > 0 ? (float)count : 1.0f;
+  float m[3] = {f[0] / c, f[1] / c, f[2] / c};
+  for (int a = 0; a < 3; a++) {
+    float *col = MYR_COL(v, CIRCLES_X + a, float);
+    float q = col[i] + m[a];
+    if (p->wrap) { /* back into [0, side) */
+      if (q < 0.0f) q += p->side_f;
+      else if (q >= p->side_f) q -= p->side_f;
+      if (!(q >= 0.0f && q < p->side_f)) q = 0.0f; /* -tiny + side rounded to side */
+    }
+    col[i] = q;
+  }
+  return sqrtf(m[0] * m[0] + m[1] * m[1] + m[2] * m[2]);
+}
+
+/* act: the forces from every neighbour in the published snapshot, in the engine's order. */
+MYR_HD static inline void circles_act(const myr_view *v, int64_t i, int64_t *flow) {
+  const circles_params *p = (const circles_params *)v->params;
+  float x = MYR_COL(v, CIRCLES_X, float)[i], y = MYR_COL(v, CIRCLES_Y, float)[i];
+  float z = MYR_COL(v, CIRCLES_Z, float)[i];
+  uint64_t id = v->id[i];
+  float f[3] = {0.0f, 0.0f, 0.0f};
+  int count = 0;
+  int64_t candidates = 0;
+  MYR_NBR_FOREACH(&v->nbr, x, y, z, e, {
+    count += circles_pair(v, p, e, id, x, y, z, f);
+    candidates++;
+  });
+  float drift = circles_move(v, p, i, f, count);
+  flow[CIRCLES_FLOW_AGENT_STEPS] += 1;
+  flow[CIRCLES_FLOW_NEIGHBOURS] += count;
+  flow[CIRCLES_FLOW_CANDIDATES] += candidates;
+  flow[CIRCLES_FLOW_DRIFT] += (int64_t)((double)drift * CIRCLES_DRIFT_SCALE);
+}
+
+#endif

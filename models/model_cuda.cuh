@@ -209,7 +209,8 @@ struct myr_cuda_no_op {
  *
  *   MYR_CUDA_PLAN(name, expand_one, root_tree)   the launchers of a model's myr_model_plan,
  *       extern "C" myr_plan_expand_cuda_<name> (one thread per expansion k of the batch:
- *       expand_one(const myr_plan_batch *, int64_t k)) and myr_plan_root_cuda_<name> (one
+ *       expand_one(const myr_plan_batch *, int64_t k), k < n, or < *count when the batch's
+ *       count is on the device) and myr_plan_root_cuda_<name> (one
  *       thread per tree t: root_tree(v, agents, t, context, state, nodes, legal, features));
  *       MYR_PLAN_DEFINE (models/plan_hd.h) makes both functions. The .c file names them with
  *       MYR_DECLARE_PLAN_CUDA / MYR_PLAN_EXPAND_CUDA / MYR_PLAN_ROOT_CUDA.
@@ -219,6 +220,7 @@ struct myr_cuda_no_op {
 template <class Op>
 __global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR__LB_BLOCKS) myr_cuda_plan_expand_kernel(myr_plan_batch b) {
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  if (b.count && *b.count < b.n) b.n = *b.count; /* the count on the device (plan.h) */
   for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < b.n; k += stride) Op()(&b, k);
 }
 

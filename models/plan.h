@@ -62,6 +62,10 @@ typedef struct myr_plan_batch {
   uint64_t step;
   uint32_t seed;
   const void *params;        /* the model's parameters */
+  /* CUDA only: when not NULL, a device pointer to the batch's expansion count, read by the
+   * expand kernel when it runs; n is then only an upper bound (the launch covers n). The GPU
+   * search leaves each wave's count on the device this way instead of waiting for it. */
+  const int64_t *count;
 } myr_plan_batch;
 
 typedef struct myr_model_plan {

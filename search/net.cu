@@ -45,14 +45,16 @@ inline size_t smem_bytes(int tile, int lda) {
 template <int RT>
 __global__ void __launch_bounds__(THREADS) forward_kernel(myr_net_shape s, const float *__restrict__ w,
                                                           const float *__restrict__ x, float *__restrict__ out,
-                                                          int64_t rows, int lda) {
+                                                          int64_t rows, const int64_t *__restrict__ count, int lda) {
   constexpr int TR = RT * WARPS;
+  if (count && *count < rows) rows = *count; /* a row count the caller left on the device */
   extern __shared__ float smem[];
   float *wt = smem;                 /* [KC][WLD]: W[j0 + jj][k0 + kk] at kk * WLD + jj */
   float *act0 = wt + KC * WLD;      /* [TR][lda]: input, then layers 2, 4, ... */
   float *act1 = act0 + TR * lda;    /* [TR][lda]: layers 1, 3, ... */
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t row0 = (int64_t)blockIdx.x * TR;
+  if (row0 >= rows) return; /* block-uniform: the whole tile lies past the rows */
 
   const int n0 = s.size[0];
   for (int i = threadIdx.x; i < TR * n0; i += THREADS) { /* the tile's inputs, coalesced */
@@ -141,14 +143,15 @@ __global__ void __launch_bounds__(THREADS) forward_kernel(myr_net_shape s, const
 }
 
 template <int RT>
-int launch(const myr_net_view *n, const float *x, float *out, int64_t rows, int lda, cudaStream_t stream) {
+int launch(const myr_net_view *n, const float *x, float *out, int64_t rows, const int64_t *count, int lda,
+           cudaStream_t stream) {
   const int tile = RT * WARPS;
   const size_t bytes = smem_bytes(tile, lda);
   cudaError_t e = cudaFuncSetAttribute(forward_kernel<RT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
   if (e != cudaSuccess) return (int)e;
   const int64_t blocks = CEIL_DIV(rows, (int64_t)tile);
   if (blocks > 0x7fffffff) return (int)cudaErrorInvalidConfiguration;
-  forward_kernel<RT><<<(unsigned)blocks, THREADS, bytes, stream>>>(n->shape, n->w, x, out, rows, lda);
+  forward_kernel<RT><<<(unsigned)blocks, THREADS, bytes, stream>>>(n->shape, n->w, x, out, rows, count, lda);
   return (int)cudaGetLastError();
 }
 
@@ -189,7 +192,8 @@ __device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], 
 template <int MT, int KS>
 __global__ void __launch_bounds__(BF_THREADS) forward_bf16_kernel(myr_net_shape s, const unsigned char *__restrict__ wp,
                                                                  const float *__restrict__ x, float *__restrict__ out,
-                                                                 int64_t rows) {
+                                                                 int64_t rows, const int64_t *__restrict__ count) {
+  if (count && *count < rows) rows = *count;
   const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
   const int64_t row0 = ((int64_t)blockIdx.x * (BF_THREADS / 32) + (threadIdx.x >> 5)) * (16 * MT);
   if (row0 >= rows) return; /* warp-uniform */
@@ -324,12 +328,13 @@ __global__ void pack_bf16_layer(const float *W, const float *b, int ni, int no, 
 }
 
 template <int MT, int KS>
-int launch_bf16(const myr_net_view *n, const float *x, float *out, int64_t rows, cudaStream_t stream) {
+int launch_bf16(const myr_net_view *n, const float *x, float *out, int64_t rows, const int64_t *count,
+                cudaStream_t stream) {
   const int64_t per_block = (int64_t)(BF_THREADS / 32) * 16 * MT;
   const int64_t blocks = CEIL_DIV(rows, per_block);
   if (blocks > 0x7fffffff) return (int)cudaErrorInvalidConfiguration;
   forward_bf16_kernel<MT, KS><<<(unsigned)blocks, BF_THREADS, 0, stream>>>(
-      n->shape, (const unsigned char *)n->w16, x, out, rows);
+      n->shape, (const unsigned char *)n->w16, x, out, rows, count);
   return (int)cudaGetLastError();
 }
 
@@ -374,6 +379,11 @@ extern "C" int myr_net_pack_bf16_cuda(const myr_net_view *n, void *dst, void *st
 }
 
 extern "C" int myr_net_forward_cuda(const myr_net_view *n, const float *x, float *out, int64_t rows, void *stream) {
+  return myr_net_forward_cuda_count(n, x, out, rows, NULL, stream);
+}
+
+extern "C" int myr_net_forward_cuda_count(const myr_net_view *n, const float *x, float *out, int64_t rows,
+                                          const int64_t *count, void *stream) {
   const myr_net_shape *s = &n->shape;
   if (s->layers < 1 || s->layers > MYR_NET_MAX_LAYERS) return (int)cudaErrorInvalidValue;
   int lda = 1;
@@ -388,8 +398,8 @@ extern "C" int myr_net_forward_cuda(const myr_net_view *n, const float *x, float
     for (int l = 0; l <= s->layers; l++) widest = s->size[l] > widest ? s->size[l] : widest;
     if (!n->w16 || widest > MYR_NET_BF16_MAX_WIDTH) return (int)cudaErrorInvalidValue;
     if (device_capability() < 80) return (int)cudaErrorInvalidDeviceFunction; /* no bf16 mma below sm_80 */
-    if (widest <= 128) return launch_bf16<1, 8>(n, x, out, rows, st);
-    return launch_bf16<1, 16>(n, x, out, rows, st);
+    if (widest <= 128) return launch_bf16<1, 8>(n, x, out, rows, count, st);
+    return launch_bf16<1, 16>(n, x, out, rows, count, st);
   }
   int dev = 0, most = 0;
   cudaError_t e = cudaGetDevice(&dev);
@@ -398,8 +408,8 @@ extern "C" int myr_net_forward_cuda(const myr_net_view *n, const float *x, float
   /* Activation rows start on 16 bytes (the float4 reads). The tallest tile that fits: 32 rows
    * (most shapes), 16 or 8 for wide layers. The tile changes no bits. */
   lda = (lda + 3) & ~3;
-  if (smem_bytes(4 * WARPS, lda) <= (size_t)most) return launch<4>(n, x, out, rows, lda, st);
-  if (smem_bytes(2 * WARPS, lda) <= (size_t)most) return launch<2>(n, x, out, rows, lda, st);
-  if (smem_bytes(1 * WARPS, lda) <= (size_t)most) return launch<1>(n, x, out, rows, lda, st);
+  if (smem_bytes(4 * WARPS, lda) <= (size_t)most) return launch<4>(n, x, out, rows, count, lda, st);
+  if (smem_bytes(2 * WARPS, lda) <= (size_t)most) return launch<2>(n, x, out, rows, count, lda, st);
+  if (smem_bytes(1 * WARPS, lda) <= (size_t)most) return launch<1>(n, x, out, rows, count, lda, st);
   return (int)cudaErrorInvalidConfiguration;
 }

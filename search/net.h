@@ -139,6 +139,11 @@ void myr_net_forward_cpu(const myr_net_view *n, const float *x, float *out, int6
  * the device's shared memory (16.5 KiB + 64 bytes per unit of width with 8-row tiles: every
  * valid shape fits on sm_80 and newer). Each output has the bits of myr_net_forward_row. */
 int myr_net_forward_cuda(const myr_net_view *n, const float *x, float *out, int64_t rows, void *stream);
+/* The same over min(rows, *count) rows, *count read on the device when the kernels run (count a
+ * device pointer, NULL: all rows): a caller that leaves its row count on the device launches
+ * for at most `rows` without waiting for it. Rows past *count are neither read nor written. */
+int myr_net_forward_cuda_count(const myr_net_view *n, const float *x, float *out, int64_t rows, const int64_t *count,
+                               void *stream);
 
 /* The bf16 path (n->precision MYR_NET_BF16, n->w16 set): every input and hidden width at most
  * MYR_NET_BF16_MAX_WIDTH, outputs at most MYR_NET_BF16_MAX_WIDTH, a device of compute

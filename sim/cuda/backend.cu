@@ -488,7 +488,15 @@ static agent_cols persistent_cols(const myr_sim *sim, const myr_view *v) {
   return a;
 }
 
-__global__ void owner_of_row(const int32_t *y, int64_t n, const int32_t *row0, int ranks, int32_t *dest) {
+#define MIGRATE_SHARED_RANKS 64 /* counts per destination kept in shared memory up to this many ranks */
+
+/* dest[i] = the rank owning agent i's row; count[q] += agents going to q. */
+__global__ void owner_of_row(const int32_t *y, int64_t n, const int32_t *row0, int ranks, int32_t *dest,
+                             unsigned long long *count) {
+  __shared__ unsigned long long block_count[MIGRATE_SHARED_RANKS];
+  int shared = ranks <= MIGRATE_SHARED_RANKS;
+  for (int q = threadIdx.x; shared && q < ranks; q += blockDim.x) block_count[q] = 0;
+  __syncthreads();
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     int lo = 0, hi = ranks - 1;
     while (lo < hi) {
@@ -497,7 +505,11 @@ __global__ void owner_of_row(const int32_t *y, int64_t n, const int32_t *row0, i
       else hi = mid - 1;
     }
     dest[i] = lo;
+    atomicAdd(shared ? &block_count[lo] : &count[lo], 1ull);
   }
+  __syncthreads();
+  for (int q = threadIdx.x; shared && q < ranks; q += blockDim.x)
+    if (block_count[q]) atomicAdd(&count[q], block_count[q]);
 }
 
 struct goes_to {
@@ -553,11 +565,31 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int r
   int32_t *dest = (int32_t *)d->scratch, *slot = (int32_t *)(d->scratch + (size_t)v.capacity * 8);
   for (int q = 0; q < ranks; q++) counts[q] = 0;
   if (n == 0) return MYR_OK;
-  owner_of_row<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>((const int32_t *)v.col[ycol], n, row0, ranks, dest);
+  /* one pass for owners and counts, one read-back, then each destination's rows: no more syncs */
+  unsigned long long *dcount = NULL;
+  CU(cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)ranks, d->stream));
+  CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)ranks, d->stream));
+  owner_of_row<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>((const int32_t *)v.col[ycol], n, row0, ranks, dest,
+                                                                      dcount);
   CU(cudaGetLastError());
+  CU(cudaMemcpyAsync(counts, dcount, sizeof(int64_t) * (size_t)ranks, cudaMemcpyDeviceToHost, d->stream));
+  CU(cudaFreeAsync(dcount, d->stream));
+  CU(cudaStreamSynchronize(d->stream));
   int64_t leaving = 0;
+  for (int q = 0; q < ranks; q++)
+    if (q != me) leaving += counts[q];
+  counts[me] = 0;
+  size_t need = (size_t)leaving * (size_t)a.row;
+  if (need > *cap) {
+    cudaFree(*buf);
+    *buf = NULL;
+    *cap = 0;
+    CU(cudaMalloc(buf, need + need / 2 + 4096));
+    *cap = need + need / 2 + 4096;
+  }
+  int64_t at = 0;
   for (int q = 0; q < ranks; q++) {
-    if (q == me) continue;
+    if (q == me || counts[q] == 0) continue;
     thrust::counting_iterator<int32_t> slots(0);
     size_t bytes = 0;
     goes_to pred = {dest, q};
@@ -565,27 +597,10 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int r
     if (bytes > d->cub_bytes) return myr_fail(err, MYR_ERR_BACKEND, "migration: CUB needs %zu bytes of scratch", bytes);
     bytes = d->cub_bytes;
     CU(cub::DeviceSelect::If(d->cub_temp, bytes, slots, slot, d->selected, n, pred, d->stream));
-    CU(cudaMemcpyAsync(d->pinned, d->selected, sizeof(int64_t), cudaMemcpyDeviceToHost, d->stream));
-    CU(cudaStreamSynchronize(d->stream));
-    counts[q] = d->pinned[0];
-    if (counts[q] == 0) continue;
-    size_t need = (size_t)(leaving + counts[q]) * (size_t)a.row;
-    if (need > *cap) { /* grow, keeping what is packed */
-      void *grown = NULL;
-      size_t want = need + need / 2 + 4096;
-      CU(cudaMalloc(&grown, want));
-      if (*buf) {
-        CU(cudaMemcpyAsync(grown, *buf, (size_t)leaving * (size_t)a.row, cudaMemcpyDeviceToDevice, d->stream));
-        CU(cudaStreamSynchronize(d->stream));
-        cudaFree(*buf);
-      }
-      *buf = grown;
-      *cap = want;
-    }
     pack_rows<<<myr_cuda_blocks(counts[q]), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, a, slot, counts[q],
-                                                                            (char *)*buf + (size_t)leaving * a.row);
+                                                                            (char *)*buf + (size_t)at * a.row);
     CU(cudaGetLastError());
-    leaving += counts[q];
+    at += counts[q];
   }
   if (leaving > 0) {
     stay_flags<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(dest, me, v.alive, n);

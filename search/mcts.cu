@@ -1,23 +1,33 @@
 /* Batched MCTS on the GPU (search/mcts_cuda.h): the waves of myr_mcts_search_cpu as kernels.
- * One thread per agent for roots, allocation, selection and results (an agent's K root trees
- * stay in one thread, as in the CPU loop), one per expansion for the model's plan_step, one per
- * tree for the new leaves' priors and the backup; the wave's expansions are listed in tree
- * order by an exclusive scan of the per-tree counts. A wave is five launches (select and count,
- * scan, list, the model's expand, the network) and one host sync for the counts, then one
- * launch (set the leaves and back up). Everything a tree computes comes from the same MYR_HD
- * functions as on the CPU, so actions, targets and values are the CPU's bit for bit.
+ * Selection runs a group of 8, 16 or 32 lanes per agent (search/mcts_group.cuh: lane a scores
+ * action a, the folds over actions run in the CPU's order), an agent's K root trees in one
+ * group, as in the CPU loop; roots and results a thread per agent; the model's plan_step a
+ * thread per expansion; the new leaves' priors and the backup a thread per tree. The wave's
+ * expansions are listed in tree order by an exclusive scan of the per-tree counts.
+ *
+ * A wave is seven launches (clear the count, select and count, scan, list, the model's expand,
+ * the network, set the leaves and back up) and no host wait: the row count stays on the device,
+ * where the expand kernel and the network read it (they are launched for the most rows a wave
+ * can have, and the blocks past the count return at once). Waves go out in runs; after a run
+ * the host reads how many leaves the run's last wave selected, and none means every agent is
+ * done, so an equal allocation of S simulations costs one wait per chunk. Everything a tree
+ * computes comes from the same MYR_HD functions as on the CPU (or, in selection, the same
+ * expressions folded in the same order), so actions, targets and values are the CPU's bit for
+ * bit.
  *
  * Owns: one device block carved into the tree arrays (mcts_tree.h), the model's contexts and
- * states, the wave's batch rows, feature and output rows; CUB scratch; a pinned int64 pair for
- * the per-wave counts. */
+ * states, the wave's batch rows, feature and output rows, the device counters; CUB scratch; a
+ * pinned int64 pair for reading the selected count. */
 #include <cuda_runtime.h>
 #include <stdio.h>
+#include <stdlib.h> /* getenv */
 #include <string.h>
 
 #include <cub/device/device_scan.cuh>
 
 #include "models/model_cuda.cuh"
 #include "search/mcts_cuda.h"
+#include "search/mcts_group.cuh" /* myr_group_*: selection with a group of lanes per agent */
 #include "search/mcts_tree.h"
 
 #define CU(call)                                                                                       \
@@ -43,7 +53,9 @@ struct myr_mcts_cuda {
   uint8_t *b_action;
   float *features, *out, *value;    /* [trees * L] rows */
   int64_t *selected;                /* device: leaves selected in the wave */
-  int64_t *pinned;                  /* host: selected, expansions */
+  int64_t *expansions;              /* device: the wave's expansions (batch rows) */
+  int64_t *pinned;                  /* host: selected */
+  int group;                        /* lanes per agent in selection (8, 16, 32); 1: a thread */
   int l1_set;                       /* the tree kernels' L1 preference is set */
   void *cub_temp;
   size_t cub_bytes, bytes;
@@ -99,7 +111,7 @@ extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_c
   size_t F = (size_t)(m->F > 0 ? m->F : 1);
   size_t sizes[] = {TN * (size_t)plan->state_bytes, T * (size_t)(plan->context_bytes > 0 ? plan->context_bytes : 1),
                     T * 8, T * 8, T * 4, T * 4, R * 4, R * 4, R * 4, R, R * F * 4, R * (size_t)m->out_width * 4, R * 4,
-                    8};
+                    8, 8};
   size_t total = myr_tree_layout(t, NULL, 256);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += up(sizes[i]);
   m->bytes = total;
@@ -125,6 +137,11 @@ extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_c
   m->out = (float *)carve(&at, sizes[i++]);
   m->value = (float *)carve(&at, sizes[i++]);
   m->selected = (int64_t *)carve(&at, sizes[i++]);
+  m->expansions = (int64_t *)carve(&at, sizes[i++]);
+  /* Selection by a group of lanes per agent, the smallest of 8, 16, 32 that holds the actions;
+   * MYRIAD_MCTS_SELECT=thread keeps the thread per agent (the same bits; for comparisons). */
+  const char *sel = getenv("MYRIAD_MCTS_SELECT");
+  m->group = sel && !strcmp(sel, "thread") ? 1 : n_actions <= 8 ? 8 : n_actions <= 16 ? 16 : 32;
   /* States and features the model leaves unwritten stay defined, as on the CPU. */
   if ((e = cudaMemset(m->mem, 0, total)) != cudaSuccess ||
       (e = cudaHostAlloc((void **)&m->pinned, 2 * sizeof(int64_t), cudaHostAllocDefault)) != cudaSuccess) {
@@ -204,9 +221,45 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
   myr_cuda_add_counters<1>(local, selected);
 }
 
-__global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets, int32_t *b_tree, int32_t *b_parent,
-                         int32_t *b_child, uint8_t *b_action) {
+/* The same with a group of G lanes per agent (search/mcts_group.cuh); lane 0 runs the
+ * allocation and the counts. Six blocks of 256 per multiprocessor (40 registers, 75%
+ * occupancy, a few spills to L1) rather than four (64 registers, none): the walk waits on
+ * dependent loads, so groups in flight matter more than the spills. */
+template <int G>
+__global__ void __launch_bounds__(256, 6) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
+                                                         int64_t *selected, int32_t *counts) {
+  const myr_group<G> gr = myr_group_make<G>();
+  int64_t local[1] = {0};
+  const int64_t groups = (int64_t)gridDim.x * (blockDim.x / G);
+  for (int64_t i = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / G; i < na; i += groups) {
+    const int32_t b0 = (int32_t)(i * K);
+    int32_t pending = 0;
+    if (gr.lane == 0) pending = myr_tree_alloc_wave(&t, b0, K, S, alloc, L);
+    pending = __shfl_sync(gr.mask, pending, 0, G);
+    __syncwarp(gr.mask); /* lane 0's budgets */
+    if (pending > 0) {
+      for (int32_t k = 0; k < K; k++) {
+        int32_t quota = t.budget[b0 + k] - t.sims[b0 + k];
+        if (quota > L) quota = L;
+        if (quota > 0) {
+          int32_t got = myr_group_select_wave<G>(t, b0 + k, quota, gr);
+          if (gr.lane == 0) local[0] += got;
+        }
+      }
+    }
+    if (gr.lane == 0)
+      for (int32_t k = 0; k < K; k++) counts[b0 + k] = count_new(t, b0 + k);
+  }
+  myr_cuda_add_counters<1>(local, selected);
+}
+
+/* The batch rows of the wave's new leaves, in tree order; the last tree also leaves the row
+ * count on the device (*expansions) for the model's expand and the network. */
+__global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets, const int32_t *counts,
+                         int32_t *b_tree, int32_t *b_parent, int32_t *b_child, uint8_t *b_action,
+                         int64_t *expansions) {
   FOR_EACH(b, trees) {
+    if (b == trees - 1) *expansions = (int64_t)offsets[b] + counts[b];
     int32_t row = offsets[b];
     for (int32_t j = 0; j < t.wave_count[b]; j++) {
       int32_t leaf = t.wave_leaf[b * t.max_leaves + j];
@@ -252,13 +305,53 @@ __global__ void results(myr_mcts_tree t, int64_t na, int K, int merge, const uin
  * so that they stay there instead of going to L2. A hint; results do not depend on it. */
 static cudaError_t prefer_l1(void) {
   const void *kernels[] = {(const void *)select_wave, (const void *)set_and_backup, (const void *)list_new,
-                           (const void *)roots, (const void *)results};
+                           (const void *)roots, (const void *)results, (const void *)select_wave_group<8>,
+                           (const void *)select_wave_group<16>, (const void *)select_wave_group<32>};
   for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
     cudaError_t e = cudaFuncSetAttribute(kernels[i], cudaFuncAttributePreferredSharedMemoryCarveout,
                                          (int)cudaSharedmemCarveoutMaxL1);
     if (e != cudaSuccess) return e;
   }
   return cudaSuccess;
+}
+
+/* One wave, all launches on stream s, nothing waited for: selection (and the per-tree counts of
+ * new leaves), their scan, the batch rows, the model's expansions, the network on the rows,
+ * priors and values of the new leaves and the backup. */
+static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch *batch, const myr_net_view *net,
+                        int use_net, cudaStream_t s) {
+  const int K = m->K, S = m->S, L = m->L, alloc = m->cfg.simulation_allocation;
+  cudaError_t e = cudaMemsetAsync(m->selected, 0, sizeof(int64_t), s);
+  if (e != cudaSuccess) return e;
+  if (m->group == 1) {
+    select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
+  } else {
+    /* one group per agent, every group in the first pass of the grid */
+    const int64_t blocks = (na * m->group + 255) / 256;
+    const unsigned grid = (unsigned)(blocks < 0x7fffffff ? blocks : 0x7fffffff);
+    if (m->group == 8)
+      select_wave_group<8><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
+    else if (m->group == 16)
+      select_wave_group<16><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
+    else
+      select_wave_group<32><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
+  }
+  if ((e = cudaGetLastError()) != cudaSuccess) return e;
+  size_t bytes = m->cub_bytes;
+  if ((e = cub::DeviceScan::ExclusiveSum(m->cub_temp, bytes, m->counts, m->offsets, nt, s)) != cudaSuccess) return e;
+  list_new<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->counts, m->b_tree, m->b_parent,
+                                                            m->b_child, m->b_action, m->expansions);
+  if ((e = cudaGetLastError()) != cudaSuccess) return e;
+  batch->n = nt * L; /* at most; the kernel reads *expansions */
+  batch->count = m->expansions;
+  if ((e = (cudaError_t)m->plan.expand_cuda(batch, s)) != cudaSuccess) return e;
+  if (use_net &&
+      (e = (cudaError_t)myr_net_forward_cuda_count(net, m->features, m->out, nt * L, m->expansions, s)) != cudaSuccess)
+    return e;
+  set_and_backup<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->counts, m->b_child, m->out,
+                                                                  m->out_width, use_net, batch->rollout_depth > 0,
+                                                                  m->value);
+  return cudaGetLastError();
 }
 
 extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, const myr_net_view *net,
@@ -305,32 +398,20 @@ extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, 
     roots<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, m->out, m->out_width, use_net, m->agent_id, na, K, S,
                                                            alloc, v->seed, v->step);
     CU(cudaGetLastError());
+    /* Waves, launched in runs with no host wait between them: each wave's counts stay on the
+     * device (the expand kernel and the network read the row count there), and a wave that
+     * selects nothing changes nothing. After a run the host reads how many leaves its last
+     * wave selected: none means every agent is done. The first run has the waves an equal
+     * allocation needs and one more (the one that finds nothing); the others (proportional,
+     * adaptive) a quarter of S / L more each. */
+    const int32_t cap = myr_tree_cap(S, K, alloc);
+    int64_t run = (cap + L - 1) / L + 1;
     for (;;) {
-      CU(cudaMemsetAsync(m->selected, 0, sizeof(int64_t), s));
-      select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected,
-                                                                   m->counts);
-      CU(cudaGetLastError());
-      size_t bytes = m->cub_bytes;
-      CU(cub::DeviceScan::ExclusiveSum(m->cub_temp, bytes, m->counts, m->offsets, nt, s));
+      for (int64_t w = 0; w < run; w++) CU(wave(m, na, nt, &batch, net, use_net, s));
       CU(cudaMemcpyAsync(&m->pinned[0], m->selected, sizeof(int64_t), cudaMemcpyDeviceToHost, s));
-      int32_t *ends = (int32_t *)&m->pinned[1];
-      CU(cudaMemcpyAsync(&ends[0], m->offsets + nt - 1, sizeof(int32_t), cudaMemcpyDeviceToHost, s));
-      CU(cudaMemcpyAsync(&ends[1], m->counts + nt - 1, sizeof(int32_t), cudaMemcpyDeviceToHost, s));
       CU(cudaStreamSynchronize(s));
       if (m->pinned[0] == 0) break; /* no agent has simulations left */
-      int64_t ne = (int64_t)ends[0] + ends[1];
-      if (ne > 0) {
-        list_new<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->b_tree, m->b_parent,
-                                                                  m->b_child, m->b_action);
-        CU(cudaGetLastError());
-        batch.n = ne;
-        CU(m->plan.expand_cuda(&batch, s));
-        if (use_net) CU(myr_net_forward_cuda(net, m->features, m->out, ne, s));
-      }
-      set_and_backup<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->counts, m->b_child,
-                                                                      m->out, m->out_width, use_net,
-                                                                      batch.rollout_depth > 0, m->value);
-      CU(cudaGetLastError());
+      run = (S + L - 1) / L / 4 + 1;
     }
     results<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, cfg->result_merge, m->agent_id, v->seed,
                                                              v->step, c0, out->action, out->target, out->value);

@@ -329,6 +329,25 @@ MYR_HD static inline float myr_tree_gumbel(myr_rng *r) {
 /* The statistics of node x's edges: n[a] visits (0 if not expanded or not yet evaluated), q[a]
  * (0 where n is 0), nv[a] pending visits, blocked[a] 1 when the edge was claimed in this wave or
  * leads to a closed node. Arrays of MYR_MCTS_MAX_ACTIONS; only legal actions are filled. */
+/* One legal edge e = (b * nodes + x) * actions + a of a tree whose node 0 is at `base`: its
+ * n, q, nv, blocked as above (left as they are, zeros, when the edge is not expanded). The
+ * GPU's group selection (search/mcts_group.cuh) calls it one lane per action. */
+MYR_HD static inline void myr_tree_edge(const myr_mcts_tree *t, int64_t base, int64_t e, int32_t *n, float *q,
+                                        int32_t *nv, int32_t *blocked) {
+  int32_t c = myr_tree_child(t, e);
+  if (c == 0) return;
+  int64_t gc = base + c;
+  myr_tree_stat st = t->stat[gc];
+  int32_t v = st.visits;
+  uint32_t w = st.vl;
+  *nv = (int32_t)(w & MYR_TREE_PENDING_MASK);
+  *blocked = (v == 0 || (w & MYR_TREE_CLOSED_BIT)) ? 1 : 0;
+  if (v > 0) {
+    *n = v;
+    *q = t->reward[gc] + t->discount * (st.value_sum / (float)v);
+  }
+}
+
 MYR_HD static inline void myr_tree_edges(const myr_mcts_tree *t, int32_t b, int32_t x, uint32_t legal,
                                          int32_t *n, float *q, int32_t *nv, int32_t *blocked) {
   int64_t base = (int64_t)b * t->nodes, e0 = (base + x) * t->actions;
@@ -337,18 +356,7 @@ MYR_HD static inline void myr_tree_edges(const myr_mcts_tree *t, int32_t b, int3
     q[a] = 0.0f;
     nv[a] = 0;
     blocked[a] = 0;
-    if (!((legal >> a) & 1u)) continue;
-    int32_t c = myr_tree_child(t, e0 + a);
-    if (c == 0) continue;
-    int64_t gc = base + c;
-    int32_t v = t->stat[gc].visits;
-    uint32_t w = t->stat[gc].vl;
-    nv[a] = (int32_t)(w & MYR_TREE_PENDING_MASK);
-    blocked[a] = (v == 0 || (w & MYR_TREE_CLOSED_BIT)) ? 1 : 0;
-    if (v > 0) {
-      n[a] = v;
-      q[a] = t->reward[gc] + t->discount * (t->stat[gc].value_sum / (float)v);
-    }
+    if ((legal >> a) & 1u) myr_tree_edge(t, base, e0 + a, &n[a], &q[a], &nv[a], &blocked[a]);
   }
 }
 
@@ -483,7 +491,9 @@ MYR_HD static inline void myr_tree_uniform_prior(int actions, uint32_t legal, fl
 /* ---- select ---------------------------------------------------------------------------------- */
 
 /* The action the rules choose at node x (depth `depth`) of tree b among its legal, unblocked
- * edges; -1 when every legal edge is blocked. */
+ * edges; -1 when every legal edge is blocked. The GPU runs the same rules a lane per action
+ * (search/mcts_group.cuh: myr_group_choose, myr_group_select): a change here goes there too,
+ * and tests/gpu/test_mcts_gpu.c holds the two to the same bits. */
 MYR_HD static inline int myr_tree_choose(const myr_mcts_tree *t, int32_t b, int32_t x, int32_t depth) {
   int A = t->actions;
   int64_t g = myr_tree_at(t, b, x);

@@ -1,11 +1,14 @@
 /* Batched MCTS on the GPU against the CPU search (the reference): the same agents searched
  * from the same state give bit-identical actions, targets and root values, for the latent
- * and foraging models, both algorithms, root parallelism with several leaves per wave, and
- * rollout values; and a GPU search gives the same bits whatever its chunk size. With the bf16
+ * and foraging models, both algorithms, root parallelism with several leaves per wave, the
+ * proportional and adaptive allocations, trees of more than 256 slots, rollout values, and the
+ * thread-per-agent selection (MYRIAD_MCTS_SELECT=thread) as well as the default group of lanes
+ * per agent; and a GPU search gives the same bits whatever its chunk size. With the bf16
  * tensor-core network (network.precision: bf16; sm_80+): every action is legal, no target mass
  * falls on an illegal action, gumbel targets sum to 1 within 1e-5, values are finite, and the
  * search gives the same bits whatever its chunk size (the per-row rule).
  * Exits 77 (skipped) when no CUDA device is present. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdio.h>
@@ -127,17 +130,14 @@ static int compare(const char *what, const results *a, const results *b, int64_t
   return bad;
 }
 
-static void one_case(const char *name, const char *yaml, int algorithm, int K, int L, int rollout, int64_t n) {
+/* CPU and GPU (and two GPU chunk sizes) on the search settings mc. */
+static void config_case(const char *name, const char *yaml, const myr_mcts_config *mcp, int64_t n) {
   myr_config cc, gc;
   myr_sim *cpu = make_sim(&cc, yaml, "cpu"), *gpu = make_sim(&gc, yaml, "cuda");
   const myr_model *m = cpu->model;
   int A = m->n_actions;
-  myr_mcts_config mc = myr_mcts_defaults();
-  mc.algorithm = algorithm;
-  mc.simulations = 16;
-  mc.root_trees = K;
-  mc.leaves_per_wave = L;
-  mc.rollout_depth = rollout;
+  myr_mcts_config mc = *mcp;
+  int rollout = mc.rollout_depth;
   myr_net net = {{0}, NULL, 0};
   if (!rollout) {
     int hidden[2] = {32, 32};
@@ -163,6 +163,16 @@ static void one_case(const char *name, const char *yaml, int algorithm, int K, i
   myr_sim_destroy(gpu);
   myr_config_free(&cc);
   myr_config_free(&gc);
+}
+
+static void one_case(const char *name, const char *yaml, int algorithm, int K, int L, int rollout, int64_t n) {
+  myr_mcts_config mc = myr_mcts_defaults();
+  mc.algorithm = algorithm;
+  mc.simulations = 16;
+  mc.root_trees = K;
+  mc.leaves_per_wave = L;
+  mc.rollout_depth = rollout;
+  config_case(name, yaml, &mc, n);
 }
 
 /* MCTS with the bf16 network on the GPU: legal actions, targets on legal actions summing to 1
@@ -252,6 +262,32 @@ int main(void) {
   one_case("foraging gumbel", foraging, MYR_MCTS_GUMBEL, 1, 1, 0, 3000);
   one_case("foraging muzero K=3 L=2", foraging, MYR_MCTS_MUZERO, 3, 2, 0, 3000);
   one_case("foraging gumbel rollouts depth 4", foraging, MYR_MCTS_GUMBEL, 1, 1, 4, 3000);
+  /* Allocations that take more waves than an equal one (the GPU launches its waves in runs and
+   * checks between runs whether any agent has simulations left), trees of more than 256 slots
+   * (u16 node indices), and the thread-per-agent selection kept for comparisons. */
+  myr_mcts_config mc = myr_mcts_defaults();
+  mc.simulations = 24;
+  mc.root_trees = 4;
+  mc.leaves_per_wave = 2;
+  mc.simulation_allocation = MYR_ALLOC_ADAPTIVE;
+  mc.result_merge = MYR_MERGE_VISIT_WEIGHTED;
+  config_case("latent gumbel K=4 L=2 adaptive", latent, &mc, 2000);
+  mc.algorithm = MYR_MCTS_MUZERO;
+  mc.root_trees = 3;
+  mc.leaves_per_wave = 1;
+  mc.simulation_allocation = MYR_ALLOC_PROPORTIONAL;
+  mc.result_merge = MYR_MERGE_MAX_VALUE;
+  config_case("foraging muzero K=3 proportional", foraging, &mc, 2000);
+  mc = myr_mcts_defaults();
+  mc.simulations = 300;
+  mc.max_depth = 0;
+  config_case("latent gumbel S=300 (u16 indices)", latent, &mc, 300);
+  mc.algorithm = MYR_MCTS_MUZERO;
+  config_case("latent muzero S=300 (u16 indices)", latent, &mc, 300);
+  setenv("MYRIAD_MCTS_SELECT", "thread", 1);
+  one_case("latent gumbel, a thread per agent", latent, MYR_MCTS_GUMBEL, 1, 1, 0, 3000);
+  one_case("foraging muzero K=3 L=2, a thread", foraging, MYR_MCTS_MUZERO, 3, 2, 0, 3000);
+  unsetenv("MYRIAD_MCTS_SELECT");
   int dev = 0, major = 0;
   cudaGetDevice(&dev);
   cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);

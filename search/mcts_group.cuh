@@ -1,0 +1,261 @@
+/* Selection on the GPU with a group of G lanes per agent (search/mcts.cu): the rules of
+ * myr_tree_select_wave (search/mcts_tree.h) with the per-action work of myr_tree_choose spread
+ * over the lanes, lane a taking action a. A thread per tree walks a node's A edges one after the
+ * other, keeps its per-action arrays (visits, Q, priors, completed Q, sigma, pi: 1.5 KB a
+ * thread) in local memory, which for 10^5 trees lives in L2 and HBM, and loads each child's
+ * record from its own sector; here each lane holds its action's numbers in registers, the
+ * lanes' loads of a node's priors and child indices coalesce into one request, and the logf and
+ * expf of the A actions run side by side.
+ *
+ * Same bits as the CPU: every per-action value is the same expression as in mcts_tree.h
+ * (myr_tree_edge is shared), and every sum, min, max and argmax over the actions is folded in
+ * action order 0, 1, ..., A-1 by every lane from the others' values (shuffles), exactly as the
+ * CPU's loops do; integer sums, whose order does not matter, use butterflies. Control flow is
+ * uniform over a group (every decision comes from values all its lanes hold), lane 0 alone
+ * writes the tree, and __syncwarp orders its writes before the group's next reads.
+ *
+ * G = 8, 16 or 32 (the smallest that holds A actions); a group never straddles a warp. */
+#ifndef MYR_MCTS_GROUP_CUH
+#define MYR_MCTS_GROUP_CUH
+
+#include "search/mcts_tree.h"
+
+template <int G>
+struct myr_group {
+  unsigned mask; /* the group's lanes in the warp */
+  int lane;      /* 0 .. G-1: the action this lane takes */
+  int shift;     /* the group's first lane in the warp */
+};
+
+template <int G>
+__device__ inline myr_group<G> myr_group_make() {
+  myr_group<G> g;
+  const int wl = (int)(threadIdx.x & 31u);
+  g.lane = wl & (G - 1);
+  g.shift = wl & ~(G - 1);
+  g.mask = G == 32 ? 0xffffffffu : ((1u << G) - 1u) << g.shift;
+  return g;
+}
+
+template <int G, class T>
+__device__ inline T myr_group_at(const myr_group<G> &g, T v, int lane) {
+  return __shfl_sync(g.mask, v, lane, G);
+}
+
+/* Sum of an int over the group (any order: integers). */
+template <int G>
+__device__ inline int32_t myr_group_isum(const myr_group<G> &g, int32_t v) {
+#pragma unroll
+  for (int o = G / 2; o > 0; o >>= 1) v += __shfl_xor_sync(g.mask, v, o, G);
+  return v;
+}
+
+/* The first action a < A with ok(a) and the largest s(a) (strictly larger replaces: ties go to
+ * the lowest action), as the CPU's loops fold it; -1 when none is ok. */
+template <int G>
+__device__ inline int myr_group_argmax(const myr_group<G> &g, int A, bool ok, float s) {
+  const unsigned oks = __ballot_sync(g.mask, ok) >> g.shift;
+  int best = -1;
+  float best_score = 0.0f;
+  for (int k = 0; k < A; k++) {
+    float sk = myr_group_at(g, s, k);
+    if (((oks >> k) & 1u) && (best < 0 || sk > best_score)) {
+      best = k;
+      best_score = sk;
+    }
+  }
+  return best;
+}
+
+/* myr_tree_choose at node x (depth `depth`) of tree b, lane a for action a. */
+template <int G>
+__device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_t x, int32_t depth,
+                                       const myr_group<G> &gr) {
+  const int A = t.actions, a = gr.lane;
+  const int64_t base = (int64_t)b * t.nodes, g = base + x;
+  const uint32_t legal = t.legal[g];
+  const bool lg = a < A && ((legal >> a) & 1u);
+  const float P = a < A ? myr_half_float(t.prior[g * A + a]) : 0.0f;
+  int32_t n = 0, nv = 0, blocked = 0;
+  float q = 0.0f;
+  if (lg) myr_tree_edge(&t, base, g * A + a, &n, &q, &nv, &blocked);
+  const bool open = lg && !blocked;
+
+  if (t.algorithm == MYR_MCTS_MUZERO) {
+    float lo = t.bounds[2 * (int64_t)b], hi = t.bounds[2 * (int64_t)b + 1];
+    for (int k = 0; k < A; k++) {
+      int32_t nk = myr_group_at(gr, n, k);
+      float qk = myr_group_at(gr, q, k);
+      if (nk > 0) {
+        lo = qk < lo ? qk : lo;
+        hi = qk > hi ? qk : hi;
+      }
+    }
+    float range = hi - lo > MYR_TREE_EPS ? hi - lo : MYR_TREE_EPS;
+    myr_tree_stat st = t.stat[g];
+    float N = (float)(st.visits + (int32_t)(st.vl & MYR_TREE_PENDING_MASK));
+    float c = t.pb_c_init + myr_logf((N + t.pb_c_base + 1.0f) / t.pb_c_base);
+    float explore = sqrtf(N) * c;
+    float s = 0.0f;
+    if (open) {
+      float qn = 0.0f;
+      if (n > 0) {
+        qn = (q - lo) / range;
+        if (nv > 0) qn = qn * ((float)n / (float)(n + nv));
+      }
+      s = qn + P * explore / (float)(1 + n + nv);
+    }
+    return myr_group_argmax(gr, A, open, s);
+  }
+
+  /* gumbel: myr_tree_sigma, its sums in action order */
+  int32_t sum_n = 0, max_n = 0, visited = 0;
+  float sum_p = 0.0f, sum_pq = 0.0f, sum_q = 0.0f;
+  for (int k = 0; k < A; k++) {
+    int32_t nk = myr_group_at(gr, n, k);
+    float pk = myr_group_at(gr, P, k), qk = myr_group_at(gr, q, k);
+    if (!((legal >> k) & 1u) || nk <= 0) continue;
+    sum_n += nk;
+    if (nk > max_n) max_n = nk;
+    sum_p = sum_p + pk;
+    sum_pq = sum_pq + pk * qk;
+    sum_q = sum_q + qk;
+    visited++;
+  }
+  float vmix = t.raw_value[g];
+  if (sum_n > 0) {
+    float weighted = sum_p > 0.0f ? sum_pq / sum_p : sum_q / (float)visited;
+    vmix = (vmix + (float)sum_n * weighted) / (float)(1 + sum_n);
+  }
+  const float qhat = lg ? (n > 0 ? q : vmix) : 0.0f;
+  float lo = t.bounds[2 * (int64_t)b], hi = t.bounds[2 * (int64_t)b + 1];
+  for (int k = 0; k < A; k++) {
+    float vk = myr_group_at(gr, qhat, k);
+    if (!((legal >> k) & 1u)) continue;
+    lo = vk < lo ? vk : lo;
+    hi = vk > hi ? vk : hi;
+  }
+  const float range = hi - lo > MYR_TREE_EPS ? hi - lo : MYR_TREE_EPS;
+  const float scale = (t.c_visit + (float)max_n) * t.c_scale;
+  const float sigma = lg ? scale * ((qhat - lo) / range) : 0.0f;
+
+  const int32_t total = myr_group_isum(gr, n + nv); /* 0 on lanes without a legal action */
+  if (depth == 0) {
+    int32_t m = myr_tree_popcount(legal);
+    if (m > t.max_considered) m = t.max_considered;
+    const int32_t due = myr_tree_considered_visit(m, t.schedule[b], total);
+    const bool ok = open && n + nv == due;
+    const float s = ok ? t.noise[(int64_t)b * A + a] + myr_tree_logit(P) + sigma : 0.0f;
+    return myr_group_argmax(gr, A, ok, s);
+  }
+  /* interior: myr_tree_improved, then pi(a) - N'(a) / (1 + sum N') */
+  const float z = lg ? myr_tree_logit(P) + sigma : 0.0f;
+  float mx = 0.0f;
+  int any = 0;
+  for (int k = 0; k < A; k++) {
+    float zk = myr_group_at(gr, z, k);
+    if (!((legal >> k) & 1u)) continue;
+    if (!any || zk > mx) mx = zk;
+    any = 1;
+  }
+  float pi = 0.0f;
+  if (any) {
+    const float e = lg ? myr_expf(z - mx) : 0.0f;
+    float sum = 0.0f;
+    for (int k = 0; k < A; k++) sum = sum + myr_group_at(gr, e, k);
+    pi = e / sum;
+  }
+  const float s = open ? pi - (float)(n + nv) / (float)(1 + total) : 0.0f;
+  return myr_group_argmax(gr, A, open, s);
+}
+
+/* myr_tree_select for one group. */
+template <int G>
+__device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, const myr_group<G> &gr) {
+  myr_tree_leaf leaf;
+  leaf.kind = MYR_TREE_CLOSED;
+  leaf.node = 0;
+  leaf.parent = -1;
+  leaf.action = -1;
+  leaf.depth = 0;
+  const int A = t.actions;
+  for (;;) { /* each pass either returns or closes one node */
+    int32_t x = 0, depth = 0;
+    for (;;) {
+      const int64_t g = myr_tree_at(&t, b, x);
+      if (t.terminal[g] || t.legal[g] == 0 || (t.max_depth > 0 && depth >= t.max_depth)) {
+        leaf.kind = MYR_TREE_REVISIT;
+        leaf.node = x;
+        leaf.depth = depth;
+        return leaf;
+      }
+      const int a = myr_group_choose<G>(t, b, x, depth, gr);
+      if (a < 0) {
+        if (x == 0) return leaf; /* CLOSED */
+        if (gr.lane == 0) t.stat[g].vl = (uint16_t)(t.stat[g].vl | MYR_TREE_CLOSED_BIT);
+        __syncwarp(gr.mask);
+        break;
+      }
+      const int32_t c = myr_tree_child(&t, g * A + a);
+      if (c == 0) {
+        if (t.used[b] >= t.nodes) return leaf; /* no slot left (budgets prevent this) */
+        const int32_t j = t.used[b];
+        __syncwarp(gr.mask); /* every lane has read `used` */
+        const int64_t gj = myr_tree_at(&t, b, j);
+        if (gr.lane < A) { /* myr_tree_clear_node's per-action part */
+          myr_tree_set_index(&t, t.child, gj * A + gr.lane, 0);
+          t.prior[gj * A + gr.lane] = 0;
+        }
+        if (gr.lane == 0) {
+          t.used[b] = j + 1;
+          t.stat[gj].visits = 0;
+          t.stat[gj].value_sum = 0.0f;
+          t.stat[gj].vl = 0;
+          t.raw_value[gj] = 0.0f;
+          myr_tree_set_index(&t, t.parent, gj, x);
+          t.action[gj] = (uint8_t)a;
+          t.reward[gj] = 0.0f;
+          t.terminal[gj] = 0;
+          t.legal[gj] = 0;
+          myr_tree_set_index(&t, t.child, g * A + a, j);
+        }
+        __syncwarp(gr.mask);
+        leaf.kind = MYR_TREE_NEW;
+        leaf.node = j;
+        leaf.parent = x;
+        leaf.action = a;
+        leaf.depth = depth + 1;
+        return leaf;
+      }
+      x = c;
+      depth++;
+    }
+  }
+}
+
+/* myr_tree_select_wave for one group: lane 0 records the leaves and their virtual visits. */
+template <int G>
+__device__ inline int32_t myr_group_select_wave(myr_mcts_tree &t, int32_t b, int32_t quota, const myr_group<G> &gr) {
+  int32_t n = 0;
+  if (quota > t.max_leaves) quota = t.max_leaves;
+  while (n < quota) {
+    myr_tree_leaf leaf = myr_group_select<G>(t, b, gr);
+    if (leaf.kind == MYR_TREE_CLOSED) break;
+    if (gr.lane == 0) {
+      t.wave_leaf[(int64_t)b * t.max_leaves + n] = leaf.node;
+      int32_t x = leaf.node;
+      for (;;) {
+        int64_t g = myr_tree_at(&t, b, x);
+        t.stat[g].vl = (uint16_t)(t.stat[g].vl + 1u);
+        if (x == 0) break;
+        x = myr_tree_parent(&t, g);
+      }
+    }
+    n++;
+    __syncwarp(gr.mask);
+  }
+  if (gr.lane == 0) t.wave_count[b] = n;
+  return n;
+}
+
+#endif

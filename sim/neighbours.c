@@ -19,6 +19,7 @@ struct myr_nbr_state {
   uint32_t *count, *start; /* cells, cells + 1 */
   uint32_t *cell, *slot;   /* per agent slot / per entry */
   uint64_t *id;
+  myr_nbr_pos *pos;
   float *col[MYR_NBR_MAX_COLUMNS];
   uint64_t published_step; /* the step whose window the snapshot belongs to */
   int published;
@@ -118,6 +119,7 @@ void myr_neighbours_free(myr_sim *sim) {
   free(s->cell);
   free(s->slot);
   free(s->id);
+  free(s->pos);
   for (int k = 0; k < MYR_NBR_MAX_COLUMNS; k++) free(s->col[k]);
   free(s);
   sim->nbr = NULL;
@@ -142,7 +144,8 @@ static myr_status state_for(myr_sim *sim, const myr_nbr_view *layout, struct myr
   s->cell = malloc(c * sizeof *s->cell);
   s->slot = malloc(c * sizeof *s->slot);
   s->id = malloc(c * sizeof *s->id);
-  int ok = s->count && s->start && s->cell && s->slot && s->id;
+  s->pos = aligned_alloc(16, c * sizeof *s->pos);
+  int ok = s->count && s->start && s->cell && s->slot && s->id && s->pos;
   for (int k = 0; k < sim->model->nbr_n_columns && ok; k++) ok = (s->col[k] = malloc(c * sizeof(float))) != NULL;
   if (!ok) {
     myr_neighbours_free(sim);
@@ -209,12 +212,14 @@ static myr_status publish(myr_sim *sim, const myr_view *v, myr_error *err) {
     uint32_t i = s->slot[e];
     s->id[e] = v->id[i];
     for (int k = 0; k < nc; k++) s->col[k][e] = ((const float *)v->col[m->nbr_columns[k]])[i];
+    s->pos[e] = (myr_nbr_pos){px[i], py[i], pz ? pz[i] : 0.0f, 0.0f};
   }
   s->view = lay;
   s->view.n = total;
   s->view.start = s->start;
   s->view.id = s->id;
   s->view.slot = s->slot;
+  s->view.pos = s->pos;
   for (int k = 0; k < nc; k++) s->view.col[k] = s->col[k];
   s->published = 1;
   s->published_step = v->step;

@@ -41,12 +41,26 @@ typedef struct myr_nbr_space {
   float radius;     /* interaction radius: every pair closer than this is in adjacent bins */
 } myr_nbr_space;
 
+/* An entry's position, x, y, z (0 in 2-D) and w = 0, 16-byte aligned: one vector load on a GPU
+ * where three columns would take three. */
+#ifdef __CUDACC__
+typedef struct __align__(16) myr_nbr_pos {
+  float x, y, z, w;
+} myr_nbr_pos;
+#else
+typedef struct myr_nbr_pos {
+  _Alignas(16) float x;
+  float y, z, w;
+} myr_nbr_pos;
+#endif
+
 /* The published snapshot as per-agent code sees it (inside myr_view: v->nbr). n == 0: none. */
 typedef struct myr_nbr_view {
   int64_t n;                /* entries (agents published) */
   const uint32_t *start;    /* cells + 1: bin c holds entries [start[c], start[c + 1]) */
   const uint64_t *id;       /* entry -> agent id (ascending within a bin) */
   const uint32_t *slot;     /* entry -> the agent's slot during this window */
+  const myr_nbr_pos *pos;   /* entry -> position (the first nbr_dims published columns) */
   const float *col[MYR_NBR_MAX_COLUMNS]; /* entry -> published column k (position first) */
   int32_t dims, wrap;
   int32_t bins[3];          /* bins along x, y, z (1 along z in 2-D); cell = (z * by + y) * bx + x */

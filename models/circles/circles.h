@@ -60,9 +60,10 @@ MYR_HD static inline void circles_init_agent(const myr_view *v, int64_t i) {
 MYR_HD static inline int circles_pair(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id, float x,
                                       float y, float z, float *f) {
   const myr_nbr_view *s = &v->nbr;
-  float dx = myr_nbr_delta(s, 0, x, s->col[0][e]);
-  float dy = myr_nbr_delta(s, 1, y, s->col[1][e]);
-  float dz = myr_nbr_delta(s, 2, z, s->col[2][e]);
+  myr_nbr_pos q = s->pos[e]; /* one 16-byte load */
+  float dx = myr_nbr_delta(s, 0, x, q.x);
+  float dy = myr_nbr_delta(s, 1, y, q.y);
+  float dz = myr_nbr_delta(s, 2, z, q.z);
   float d2 = dx * dx + dy * dy + dz * dz;
   if (!(d2 < p->cut2_f)) return 0; /* surely out of reach: no square root (most candidates) */
   float d = sqrtf(d2);

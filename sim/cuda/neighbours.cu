@@ -26,6 +26,7 @@ typedef struct nbr_device {
   char *block;           /* everything below, carved */
   uint32_t *count, *start, *cell, *slot;
   uint64_t *id;
+  myr_nbr_pos *pos;
   float *col[MYR_NBR_MAX_COLUMNS];
   void *cub_temp;
   size_t cub_bytes;
@@ -72,7 +73,8 @@ __global__ void nbr_sort_bins(const uint32_t *start, uint32_t *slot, const uint6
 struct nbr_columns {
   const float *in[MYR_NBR_MAX_COLUMNS];
   float *out[MYR_NBR_MAX_COLUMNS];
-  int n;
+  int n, dims;
+  myr_nbr_pos *pos;
 };
 
 __global__ void nbr_gather(const uint32_t *slot, const uint64_t *id_in, uint64_t *id_out, nbr_columns cols,
@@ -80,7 +82,9 @@ __global__ void nbr_gather(const uint32_t *slot, const uint64_t *id_in, uint64_t
   for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
     uint32_t s = slot[e];
     id_out[e] = id_in[s];
-    for (int k = 0; k < cols.n; k++) cols.out[k][e] = cols.in[k][s];
+    float c[MYR_NBR_MAX_COLUMNS] = {0};
+    for (int k = 0; k < cols.n; k++) cols.out[k][e] = c[k] = cols.in[k][s];
+    cols.pos[e] = myr_nbr_pos{c[0], c[1], cols.dims == 3 ? c[2] : 0.0f, 0.0f};
   }
 }
 
@@ -112,11 +116,11 @@ static myr_status device_for(myr_sim *sim, const myr_nbr_view *lay, cudaStream_t
   d->capacity = cap;
   d->cells = cells;
   size_t c = (size_t)(cap ? cap : 1), nc = (size_t)sim->model->nbr_n_columns;
-  size_t sizes[5 + MYR_NBR_MAX_COLUMNS] = {up((size_t)(cells + 1) * 4), up((size_t)(cells + 1) * 4), up(c * 4),
-                                           up(c * 4), up(c * 8)};
+  size_t sizes[6 + MYR_NBR_MAX_COLUMNS] = {up((size_t)(cells + 1) * 4), up((size_t)(cells + 1) * 4), up(c * 4),
+                                           up(c * 4), up(c * 8), up(c * sizeof(myr_nbr_pos))};
   size_t total = 0;
-  for (size_t k = 0; k < nc; k++) sizes[5 + k] = up(c * 4);
-  for (size_t k = 0; k < 5 + nc; k++) total += sizes[k];
+  for (size_t k = 0; k < nc; k++) sizes[6 + k] = up(c * 4);
+  for (size_t k = 0; k < 6 + nc; k++) total += sizes[k];
   CU(cudaMalloc((void **)&d->block, total));
   char *p = d->block;
   d->count = (uint32_t *)p, p += sizes[0];
@@ -124,7 +128,8 @@ static myr_status device_for(myr_sim *sim, const myr_nbr_view *lay, cudaStream_t
   d->cell = (uint32_t *)p, p += sizes[2];
   d->slot = (uint32_t *)p, p += sizes[3];
   d->id = (uint64_t *)p, p += sizes[4];
-  for (size_t k = 0; k < nc; k++) d->col[k] = (float *)p, p += sizes[5 + k];
+  d->pos = (myr_nbr_pos *)p, p += sizes[5];
+  for (size_t k = 0; k < nc; k++) d->col[k] = (float *)p, p += sizes[6 + k];
   CU(cub::DeviceScan::ExclusiveSum(NULL, d->cub_bytes, d->count, d->start, cells + 1, stream));
   CU(cudaMalloc(&d->cub_temp, d->cub_bytes ? d->cub_bytes : 1));
   *out = d;
@@ -163,6 +168,8 @@ static myr_status publish(myr_sim *sim, const myr_view *v, cudaStream_t stream, 
     nbr_columns cols;
     memset(&cols, 0, sizeof cols);
     cols.n = m->nbr_n_columns;
+    cols.dims = m->nbr_dims;
+    cols.pos = d->pos;
     for (int k = 0; k < cols.n; k++) {
       cols.in[k] = (const float *)v->col[m->nbr_columns[k]];
       cols.out[k] = d->col[k];
@@ -175,6 +182,7 @@ static myr_status publish(myr_sim *sim, const myr_view *v, cudaStream_t stream, 
   d->view.start = d->start;
   d->view.id = d->id;
   d->view.slot = d->slot;
+  d->view.pos = d->pos;
   for (int k = 0; k < m->nbr_n_columns; k++) d->view.col[k] = d->col[k];
   d->published = 1;
   d->published_step = v->step;

@@ -136,7 +136,9 @@ static void check_case(const char *model, int dims, int n, double side, double r
       uint32_t i = s->slot[k];
       if (myr_nbr_cell(s, X[i], Y[i], Z[i]) != c) bad_bin++;
       if (k > s->start[c] && s->id[k - 1] >= s->id[k]) bad_order++;
-      if (s->id[k] != v.id[i] || s->col[0][k] != X[i] || s->col[1][k] != Y[i] || s->col[2][k] != Z[i]) bad_payload++;
+      if (s->id[k] != v.id[i] || s->col[0][k] != X[i] || s->col[1][k] != Y[i] || s->col[2][k] != Z[i] ||
+          s->pos[k].x != X[i] || s->pos[k].y != Y[i] || s->pos[k].z != (dims == 3 ? Z[i] : 0.0f) || s->pos[k].w != 0.0f)
+        bad_payload++;
       ids[k] = s->id[k];
     }
   qsort(ids, (size_t)n, sizeof *ids, cmp_u64);

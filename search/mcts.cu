@@ -222,11 +222,12 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
 }
 
 /* The same with a group of G lanes per agent (search/mcts_group.cuh); lane 0 runs the
- * allocation and the counts. Six blocks of 256 per multiprocessor (40 registers, 75%
- * occupancy, a few spills to L1) rather than four (64 registers, none): the walk waits on
- * dependent loads, so groups in flight matter more than the spills. */
+ * allocation and the counts. Five blocks of 256 per multiprocessor (sm_90: 48 registers,
+ * 62% occupancy, 32 bytes of spills) rather than the four that 64 registers allow: the walk
+ * waits on dependent loads, so groups in flight matter most; six (40 registers) spill 190
+ * bytes. */
 template <int G>
-__global__ void __launch_bounds__(256, 6) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
+__global__ void __launch_bounds__(256, 5) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
                                                          int64_t *selected, int32_t *counts) {
   const myr_group<G> gr = myr_group_make<G>();
   int64_t local[1] = {0};

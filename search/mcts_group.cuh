@@ -42,22 +42,44 @@ __device__ inline T myr_group_at(const myr_group<G> &g, T v, int lane) {
   return __shfl_sync(g.mask, v, lane, G);
 }
 
-/* Sum of an int over the group (any order: integers). */
+/* Sum and max of an int over the group (any order: integers). */
 template <int G>
 __device__ inline int32_t myr_group_isum(const myr_group<G> &g, int32_t v) {
+#if __CUDA_ARCH__ >= 800
+  return __reduce_add_sync(g.mask, v);
+#else
 #pragma unroll
   for (int o = G / 2; o > 0; o >>= 1) v += __shfl_xor_sync(g.mask, v, o, G);
   return v;
+#endif
 }
+template <int G>
+__device__ inline int32_t myr_group_imax(const myr_group<G> &g, int32_t v) {
+#if __CUDA_ARCH__ >= 800
+  return __reduce_max_sync(g.mask, v);
+#else
+#pragma unroll
+  for (int o = G / 2; o > 0; o >>= 1) {
+    int32_t w = __shfl_xor_sync(g.mask, v, o, G);
+    v = w > v ? w : v;
+  }
+  return v;
+#endif
+}
+
+/* The folds over actions below loop over all G lanes, unrolled, with `k < A` inside: the
+ * shuffles do not depend on one another, so they issue back to back and only the float
+ * operations wait on each other, in action order. */
 
 /* The first action a < A with ok(a) and the largest s(a) (strictly larger replaces: ties go to
  * the lowest action), as the CPU's loops fold it; -1 when none is ok. */
 template <int G>
 __device__ inline int myr_group_argmax(const myr_group<G> &g, int A, bool ok, float s) {
-  const unsigned oks = __ballot_sync(g.mask, ok) >> g.shift;
+  const unsigned oks = __ballot_sync(g.mask, ok && g.lane < A) >> g.shift;
   int best = -1;
   float best_score = 0.0f;
-  for (int k = 0; k < A; k++) {
+#pragma unroll
+  for (int k = 0; k < G; k++) {
     float sk = myr_group_at(g, s, k);
     if (((oks >> k) & 1u) && (best < 0 || sk > best_score)) {
       best = k;
@@ -67,26 +89,28 @@ __device__ inline int myr_group_argmax(const myr_group<G> &g, int A, bool ok, fl
   return best;
 }
 
-/* myr_tree_choose at node x (depth `depth`) of tree b, lane a for action a. */
+/* myr_tree_choose at node x (depth `depth`) of tree b, lane a for action a, given the node's
+ * legal mask, the lane's prior bits and child index (0 past A: read by the caller with the
+ * node's other fields, in one round of loads). */
 template <int G>
 __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_t x, int32_t depth,
-                                       const myr_group<G> &gr) {
+                                       const myr_group<G> &gr, uint32_t legal, uint16_t prior_bits, int32_t child) {
   const int A = t.actions, a = gr.lane;
   const int64_t base = (int64_t)b * t.nodes, g = base + x;
-  const uint32_t legal = t.legal[g];
   const bool lg = a < A && ((legal >> a) & 1u);
-  const float P = a < A ? myr_half_float(t.prior[g * A + a]) : 0.0f;
+  const float P = myr_half_float(prior_bits);
   int32_t n = 0, nv = 0, blocked = 0;
   float q = 0.0f;
-  if (lg) myr_tree_edge(&t, base, g * A + a, &n, &q, &nv, &blocked);
+  if (lg) myr_tree_edge_to(&t, base, child, &n, &q, &nv, &blocked);
   const bool open = lg && !blocked;
 
   if (t.algorithm == MYR_MCTS_MUZERO) {
     float lo = t.bounds[2 * (int64_t)b], hi = t.bounds[2 * (int64_t)b + 1];
-    for (int k = 0; k < A; k++) {
+#pragma unroll
+    for (int k = 0; k < G; k++) {
       int32_t nk = myr_group_at(gr, n, k);
       float qk = myr_group_at(gr, q, k);
-      if (nk > 0) {
+      if (k < A && nk > 0) {
         lo = qk < lo ? qk : lo;
         hi = qk > hi ? qk : hi;
       }
@@ -108,19 +132,20 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
     return myr_group_argmax(gr, A, open, s);
   }
 
-  /* gumbel: myr_tree_sigma, its sums in action order */
-  int32_t sum_n = 0, max_n = 0, visited = 0;
+  /* gumbel: myr_tree_sigma, its float sums in action order */
+  const bool seen = lg && n > 0;
+  const int32_t sum_n = myr_group_isum(gr, seen ? n : 0), max_n = myr_group_imax(gr, seen ? n : 0);
+  const int32_t visited = myr_group_isum(gr, seen ? 1 : 0);
   float sum_p = 0.0f, sum_pq = 0.0f, sum_q = 0.0f;
-  for (int k = 0; k < A; k++) {
+#pragma unroll
+  for (int k = 0; k < G; k++) {
     int32_t nk = myr_group_at(gr, n, k);
     float pk = myr_group_at(gr, P, k), qk = myr_group_at(gr, q, k);
-    if (!((legal >> k) & 1u) || nk <= 0) continue;
-    sum_n += nk;
-    if (nk > max_n) max_n = nk;
-    sum_p = sum_p + pk;
-    sum_pq = sum_pq + pk * qk;
-    sum_q = sum_q + qk;
-    visited++;
+    if (k < A && ((legal >> k) & 1u) && nk > 0) {
+      sum_p = sum_p + pk;
+      sum_pq = sum_pq + pk * qk;
+      sum_q = sum_q + qk;
+    }
   }
   float vmix = t.raw_value[g];
   if (sum_n > 0) {
@@ -129,11 +154,13 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
   }
   const float qhat = lg ? (n > 0 ? q : vmix) : 0.0f;
   float lo = t.bounds[2 * (int64_t)b], hi = t.bounds[2 * (int64_t)b + 1];
-  for (int k = 0; k < A; k++) {
+#pragma unroll
+  for (int k = 0; k < G; k++) {
     float vk = myr_group_at(gr, qhat, k);
-    if (!((legal >> k) & 1u)) continue;
-    lo = vk < lo ? vk : lo;
-    hi = vk > hi ? vk : hi;
+    if (k < A && ((legal >> k) & 1u)) {
+      lo = vk < lo ? vk : lo;
+      hi = vk > hi ? vk : hi;
+    }
   }
   const float range = hi - lo > MYR_TREE_EPS ? hi - lo : MYR_TREE_EPS;
   const float scale = (t.c_visit + (float)max_n) * t.c_scale;
@@ -152,17 +179,23 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
   const float z = lg ? myr_tree_logit(P) + sigma : 0.0f;
   float mx = 0.0f;
   int any = 0;
-  for (int k = 0; k < A; k++) {
+#pragma unroll
+  for (int k = 0; k < G; k++) {
     float zk = myr_group_at(gr, z, k);
-    if (!((legal >> k) & 1u)) continue;
-    if (!any || zk > mx) mx = zk;
-    any = 1;
+    if (k < A && ((legal >> k) & 1u)) {
+      if (!any || zk > mx) mx = zk;
+      any = 1;
+    }
   }
   float pi = 0.0f;
   if (any) {
     const float e = lg ? myr_expf(z - mx) : 0.0f;
     float sum = 0.0f;
-    for (int k = 0; k < A; k++) sum = sum + myr_group_at(gr, e, k);
+#pragma unroll
+    for (int k = 0; k < G; k++) {
+      float ek = myr_group_at(gr, e, k);
+      if (k < A) sum = sum + ek;
+    }
     pi = e / sum;
   }
   const float s = open ? pi - (float)(n + nv) / (float)(1 + total) : 0.0f;
@@ -183,20 +216,25 @@ __device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, co
     int32_t x = 0, depth = 0;
     for (;;) {
       const int64_t g = myr_tree_at(&t, b, x);
-      if (t.terminal[g] || t.legal[g] == 0 || (t.max_depth > 0 && depth >= t.max_depth)) {
+      /* the node's fields and the lane's edge in one round of independent loads */
+      const uint8_t terminal = t.terminal[g];
+      const uint32_t legal = t.legal[g];
+      const uint16_t prior_bits = gr.lane < A ? t.prior[g * A + gr.lane] : (uint16_t)0;
+      const int32_t child = gr.lane < A ? myr_tree_child(&t, g * A + gr.lane) : 0;
+      if (terminal || legal == 0 || (t.max_depth > 0 && depth >= t.max_depth)) {
         leaf.kind = MYR_TREE_REVISIT;
         leaf.node = x;
         leaf.depth = depth;
         return leaf;
       }
-      const int a = myr_group_choose<G>(t, b, x, depth, gr);
+      const int a = myr_group_choose<G>(t, b, x, depth, gr, legal, prior_bits, child);
       if (a < 0) {
         if (x == 0) return leaf; /* CLOSED */
         if (gr.lane == 0) t.stat[g].vl = (uint16_t)(t.stat[g].vl | MYR_TREE_CLOSED_BIT);
         __syncwarp(gr.mask);
         break;
       }
-      const int32_t c = myr_tree_child(&t, g * A + a);
+      const int32_t c = myr_group_at(gr, child, a);
       if (c == 0) {
         if (t.used[b] >= t.nodes) return leaf; /* no slot left (budgets prevent this) */
         const int32_t j = t.used[b];

@@ -330,11 +330,11 @@ MYR_HD static inline float myr_tree_gumbel(myr_rng *r) {
  * (0 where n is 0), nv[a] pending visits, blocked[a] 1 when the edge was claimed in this wave or
  * leads to a closed node. Arrays of MYR_MCTS_MAX_ACTIONS; only legal actions are filled. */
 /* One legal edge e = (b * nodes + x) * actions + a of a tree whose node 0 is at `base`: its
- * n, q, nv, blocked as above (left as they are, zeros, when the edge is not expanded). The
- * GPU's group selection (search/mcts_group.cuh) calls it one lane per action. */
-MYR_HD static inline void myr_tree_edge(const myr_mcts_tree *t, int64_t base, int64_t e, int32_t *n, float *q,
-                                        int32_t *nv, int32_t *blocked) {
-  int32_t c = myr_tree_child(t, e);
+ * n, q, nv, blocked as above (left as they are, zeros, when the edge is not expanded);
+ * myr_tree_edge_to takes the edge's child index c (0: not expanded) instead. The GPU's group
+ * selection (search/mcts_group.cuh) calls it one lane per action. */
+MYR_HD static inline void myr_tree_edge_to(const myr_mcts_tree *t, int64_t base, int32_t c, int32_t *n, float *q,
+                                           int32_t *nv, int32_t *blocked) {
   if (c == 0) return;
   int64_t gc = base + c;
   myr_tree_stat st = t->stat[gc];
@@ -346,6 +346,10 @@ MYR_HD static inline void myr_tree_edge(const myr_mcts_tree *t, int64_t base, in
     *n = v;
     *q = t->reward[gc] + t->discount * (st.value_sum / (float)v);
   }
+}
+MYR_HD static inline void myr_tree_edge(const myr_mcts_tree *t, int64_t base, int64_t e, int32_t *n, float *q,
+                                        int32_t *nv, int32_t *blocked) {
+  myr_tree_edge_to(t, base, myr_tree_child(t, e), n, q, nv, blocked);
 }
 
 MYR_HD static inline void myr_tree_edges(const myr_mcts_tree *t, int32_t b, int32_t x, uint32_t legal,

@@ -181,9 +181,19 @@ static myr_status for_each_rank(myr_team *t, rank_fn fn, void *arg, myr_error *e
 
 /* ---- creation ------------------------------------------------------------------------------- */
 
+#ifdef MYRIAD_HAVE_CUDA
+myr_status myr_cuda_compact(myr_sim *sim, myr_error *err); /* sim/cuda/backend.cu */
+#endif
+
+/* The first placement of agents in their bands. A GPU rank's migration leaves the departed
+ * dead for the sync's compaction: here there is none, so compact at once. */
 static myr_status migrate_rank(myr_team *t, int r, void *arg, myr_error *err) {
   (void)arg;
-  return t->rank[r].migrate(&t->rank[r], t->sim[r], err);
+  myr_status s = t->rank[r].migrate(&t->rank[r], t->sim[r], err);
+#ifdef MYRIAD_HAVE_CUDA
+  if (s == MYR_OK && t->gpu) s = myr_cuda_compact(t->sim[r], err);
+#endif
+  return s;
 }
 
 static myr_status create_rank(myr_team *t, int r, void *arg, myr_error *err) {
@@ -333,6 +343,10 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
     }
   }
   if (s == MYR_OK && t->spatial_on) s = for_each_rank(t, migrate_rank, NULL, err); /* agents to their bands */
+  for (int r = 0; r < t->local && t->rank; r++) { /* the table counts the run, not the setup */
+    t->rank[r].seconds_comm = 0;
+    t->rank[r].bytes_moved = 0;
+  }
   if (s == MYR_OK && t->size > 1) s = myr_team_train_start(t->sim, t->local, t->gpu, t->mpi, err);
   if (s != MYR_OK) {
     myr_team_destroy(t);

@@ -63,8 +63,10 @@ struct myr_rank {
    * backend, whose cudaStream_t is `stream`. */
   myr_status (*sum_layers)(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream,
                            myr_error *err);
-  /* After the sync's compaction: agents that left this rank's part of the world go to the
-   * rank that owns it (spatial_parallel; NULL otherwise). Host memory on the CPU backend. */
+  /* Agents that left this rank's part of the world go to the rank that owns it
+   * (spatial_parallel; NULL otherwise). The CPU backend calls it after the sync's compaction
+   * (host memory); a device backend before it, and the departed are left dead for that one
+   * compaction, the arrivals appended after the slots in use. */
   myr_status (*migrate)(myr_rank *r, myr_sim *sim, myr_error *err);
   void *team;          /* the partition layer's */
   int device;          /* the GPU of a device backend */

@@ -419,6 +419,8 @@ static myr_status compact(myr_sim *sim, myr_view *v, int64_t keep, myr_error *er
   return MYR_OK;
 }
 
+extern "C" myr_status myr_cuda_compact(myr_sim *sim, myr_error *err);
+
 /* The team's part of a sync at `point` (no-op for a lone rank). */
 static myr_status sum_layers(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
@@ -452,10 +454,19 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
   int64_t deaths = n_before - alive;
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
-  if (deaths > 0 && (s = compact(sim, v, alive + births, err)) != MYR_OK) return s;
+  if (sim->rank && sim->rank->migrate) {
+    /* agents leaving this rank are marked dead and arrivals appended, so that one compaction
+     * removes the dead and the departed together */
+    sim->agents.n = v->n;
+    if ((s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
+    v->n = sim->agents.n;
+    s = myr_cuda_compact(sim, err);
+    v->n = sim->agents.n;
+  } else if (deaths > 0) {
+    s = compact(sim, v, alive + births, err);
+  }
+  if (s != MYR_OK) return s;
   sim->agents.n = v->n;
-  if (sim->rank && sim->rank->migrate && (s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
-  v->n = sim->agents.n;
   sim->births += births;
   sim->deaths += deaths;
   return MYR_OK;
@@ -491,13 +502,17 @@ static agent_cols persistent_cols(const myr_sim *sim, const myr_view *v) {
 #define MIGRATE_SHARED_RANKS 64 /* counts per destination kept in shared memory up to this many ranks */
 
 /* dest[i] = the rank owning agent i's row; count[q] += agents going to q. */
-__global__ void owner_of_row(const int32_t *y, int64_t n, const int32_t *row0, int ranks, int32_t *dest,
-                             unsigned long long *count) {
+__global__ void owner_of_row(const int32_t *y, const uint8_t *alive, int64_t n, const int32_t *row0, int ranks,
+                             int32_t *dest, unsigned long long *count) {
   __shared__ unsigned long long block_count[MIGRATE_SHARED_RANKS];
   int shared = ranks <= MIGRATE_SHARED_RANKS;
   for (int q = threadIdx.x; shared && q < ranks; q += blockDim.x) block_count[q] = 0;
   __syncthreads();
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    if (!alive[i]) { /* the dead go nowhere */
+      dest[i] = -1;
+      continue;
+    }
     int lo = 0, hi = ranks - 1;
     while (lo < hi) {
       int mid = (lo + hi + 1) / 2;
@@ -545,7 +560,35 @@ __global__ void unpack_rows(uint64_t *id, uint8_t *alive, agent_cols a, const ch
 
 __global__ void stay_flags(const int32_t *dest, int me, uint8_t *alive, int64_t n) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    alive[i] = dest[i] == me;
+    alive[i] = alive[i] && dest[i] == me;
+}
+
+__global__ void count_alive(const uint8_t *alive, int64_t n, int64_t *count) {
+  int64_t local[1] = {0};
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    local[0] += alive[i];
+  myr_cuda_add_counters<1>(local, count);
+}
+
+/* Removes the dead slots (stable), whatever made them dead. Synchronous. */
+extern "C" myr_status myr_cuda_compact(myr_sim *sim, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  myr_view v = device_view(sim);
+  if (v.n == 0) return MYR_OK;
+  int64_t *alive_count = d->counters + COUNTER_ALIVE;
+  CU(cudaMemsetAsync(alive_count, 0, sizeof(int64_t), d->stream));
+  count_alive<<<myr_cuda_blocks(v.n), MYR_CUDA_THREADS, 0, d->stream>>>(v.alive, v.n, alive_count);
+  CU(cudaGetLastError());
+  CU(cudaMemcpyAsync(d->pinned + N_COUNTERS + 1, alive_count, sizeof(int64_t), cudaMemcpyDeviceToHost, d->stream));
+  CU(cudaStreamSynchronize(d->stream));
+  int64_t keep = d->pinned[N_COUNTERS + 1];
+  if (keep < v.n) {
+    myr_status s = compact(sim, &v, keep, err);
+    if (s != MYR_OK) return s;
+    CU(cudaStreamSynchronize(d->stream));
+  }
+  sim->agents.n = keep;
+  return MYR_OK;
 }
 
 extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim) {
@@ -553,9 +596,9 @@ extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim) {
   return persistent_cols(sim, &v).row;
 }
 
-/* Packs the agents standing outside rank `me`'s rows (owner by row0, device [ranks + 1]) into
- * *buf (device, grown as needed), grouped by destination rank in rank order, counts[q] rows
- * each; then removes them (stable compaction). Synchronous. */
+/* Packs the alive agents standing outside rank `me`'s rows (owner by row0, device
+ * [ranks + 1]) into *buf (device, grown as needed), grouped by destination rank in rank order,
+ * counts[q] rows each, and marks them dead (myr_cuda_compact removes them). Synchronous. */
 extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol, void **buf,
                                         size_t *cap, int64_t *counts, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
@@ -569,8 +612,8 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int r
   unsigned long long *dcount = NULL;
   CU(cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)ranks, d->stream));
   CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)ranks, d->stream));
-  owner_of_row<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>((const int32_t *)v.col[ycol], n, row0, ranks, dest,
-                                                                      dcount);
+  owner_of_row<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>((const int32_t *)v.col[ycol], v.alive, n, row0,
+                                                                      ranks, dest, dcount);
   CU(cudaGetLastError());
   CU(cudaMemcpyAsync(counts, dcount, sizeof(int64_t) * (size_t)ranks, cudaMemcpyDeviceToHost, d->stream));
   CU(cudaFreeAsync(dcount, d->stream));
@@ -602,12 +645,9 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int r
     CU(cudaGetLastError());
     at += counts[q];
   }
-  if (leaving > 0) {
+  if (leaving > 0) { /* the departed are dead here: the caller's compaction removes them */
     stay_flags<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(dest, me, v.alive, n);
     CU(cudaGetLastError());
-    myr_status s = compact(sim, &v, n - leaving, err);
-    if (s != MYR_OK) return s;
-    sim->agents.n = v.n;
   }
   CU(cudaStreamSynchronize(d->stream));
   return MYR_OK;

@@ -196,6 +196,29 @@ static void two_agents(double d) {
   test_sim_close(&t);
 }
 
+/* A team of several ranks is refused at the first step with a message that says why (the
+ * snapshot would miss the agents of the other ranks). */
+static void refuses_teams(void) {
+  myr_config cfg;
+  myr_error e;
+  REQUIRE(myr_config_load_text(&cfg, "test.yaml",
+                               "run: {steps: 1}\nworld: {width: 1, height: 1}\nagents: {count: 100}\n"
+                               "model: {name: circles}\npolicy: {kind: heuristic}\n",
+                               NULL, 0, &e) == MYR_OK,
+          "%s", e.msg);
+  myr_rank rank;
+  memset(&rank, 0, sizeof rank);
+  rank.index = 0;
+  rank.count = 2;
+  myr_sim *sim;
+  REQUIRE(myr_sim_create_part(&cfg, &rank, 0, 50, 100, &sim, &e) == MYR_OK, "%s", e.msg);
+  myr_status st = myr_sim_step(sim, &e);
+  CHECK(st == MYR_ERR_CONFIG && strstr(e.msg, "needs neighbour queries, which run on one rank for now"),
+        "a 2-rank team: status %d, message '%s'", (int)st, st == MYR_OK ? "" : e.msg);
+  myr_sim_destroy(sim);
+  myr_config_free(&cfg);
+}
+
 int main(void) {
   against_reference(1000, "radius: 2.0", 4);              /* closed: a 10^3 cube, 5 bins a side */
   against_reference(1200, "radius: 1.5, wrap: true", 4);  /* wrapped, radius not a power of two */
@@ -205,5 +228,6 @@ int main(void) {
   two_agents(0.3); /* pushed apart */
   two_agents(1.3); /* pulled together */
   two_agents(2.5); /* out of reach */
+  refuses_teams();
   return check_summary();
 }

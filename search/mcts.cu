@@ -1,7 +1,7 @@
 /* Batched MCTS on the GPU (search/mcts_cuda.h): the waves of myr_mcts_search_cpu as kernels.
- * Selection runs a group of 8, 16 or 32 lanes per agent (search/mcts_group.cuh: lane a scores
- * action a, the folds over actions run in the CPU's order), an agent's K root trees in one
- * group, as in the CPU loop; roots and results a thread per agent; the model's plan_step a
+ * Selection runs a group of A lanes per agent, 32 / A groups a warp (search/mcts_group.cuh:
+ * lane a scores action a, the folds over actions run in the CPU's order), an agent's K root
+ * trees in one group, as in the CPU loop; roots and results a thread per agent; the model's plan_step a
  * thread per expansion; the new leaves' priors and the backup a thread per tree. The wave's
  * expansions are listed in tree order by an exclusive scan of the per-tree counts.
  *
@@ -55,7 +55,7 @@ struct myr_mcts_cuda {
   int64_t *selected;                /* device: leaves selected in the wave */
   int64_t *expansions;              /* device: the wave's expansions (batch rows) */
   int64_t *pinned;                  /* host: selected */
-  int group;                        /* lanes per agent in selection (8, 16, 32); 1: a thread */
+  int group;                        /* selection's fold bound (8, 16, 32: groups of A lanes); 1: a thread */
   int l1_set;                       /* the tree kernels' L1 preference is set */
   void *cub_temp;
   size_t cub_bytes, bytes;
@@ -138,8 +138,9 @@ extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_c
   m->value = (float *)carve(&at, sizes[i++]);
   m->selected = (int64_t *)carve(&at, sizes[i++]);
   m->expansions = (int64_t *)carve(&at, sizes[i++]);
-  /* Selection by a group of lanes per agent, the smallest of 8, 16, 32 that holds the actions;
-   * MYRIAD_MCTS_SELECT=thread keeps the thread per agent (the same bits; for comparisons). */
+  /* Selection by a group of A lanes per agent (m->group: 8, 16 or 32, at least A, bounds the
+   * kernel's unrolled folds); MYRIAD_MCTS_SELECT=thread keeps a thread per agent (the same
+   * bits; for comparisons). */
   const char *sel = getenv("MYRIAD_MCTS_SELECT");
   m->group = sel && !strcmp(sel, "thread") ? 1 : n_actions <= 8 ? 8 : n_actions <= 16 ? 16 : 32;
   /* States and features the model leaves unwritten stay defined, as on the CPU. */
@@ -221,22 +222,24 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
   myr_cuda_add_counters<1>(local, selected);
 }
 
-/* The same with a group of G lanes per agent (search/mcts_group.cuh); lane 0 runs the
- * allocation and the counts. Five blocks of 256 per multiprocessor (sm_90: 48 registers,
- * 62% occupancy, 32 bytes of spills) rather than the four that 64 registers allow: the walk
- * waits on dependent loads, so groups in flight matter most; six (40 registers) spill 190
- * bytes. */
+/* The same with a group of A lanes per agent, 32 / A groups a warp (search/mcts_group.cuh; G,
+ * at least A, bounds its unrolled folds); lane 0 runs the allocation and the counts. Four
+ * blocks of 256 per multiprocessor (sm_90: 64 registers, 92 bytes of spills for G = 16): 32
+ * warps of 3 groups for 9 actions, 96 trees in flight per multiprocessor. Five (48 registers)
+ * would hold 120 but spill 230 bytes a thread, more than L1 keeps beside the trees' lines. */
 template <int G>
-__global__ void __launch_bounds__(256, 5) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
+__global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
                                                          int64_t *selected, int32_t *counts) {
-  const myr_group<G> gr = myr_group_make<G>();
+  const int per = 32 / t.actions; /* groups a warp */
+  const myr_group gr = myr_group_make(t.actions);
   int64_t local[1] = {0};
-  const int64_t groups = (int64_t)gridDim.x * (blockDim.x / G);
-  for (int64_t i = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / G; i < na; i += groups) {
+  const int64_t warp = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  const int64_t groups = (((int64_t)gridDim.x * blockDim.x) >> 5) * per;
+  for (int64_t i = gr.slot < per ? warp * per + gr.slot : na; i < na; i += groups) { /* idle lanes skip */
     const int32_t b0 = (int32_t)(i * K);
     int32_t pending = 0;
     if (gr.lane == 0) pending = myr_tree_alloc_wave(&t, b0, K, S, alloc, L);
-    pending = __shfl_sync(gr.mask, pending, 0, G);
+    pending = myr_group_at(gr, pending, 0);
     __syncwarp(gr.mask); /* lane 0's budgets */
     if (pending > 0) {
       for (int32_t k = 0; k < K; k++) {
@@ -327,8 +330,8 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
   if (m->group == 1) {
     select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
   } else {
-    /* one group per agent, every group in the first pass of the grid */
-    const int64_t blocks = (na * m->group + 255) / 256;
+    /* one group of A lanes per agent, 32 / A a warp, every group in the first pass of the grid */
+    const int64_t per = 32 / m->A, warps = (na + per - 1) / per, blocks = (warps * 32 + 255) / 256;
     const unsigned grid = (unsigned)(blocks < 0x7fffffff ? blocks : 0x7fffffff);
     if (m->group == 8)
       select_wave_group<8><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);

@@ -1,87 +1,109 @@
-/* Selection on the GPU with a group of G lanes per agent (search/mcts.cu): the rules of
- * myr_tree_select_wave (search/mcts_tree.h) with the per-action work of myr_tree_choose spread
- * over the lanes, lane a taking action a. A thread per tree walks a node's A edges one after the
- * other, keeps its per-action arrays (visits, Q, priors, completed Q, sigma, pi: 1.5 KB a
- * thread) in local memory, which for 10^5 trees lives in L2 and HBM, and loads each child's
- * record from its own sector; here each lane holds its action's numbers in registers, the
- * lanes' loads of a node's priors and child indices coalesce into one request, and the logf and
- * expf of the A actions run side by side.
+/* Selection on the GPU with a group of A lanes per agent (search/mcts.cu), A the number of
+ * actions: the rules of myr_tree_select_wave (search/mcts_tree.h) with the per-action work of
+ * myr_tree_choose spread over the lanes, lane a taking action a; a warp holds 32 / A groups (3
+ * for 9 actions). A thread per tree walks a node's A edges one after the other, keeps its
+ * per-action arrays (visits, Q, priors, completed Q, sigma, pi: 1.5 KB a thread) in local
+ * memory, which for 10^5 trees lives in L2 and HBM, and waits for each child's record in turn;
+ * here each lane holds its action's numbers in registers, the lanes' loads of a node's priors,
+ * child indices and children's records go out together, and the logf and expf of the A
+ * actions run side by side.
  *
  * Same bits as the CPU: every per-action value is the same expression as in mcts_tree.h
- * (myr_tree_edge is shared), and every sum, min, max and argmax over the actions is folded in
- * action order 0, 1, ..., A-1 by every lane from the others' values (shuffles), exactly as the
- * CPU's loops do; integer sums, whose order does not matter, use butterflies. Control flow is
- * uniform over a group (every decision comes from values all its lanes hold), lane 0 alone
- * writes the tree, and __syncwarp orders its writes before the group's next reads.
+ * (myr_tree_edge_to is shared), and every float sum, min, max and argmax over the actions is
+ * folded in action order 0, 1, ..., A-1 by every lane from the others' values (shuffles),
+ * exactly as the CPU's loops do; integer sums and maxima, whose order does not matter, use
+ * redux.sync. Control flow is uniform over a group (every decision comes from values all its
+ * lanes hold), lane 0 alone writes the tree's node fields, and __syncwarp orders its writes
+ * before the group's next reads.
  *
- * G = 8, 16 or 32 (the smallest that holds A actions); a group never straddles a warp. */
+ * The template parameter G (8, 16 or 32, at least A) only bounds the unrolled folds: they loop
+ * over G lanes with `k < A` inside, so their shuffles do not depend on one another and issue
+ * back to back, and only the float operations wait on each other, in action order. */
 #ifndef MYR_MCTS_GROUP_CUH
 #define MYR_MCTS_GROUP_CUH
 
 #include "search/mcts_tree.h"
 
-template <int G>
 struct myr_group {
   unsigned mask; /* the group's lanes in the warp */
-  int lane;      /* 0 .. G-1: the action this lane takes */
-  int shift;     /* the group's first lane in the warp */
+  int lane;      /* 0 .. A-1: the action this lane takes */
+  int base;      /* the group's first lane in the warp */
+  int slot;      /* the group's place in its warp: 0 .. 32 / A - 1, or more on idle lanes */
 };
 
-template <int G>
-__device__ inline myr_group<G> myr_group_make() {
-  myr_group<G> g;
+/* Lane threadIdx.x % 32 in groups of A lanes (lanes past 32 / A groups are idle: slot too large). */
+__device__ inline myr_group myr_group_make(int A) {
+  myr_group g;
   const int wl = (int)(threadIdx.x & 31u);
-  g.lane = wl & (G - 1);
-  g.shift = wl & ~(G - 1);
-  g.mask = G == 32 ? 0xffffffffu : ((1u << G) - 1u) << g.shift;
+  g.slot = wl / A;
+  g.base = g.slot * A;
+  g.lane = wl - g.base;
+  g.mask = A >= 32 ? 0xffffffffu : ((1u << A) - 1u) << g.base;
   return g;
 }
 
+/* Bit a set when lane a of the group has `pred` (bits A and up clear). */
+__device__ inline unsigned myr_group_ballot(const myr_group &g, int A, bool pred) {
+  const unsigned bits = __ballot_sync(g.mask, pred) >> g.base;
+  return A >= 32 ? bits : bits & ((1u << A) - 1u);
+}
+
+/* Lane k's v (k < A). */
+template <class T>
+__device__ inline T myr_group_at(const myr_group &g, T v, int k) {
+  return __shfl_sync(g.mask, v, g.base + k);
+}
+/* Lane k's v for k < A; past A a value from outside the group (undefined, and the unrolled
+ * folds ignore it: every use is under k < A). Not clamped: a clamp per k costs registers. */
 template <int G, class T>
-__device__ inline T myr_group_at(const myr_group<G> &g, T v, int lane) {
-  return __shfl_sync(g.mask, v, lane, G);
+__device__ inline T myr_group_fold_at(const myr_group &g, int A, T v, int k) {
+  (void)A;
+  return __shfl_sync(g.mask, v, g.base + k);
 }
 
 /* Sum and max of an int over the group (any order: integers). */
 template <int G>
-__device__ inline int32_t myr_group_isum(const myr_group<G> &g, int32_t v) {
+__device__ inline int32_t myr_group_isum(const myr_group &g, int A, int32_t v) {
 #if __CUDA_ARCH__ >= 800
+  (void)A;
   return __reduce_add_sync(g.mask, v);
 #else
+  int32_t s = 0;
 #pragma unroll
-  for (int o = G / 2; o > 0; o >>= 1) v += __shfl_xor_sync(g.mask, v, o, G);
-  return v;
+  for (int k = 0; k < G; k++) {
+    int32_t w = myr_group_fold_at<G>(g, A, v, k);
+    if (k < A) s += w;
+  }
+  return s;
 #endif
 }
 template <int G>
-__device__ inline int32_t myr_group_imax(const myr_group<G> &g, int32_t v) {
+__device__ inline int32_t myr_group_imax(const myr_group &g, int A, int32_t v) {
 #if __CUDA_ARCH__ >= 800
+  (void)A;
   return __reduce_max_sync(g.mask, v);
 #else
+  int32_t s = v;
 #pragma unroll
-  for (int o = G / 2; o > 0; o >>= 1) {
-    int32_t w = __shfl_xor_sync(g.mask, v, o, G);
-    v = w > v ? w : v;
+  for (int k = 0; k < G; k++) {
+    int32_t w = myr_group_fold_at<G>(g, A, v, k);
+    if (k < A && w > s) s = w;
   }
-  return v;
+  return s;
 #endif
 }
-
-/* The folds over actions below loop over all G lanes, unrolled, with `k < A` inside: the
- * shuffles do not depend on one another, so they issue back to back and only the float
- * operations wait on each other, in action order. */
 
 /* The first action a < A with ok(a) and the largest s(a) (strictly larger replaces: ties go to
  * the lowest action), as the CPU's loops fold it; -1 when none is ok. */
 template <int G>
-__device__ inline int myr_group_argmax(const myr_group<G> &g, int A, bool ok, float s) {
-  const unsigned oks = __ballot_sync(g.mask, ok && g.lane < A) >> g.shift;
+__device__ inline int myr_group_argmax(const myr_group &g, int A, bool ok, float s) {
+  const unsigned oks = myr_group_ballot(g, A, ok);
   int best = -1;
   float best_score = 0.0f;
 #pragma unroll
   for (int k = 0; k < G; k++) {
-    float sk = myr_group_at(g, s, k);
-    if (((oks >> k) & 1u) && (best < 0 || sk > best_score)) {
+    float sk = myr_group_fold_at<G>(g, A, s, k);
+    if (k < A && ((oks >> k) & 1u) && (best < 0 || sk > best_score)) {
       best = k;
       best_score = sk;
     }
@@ -94,10 +116,10 @@ __device__ inline int myr_group_argmax(const myr_group<G> &g, int A, bool ok, fl
  * node's other fields, in one round of loads). */
 template <int G>
 __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_t x, int32_t depth,
-                                       const myr_group<G> &gr, uint32_t legal, uint16_t prior_bits, int32_t child) {
+                                       const myr_group &gr, uint32_t legal, uint16_t prior_bits, int32_t child) {
   const int A = t.actions, a = gr.lane;
   const int64_t base = (int64_t)b * t.nodes, g = base + x;
-  const bool lg = a < A && ((legal >> a) & 1u);
+  const bool lg = (legal >> a) & 1u;
   const float P = myr_half_float(prior_bits);
   int32_t n = 0, nv = 0, blocked = 0;
   float q = 0.0f;
@@ -106,11 +128,11 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
 
   if (t.algorithm == MYR_MCTS_MUZERO) {
     float lo = t.bounds[2 * (int64_t)b], hi = t.bounds[2 * (int64_t)b + 1];
+    const unsigned visited = myr_group_ballot(gr, A, n > 0);
 #pragma unroll
     for (int k = 0; k < G; k++) {
-      int32_t nk = myr_group_at(gr, n, k);
-      float qk = myr_group_at(gr, q, k);
-      if (k < A && nk > 0) {
+      float qk = myr_group_fold_at<G>(gr, A, q, k);
+      if (k < A && ((visited >> k) & 1u)) {
         lo = qk < lo ? qk : lo;
         hi = qk > hi ? qk : hi;
       }
@@ -129,21 +151,23 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
       }
       s = qn + P * explore / (float)(1 + n + nv);
     }
-    return myr_group_argmax(gr, A, open, s);
+    return myr_group_argmax<G>(gr, A, open, s);
   }
 
   /* gumbel: myr_tree_sigma, its float sums in action order */
   const bool seen = lg && n > 0;
-  const int32_t sum_n = myr_group_isum(gr, seen ? n : 0), max_n = myr_group_imax(gr, seen ? n : 0);
-  const int32_t visited = myr_group_isum(gr, seen ? 1 : 0);
+  const unsigned seen_bits = myr_group_ballot(gr, A, seen);
+  const int32_t sum_n = myr_group_isum<G>(gr, A, seen ? n : 0), max_n = myr_group_imax<G>(gr, A, seen ? n : 0);
+  const int32_t visited = __popc(seen_bits);
+  const float pq = P * q; /* the CPU's prior[a] * q[a], formed in lane a */
   float sum_p = 0.0f, sum_pq = 0.0f, sum_q = 0.0f;
 #pragma unroll
   for (int k = 0; k < G; k++) {
-    int32_t nk = myr_group_at(gr, n, k);
-    float pk = myr_group_at(gr, P, k), qk = myr_group_at(gr, q, k);
-    if (k < A && ((legal >> k) & 1u) && nk > 0) {
+    float pk = myr_group_fold_at<G>(gr, A, P, k), pqk = myr_group_fold_at<G>(gr, A, pq, k);
+    float qk = myr_group_fold_at<G>(gr, A, q, k);
+    if (k < A && ((seen_bits >> k) & 1u)) {
       sum_p = sum_p + pk;
-      sum_pq = sum_pq + pk * qk;
+      sum_pq = sum_pq + pqk;
       sum_q = sum_q + qk;
     }
   }
@@ -156,7 +180,7 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
   float lo = t.bounds[2 * (int64_t)b], hi = t.bounds[2 * (int64_t)b + 1];
 #pragma unroll
   for (int k = 0; k < G; k++) {
-    float vk = myr_group_at(gr, qhat, k);
+    float vk = myr_group_fold_at<G>(gr, A, qhat, k);
     if (k < A && ((legal >> k) & 1u)) {
       lo = vk < lo ? vk : lo;
       hi = vk > hi ? vk : hi;
@@ -166,14 +190,14 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
   const float scale = (t.c_visit + (float)max_n) * t.c_scale;
   const float sigma = lg ? scale * ((qhat - lo) / range) : 0.0f;
 
-  const int32_t total = myr_group_isum(gr, n + nv); /* 0 on lanes without a legal action */
+  const int32_t total = myr_group_isum<G>(gr, A, n + nv); /* n, nv: 0 on illegal actions */
   if (depth == 0) {
     int32_t m = myr_tree_popcount(legal);
     if (m > t.max_considered) m = t.max_considered;
     const int32_t due = myr_tree_considered_visit(m, t.schedule[b], total);
     const bool ok = open && n + nv == due;
     const float s = ok ? t.noise[(int64_t)b * A + a] + myr_tree_logit(P) + sigma : 0.0f;
-    return myr_group_argmax(gr, A, ok, s);
+    return myr_group_argmax<G>(gr, A, ok, s);
   }
   /* interior: myr_tree_improved, then pi(a) - N'(a) / (1 + sum N') */
   const float z = lg ? myr_tree_logit(P) + sigma : 0.0f;
@@ -181,7 +205,7 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
   int any = 0;
 #pragma unroll
   for (int k = 0; k < G; k++) {
-    float zk = myr_group_at(gr, z, k);
+    float zk = myr_group_fold_at<G>(gr, A, z, k);
     if (k < A && ((legal >> k) & 1u)) {
       if (!any || zk > mx) mx = zk;
       any = 1;
@@ -193,18 +217,18 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
     float sum = 0.0f;
 #pragma unroll
     for (int k = 0; k < G; k++) {
-      float ek = myr_group_at(gr, e, k);
+      float ek = myr_group_fold_at<G>(gr, A, e, k);
       if (k < A) sum = sum + ek;
     }
     pi = e / sum;
   }
   const float s = open ? pi - (float)(n + nv) / (float)(1 + total) : 0.0f;
-  return myr_group_argmax(gr, A, open, s);
+  return myr_group_argmax<G>(gr, A, open, s);
 }
 
 /* myr_tree_select for one group. */
 template <int G>
-__device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, const myr_group<G> &gr) {
+__device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, const myr_group &gr) {
   myr_tree_leaf leaf;
   leaf.kind = MYR_TREE_CLOSED;
   leaf.node = 0;
@@ -219,8 +243,8 @@ __device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, co
       /* the node's fields and the lane's edge in one round of independent loads */
       const uint8_t terminal = t.terminal[g];
       const uint32_t legal = t.legal[g];
-      const uint16_t prior_bits = gr.lane < A ? t.prior[g * A + gr.lane] : (uint16_t)0;
-      const int32_t child = gr.lane < A ? myr_tree_child(&t, g * A + gr.lane) : 0;
+      const uint16_t prior_bits = t.prior[g * A + gr.lane];
+      const int32_t child = myr_tree_child(&t, g * A + gr.lane);
       if (terminal || legal == 0 || (t.max_depth > 0 && depth >= t.max_depth)) {
         leaf.kind = MYR_TREE_REVISIT;
         leaf.node = x;
@@ -240,10 +264,8 @@ __device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, co
         const int32_t j = t.used[b];
         __syncwarp(gr.mask); /* every lane has read `used` */
         const int64_t gj = myr_tree_at(&t, b, j);
-        if (gr.lane < A) { /* myr_tree_clear_node's per-action part */
-          myr_tree_set_index(&t, t.child, gj * A + gr.lane, 0);
-          t.prior[gj * A + gr.lane] = 0;
-        }
+        myr_tree_set_index(&t, t.child, gj * A + gr.lane, 0); /* myr_tree_clear_node's per-action part */
+        t.prior[gj * A + gr.lane] = 0;
         if (gr.lane == 0) {
           t.used[b] = j + 1;
           t.stat[gj].visits = 0;
@@ -273,7 +295,7 @@ __device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, co
 
 /* myr_tree_select_wave for one group: lane 0 records the leaves and their virtual visits. */
 template <int G>
-__device__ inline int32_t myr_group_select_wave(myr_mcts_tree &t, int32_t b, int32_t quota, const myr_group<G> &gr) {
+__device__ inline int32_t myr_group_select_wave(myr_mcts_tree &t, int32_t b, int32_t quota, const myr_group &gr) {
   int32_t n = 0;
   if (quota > t.max_leaves) quota = t.max_leaves;
   while (n < quota) {

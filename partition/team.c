@@ -13,6 +13,7 @@
 #include "partition/nccl.h"
 #include "sim/backend.h"
 #include "sim/checkpoint.h"
+#include "sim/output.h"
 
 struct myr_team {
   const myr_config *cfg;
@@ -599,43 +600,51 @@ void myr_team_release(myr_team *t, myr_sim *global) {
 
 /* ---- the end-of-run table ------------------------------------------------------------------- */
 
-typedef struct rank_row {
-  double agents, step_s, comm_s, bytes;
-} rank_row;
-
-void myr_team_print_table(const myr_team *t, double wall, FILE *out) {
-  if (t->size == 1) return;
-  rank_row mine[t->local];
+myr_status myr_team_perf(const myr_team *t, myr_perf_row **rows, myr_error *err) {
+  *rows = NULL;
+  myr_perf_row *mine = calloc((size_t)t->local, sizeof *mine);
+  if (!mine) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the per-rank table");
   for (int r = 0; r < t->local; r++) {
     mine[r].agents = (double)myr_sim_population(t->sim[r]);
-    mine[r].step_s = t->seconds_step[r];
-    mine[r].comm_s = t->rank[r].seconds_comm;
-    mine[r].bytes = t->rank[r].bytes_moved;
+    mine[r].step_seconds = t->seconds_step[r];
+    mine[r].comm_seconds = t->rank[r].seconds_comm;
+    mine[r].bytes_moved = t->rank[r].bytes_moved;
   }
-  rank_row *rows = mine;
+  if (!t->mpi) {
+    *rows = mine;
+    return MYR_OK;
+  }
   void *all = NULL;
-  if (t->mpi) {
-    int64_t total = 0;
-    myr_error unused;
-    if (myr_mpi_gather(mine, (int64_t)sizeof mine, &all, &total, &unused) != MYR_OK || !all) return;
-    rows = (rank_row *)all;
-  }
-  if (!myr_team_is_root(t)) return;
+  int64_t total = 0;
+  myr_status s = myr_mpi_gather(mine, (int64_t)(sizeof *mine * (size_t)t->local), &all, &total, err);
+  free(mine);
+  if (s == MYR_OK && myr_team_is_root(t)) *rows = (myr_perf_row *)all;
+  else free(all);
+  return s;
+}
+
+const char *myr_team_strategy(const myr_team *t) {
+  return t->spatial_on ? "spatial_parallel" : "data_parallel";
+}
+
+void myr_team_print_table(const myr_team *t, const myr_perf_row *rows, double wall, FILE *out) {
+  if (t->size == 1 || !rows) return;
   double steps = 0, comm = 0, bytes = 0, most = 0, agents = 0;
   fprintf(out, "\n%-6s %14s %12s %12s %10s %14s\n", "rank", "agents", "step s", "comm s", "comm %", "bytes moved");
   for (int r = 0; r < t->size; r++) {
-    const rank_row *k = &rows[r];
-    double share = k->step_s > 0 ? 100 * k->comm_s / k->step_s : 0;
-    fprintf(out, "%-6d %14.0f %12.3f %12.3f %9.1f%% %14.4g\n", r, k->agents, k->step_s, k->comm_s, share, k->bytes);
-    steps += k->step_s;
-    comm += k->comm_s;
-    bytes += k->bytes;
+    const myr_perf_row *k = &rows[r];
+    double share = k->step_seconds > 0 ? 100 * k->comm_seconds / k->step_seconds : 0;
+    fprintf(out, "%-6d %14.0f %12.3f %12.3f %9.1f%% %14.4g\n", r, k->agents, k->step_seconds, k->comm_seconds, share,
+            k->bytes_moved);
+    steps += k->step_seconds;
+    comm += k->comm_seconds;
+    bytes += k->bytes_moved;
     agents += k->agents;
     if (k->agents > most) most = k->agents;
   }
   double mean = agents / t->size;
   fprintf(out, "%-6s %14.0f %12.3f %12.3f %9.1f%% %14.4g\n", "total", agents, steps, comm,
           steps > 0 ? 100 * comm / steps : 0, bytes);
-  fprintf(out, "load imbalance (max/mean agents) %.3f, wall %.3f s\n", mean > 0 ? most / mean : 1.0, wall);
-  free(all);
+  fprintf(out, "%s, load imbalance (max/mean agents) %.3f, wall %.3f s\n", myr_team_strategy(t),
+          mean > 0 ? most / mean : 1.0, wall);
 }

@@ -58,9 +58,12 @@ void myr_team_release(myr_team *t, myr_sim *global);
 /* s, or an error when another process of the team failed (so that all stop together). */
 myr_status myr_team_agree(const myr_team *t, myr_status s, myr_error *err);
 
-/* Per-rank performance since creation: the end-of-run table (printed by the root; every
- * process must call it). */
-void myr_team_print_table(const myr_team *t, double wall_seconds, FILE *out);
+/* Per-rank performance since creation, every rank's on the root (*rows malloc'd there, NULL
+ * elsewhere; every process must call it): the end-of-run table, which print_table prints. */
+struct myr_perf_row;
+myr_status myr_team_perf(const myr_team *t, struct myr_perf_row **rows, myr_error *err);
+void myr_team_print_table(const myr_team *t, const struct myr_perf_row *rows, double wall_seconds, FILE *out);
+const char *myr_team_strategy(const myr_team *t);
 
 #ifdef __cplusplus
 }

@@ -108,9 +108,10 @@ static myr_status write_meta(myr_output *o, const myr_sim *sim, const char *back
   if (s == MYR_OK) s = myr__h5_put_str(g, "config", cfg->yaml_text ? cfg->yaml_text : "", f, w, err);
   if (s == MYR_OK) s = myr__h5_put_str(g, "config_resolved", resolved, f, w, err);
   if (s == MYR_OK) s = myr__h5_put_u64(g, "seed", (uint64_t)cfg->seed, f, w, err);
-  if (s == MYR_OK) s = myr__h5_put_i64(g, "ranks", 1, f, w, err);
+  int64_t ranks = sim->rank ? sim->rank->count : 1;
+  if (s == MYR_OK) s = myr__h5_put_i64(g, "ranks", ranks, f, w, err);
   if (s == MYR_OK)
-    s = myr__h5_put_i64(g, "devices", backend && strcmp(backend, "cuda") == 0 ? 1 : 0, f, w, err);
+    s = myr__h5_put_i64(g, "devices", backend && strcmp(backend, "cuda") == 0 ? ranks : 0, f, w, err);
   if (s == MYR_OK) s = myr__h5_put_str(g, "backend", backend ? backend : "cpu", f, w, err);
   if (s == MYR_OK) s = myr__h5_put_str(g, "model", sim->model->name, f, w, err);
   if (s == MYR_OK) s = myr__h5_put_i64(g, "threads", sim->threads, f, w, err);
@@ -272,6 +273,43 @@ myr_status myr_output_snapshot(myr_output *o, const myr_sim *sim, myr_error *err
   }
   if (sim->step > o->last_step) o->last_step = sim->step;
   return MYR_OK;
+}
+
+myr_status myr_output_perf(myr_output *o, const myr_perf_row *rows, int ranks, const char *strategy, double wall_seconds,
+                           myr_error *err) {
+  myr__h5_quiet();
+  const char *f = o->part;
+  hid_t perf = H5Gcreate2(o->file, "perf", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (perf < 0) return myr__h5_fail(err, f, "create group", "/perf");
+  double most = 0, total = 0;
+  myr_status s = MYR_OK;
+  for (int r = 0; r < ranks && s == MYR_OK; r++) {
+    char name[32], where[48];
+    snprintf(name, sizeof name, "%d", r);
+    snprintf(where, sizeof where, "/perf/%d", r);
+    hid_t g = H5Gcreate2(perf, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) {
+      s = myr__h5_fail(err, f, "create group", where);
+      break;
+    }
+    const myr_perf_row *k = &rows[r];
+    s = myr__h5_put_f64(g, "agents", k->agents, f, where, err);
+    if (s == MYR_OK) s = myr__h5_put_f64(g, "step_seconds", k->step_seconds, f, where, err);
+    if (s == MYR_OK) s = myr__h5_put_f64(g, "comm_seconds", k->comm_seconds, f, where, err);
+    if (s == MYR_OK)
+      s = myr__h5_put_f64(g, "comm_share", k->step_seconds > 0 ? k->comm_seconds / k->step_seconds : 0, f, where, err);
+    if (s == MYR_OK) s = myr__h5_put_f64(g, "bytes_moved", k->bytes_moved, f, where, err);
+    H5Gclose(g);
+    total += k->agents;
+    if (k->agents > most) most = k->agents;
+  }
+  double mean = ranks > 0 ? total / ranks : 0;
+  if (s == MYR_OK) s = myr__h5_put_i64(perf, "ranks", ranks, f, "/perf", err);
+  if (s == MYR_OK) s = myr__h5_put_str(perf, "strategy", strategy, f, "/perf", err);
+  if (s == MYR_OK) s = myr__h5_put_f64(perf, "load_imbalance", mean > 0 ? most / mean : 1.0, f, "/perf", err);
+  if (s == MYR_OK) s = myr__h5_put_f64(perf, "wall_seconds", wall_seconds, f, "/perf", err);
+  H5Gclose(perf);
+  return s;
 }
 
 myr_status myr_output_close(myr_output *o, int ok, const uint8_t *hash, double wall_seconds,

@@ -172,6 +172,9 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   int hashed = s == MYR_OK && cfg.final_state;
   if (hashed && (s = state_hash(team, hash, err)) == MYR_OK) myr_hash_hex(hash, hex);
   int64_t agents = s == MYR_OK ? myr_team_population(team) : 0;
+  myr_perf_row *perf = NULL; /* collective: every process */
+  if (s == MYR_OK && myr_team_size(team) > 1) s = myr_team_perf(team, &perf, err);
+  if (s == MYR_OK && out && perf) s = myr_output_perf(out, perf, myr_team_size(team), myr_team_strategy(team), wall, err);
   if (out) {
     myr_error close_err;
     myr_status cs = myr_output_close(out, s == MYR_OK, s == MYR_OK && hashed ? hash : NULL, wall, &close_err);
@@ -185,7 +188,8 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
     print_summary(team, &cfg, first, agents0, agents, &totals, wall, hex, cfg.output);
   else if (s == MYR_OK && root)
     printf("%s\n", hex);
-  if (s == MYR_OK && !o->quiet) myr_team_print_table(team, wall, stdout); /* collective: every process */
+  if (s == MYR_OK && !o->quiet) myr_team_print_table(team, perf, wall, stdout);
+  free(perf);
 done:
   if (out) myr_output_close(out, 0, NULL, 0, &(myr_error){0});
   myr_team_destroy(team);

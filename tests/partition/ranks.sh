@@ -70,6 +70,9 @@ check "training: another seed gives another digest" test "$other" != "$base"
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 40 -R 2 -s agents.count=3000 -o out.h5 >summary.txt 2>err.log
 check "foraging on 2 ranks has births and deaths" grep -Eq "births / deaths +[1-9][0-9]* / [1-9]" summary.txt
 check "the per-rank table is printed" grep -q "load imbalance" summary.txt
+check "the result holds /perf for 2 ranks" test "$(h5dump -a /perf/ranks out.h5 | sed -n 's/^ *(0): //p')" = 2
+check "/perf/1 has the rank's communication time" h5dump -a /perf/1/comm_seconds out.h5
+check "/meta ranks is 2" test "$(h5dump -a /meta/ranks out.h5 | sed -n 's/^ *(0): //p')" = 2
 
 mcts=(-n 6 -t 2 -s agents.count=300 -s policy.kind=mcts -s policy.mcts.simulations=8 -s run.snapshot_every=0 -o out.h5)
 same_for_ranks "foraging mcts" "$cfgdir/foraging-small.yaml" "${mcts[@]}"

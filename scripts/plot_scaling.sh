@@ -16,7 +16,7 @@ for k in $(sort "$work/keys"); do plots="$plots, '$work/$k.dat' using 1:2 with l
 gnuplot <<GP
 set terminal pngcairo size 900,600 noenhanced
 set output '$png'
-set title 'Myriad data_parallel scaling ($(basename "$csv"))'
+set title 'Myriad scaling on 4 H200s ($(basename "$csv"))'
 set xlabel 'GPUs'
 set ylabel 'speedup over 1 GPU (strong), or scaled throughput (weak)'
 set xrange [1:4.2]

@@ -14,6 +14,7 @@
 #include "sim/backend.h"
 #include "sim/checkpoint.h"
 #include "sim/output.h"
+#include "sim/sim_internal.h"
 
 struct myr_team {
   const myr_config *cfg;
@@ -26,6 +27,9 @@ struct myr_team {
   int64_t *capacity;    /* [local] agent slots */
   int device0;          /* GPU of the first local rank */
   double *seconds_step; /* [local] wall seconds in myr_sim_step */
+  /* balance dynamic: step seconds and agent-steps at the last rebalance, and its step */
+  double *rebalanced_seconds, *agent_steps, *rebalanced_agent_steps, *rebalanced_comm;
+  uint64_t rebalanced_at;
   myr_host_team own_host;
   myr_spatial spatial;  /* strategy spatial_parallel */
   myr_host_team *host;  /* own_host, or spatial's */
@@ -39,7 +43,9 @@ struct myr_team {
 /* Rank r's share of `total` by the weights: [cut(r), cut(r + 1)), cut(size) = total. */
 static int64_t cut(const myr_team *t, int64_t total, int r) {
   const myr_config *cfg = t->cfg;
-  if (cfg->balance == MYR_BALANCE_EVEN) return (int64_t)((__int128)total * r / t->size);
+  int weighted = cfg->balance == MYR_BALANCE_PROPORTIONAL ||
+                 (cfg->balance == MYR_BALANCE_DYNAMIC && cfg->device_weights.n == t->size);
+  if (!weighted) return (int64_t)((__int128)total * r / t->size);
   int64_t before = 0, all = 0;
   for (int q = 0; q < t->size; q++) {
     all += cfg->device_weights.v[q];
@@ -52,7 +58,7 @@ static int64_t cut(const myr_team *t, int64_t total, int r) {
  * it under spatial_parallel, where agents gather wherever the world draws them. */
 static int64_t rank_capacity(const myr_team *t, int r, int64_t agents) {
   int64_t total = myr_config_capacity(t->cfg);
-  if (t->cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL) return total;
+  if (t->cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL || t->cfg->balance == MYR_BALANCE_DYNAMIC) return total;
   int64_t share = cut(t, total, r + 1) - cut(t, total, r);
   return share > agents ? share : (agents > 0 ? agents : 1);
 }
@@ -90,6 +96,11 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
                         (long long)cfg->sync_frequency, m->max_speed);
     }
   }
+  if (cfg->balance == MYR_BALANCE_DYNAMIC && t->size > 1 &&
+      (cfg->strategy != MYR_STRATEGY_DATA_PARALLEL || t->gpu || t->mpi))
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "distributed.balance: dynamic moves agents between CPU ranks of one process under "
+                    "data_parallel for now; use even or proportional");
   if (t->size == 1) return MYR_OK;
   for (int l = 0; l < m->n_layers; l++) {
     myr_type ty = m->layers[l].type;
@@ -319,7 +330,12 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
     t->rank = calloc((size_t)t->local, sizeof *t->rank);
     t->capacity = calloc((size_t)t->local, sizeof *t->capacity);
     t->seconds_step = calloc((size_t)t->local, sizeof *t->seconds_step);
-    if (!t->sim || !t->rank || !t->capacity || !t->seconds_step)
+    t->rebalanced_seconds = calloc((size_t)t->local, sizeof *t->rebalanced_seconds);
+    t->agent_steps = calloc((size_t)t->local, sizeof *t->agent_steps);
+    t->rebalanced_agent_steps = calloc((size_t)t->local, sizeof *t->rebalanced_agent_steps);
+    t->rebalanced_comm = calloc((size_t)t->local, sizeof *t->rebalanced_comm);
+    if (!t->sim || !t->rank || !t->capacity || !t->seconds_step || !t->rebalanced_seconds || !t->agent_steps ||
+        !t->rebalanced_agent_steps || !t->rebalanced_comm)
       s = myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %d ranks", t->size);
   }
   if (s == MYR_OK) s = open_transport(t, err);
@@ -373,6 +389,10 @@ void myr_team_destroy(myr_team *t) {
   free(t->rank);
   free(t->capacity);
   free(t->seconds_step);
+  free(t->rebalanced_seconds);
+  free(t->agent_steps);
+  free(t->rebalanced_agent_steps);
+  free(t->rebalanced_comm);
   free(t);
 }
 
@@ -406,6 +426,7 @@ int myr_cuda_synchronize(const myr_sim *sim); /* sim/cuda/backend.cu */
 
 static myr_status step_rank(myr_team *t, int r, void *arg, myr_error *err) {
   double t0 = omp_get_wtime();
+  t->agent_steps[r] += (double)t->sim[r]->agents.n;
   t->sim[r]->record_hint = *(const int *)arg;
   myr_status s = myr_sim_step(t->sim[r], err);
 #ifdef MYRIAD_HAVE_CUDA
@@ -421,13 +442,89 @@ myr_status myr_team_agree(const myr_team *t, myr_status s, myr_error *err) {
   return s;
 }
 
+/* ---- balance dynamic ------------------------------------------------------------------------ */
+
+/* Moves the last k alive agents of `from` to the end of `to` (CPU ranks, after a sync). */
+static myr_status move_agents(myr_team *t, myr_sim *from, myr_sim *to, int64_t k, myr_error *err) {
+  myr_agents *a = &from->agents, *b = &to->agents;
+  if (b->n + k > b->capacity)
+    return myr_fail(err, MYR_ERR_CAPACITY, "balance dynamic: a rank would hold %lld agents but has %lld slots",
+                    (long long)(b->n + k), (long long)b->capacity);
+  for (int64_t i = a->n - 1; i >= 0 && k > 0; i--) {
+    if (!a->alive[i]) continue;
+    int64_t j = b->n++;
+    b->id[j] = a->id[i];
+    b->alive[j] = 1;
+    for (int c = 0; c < a->n_columns; c++) {
+      size_t es = myr_type_size(from->model->columns[c].type);
+      for (int q = 0; q < a->components[c]; q++)
+        memcpy((char *)b->col[c] + ((size_t)q * (size_t)b->capacity + (size_t)j) * es,
+               (const char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)i) * es, es);
+    }
+    a->alive[i] = 0;
+    k--;
+  }
+  myr__sim_compact(from);
+  (void)t;
+  return MYR_OK;
+}
+
+/* Every rebalance_interval steps, at a sync: each rank's rate (agent-steps per second of its
+ * own compute since the last rebalance: step time less the time in exchanges, which includes
+ * waiting for slower ranks) sets its share of the agents, and agents cross each
+ * boundary between neighbouring ranks, left to right, until the counts match the shares.
+ * Slight differences (under 5% of a rank's agents) are left alone. Where agents sit never
+ * changes a result. */
+static myr_status rebalance(myr_team *t, myr_error *err) {
+  int R = t->local;
+  double rate[R], total_rate = 0;
+  int64_t n[R], all = 0;
+  for (int r = 0; r < R; r++) {
+    double secs = (t->seconds_step[r] - t->rebalanced_seconds[r]) - (t->rank[r].seconds_comm - t->rebalanced_comm[r]);
+    t->rebalanced_comm[r] = t->rank[r].seconds_comm;
+    double work = t->agent_steps[r] - t->rebalanced_agent_steps[r];
+    rate[r] = secs > 0 && work > 0 ? work / secs : 0;
+    total_rate += rate[r];
+    n[r] = myr_sim_population(t->sim[r]);
+    all += n[r];
+    t->rebalanced_seconds[r] = t->seconds_step[r];
+    t->rebalanced_agent_steps[r] = t->agent_steps[r];
+  }
+  if (total_rate <= 0) return MYR_OK;
+  double before = 0, target_before = 0;
+  for (int r = 0; r + 1 < R; r++) {
+    before += (double)n[r];
+    target_before += (double)all * rate[r] / total_rate;
+    int64_t flow = (int64_t)(before - target_before); /* > 0: rank r gives to r + 1 */
+    int64_t threshold = (int64_t)(0.05 * (double)all / R);
+    if (flow > threshold || -flow > threshold) {
+      myr_sim *from = flow > 0 ? t->sim[r] : t->sim[r + 1], *to = flow > 0 ? t->sim[r + 1] : t->sim[r];
+      int64_t k = flow > 0 ? flow : -flow;
+      myr_status s = move_agents(t, from, to, k, err);
+      if (s != MYR_OK) return s;
+      n[r] -= flow;
+      n[r + 1] += flow;
+      before -= (double)flow;
+    }
+  }
+  return MYR_OK;
+}
+
 myr_status myr_team_step(myr_team *t, int record_hint, myr_error *err) {
   int training = t->local > 1 && myr_team_train_on(t->sim, t->local);
   if (training) myr_team_train_before_step(t->sim, t->local, myr_team_population(t));
   myr_status s = myr_team_agree(t, for_each_rank(t, step_rank, &record_hint, err), err); /* no process goes on alone */
+  int moved = 0;
+  const myr_config *cfg = t->cfg;
+  if (s == MYR_OK && cfg->balance == MYR_BALANCE_DYNAMIC && t->local > 1 && myr_sim_at_sync(t->sim[0]) &&
+      t->sim[0]->step >= t->rebalanced_at + (uint64_t)cfg->rebalance_interval) {
+    s = rebalance(t, err);
+    t->rebalanced_at = t->sim[0]->step;
+    moved = 1;
+  }
   if (s == MYR_OK && training) {
-    int threads = t->cfg->threads > 0 ? (int)t->cfg->threads : omp_get_max_threads();
-    s = myr_team_train_after_step(t->sim, t->local, t->spatial_on, threads, err);
+    int threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
+    s = myr_team_train_after_step(t->sim, t->local, t->spatial_on || moved, threads, err);
   }
   return s;
 }

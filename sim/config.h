@@ -28,7 +28,7 @@ typedef struct myr_int_list {
   int64_t v[MYR_INT_LIST_MAX];
 } myr_int_list;
 typedef enum { MYR_STRATEGY_DATA_PARALLEL, MYR_STRATEGY_SPATIAL_PARALLEL } myr_strategy;
-typedef enum { MYR_BALANCE_EVEN, MYR_BALANCE_PROPORTIONAL } myr_balance;
+typedef enum { MYR_BALANCE_EVEN, MYR_BALANCE_PROPORTIONAL, MYR_BALANCE_DYNAMIC } myr_balance;
 typedef enum { MYR_POLICY_RANDOM, MYR_POLICY_HEURISTIC, MYR_POLICY_NETWORK, MYR_POLICY_MCTS } myr_policy_kind;
 
 /* policy.mcts.*, as read (search/ turns it into a myr_mcts_config). */
@@ -100,6 +100,7 @@ typedef struct myr_config {
   int strategy;               /* myr_strategy */
   int balance;                /* myr_balance */
   myr_int_list device_weights; /* balance proportional: one relative weight per rank */
+  int64_t rebalance_interval;  /* balance dynamic: steps between rebalances (at a sync) */
 
   /* Provenance: the file's path and text as given (kept in output /meta), and the --set
    * overrides, applied in order. */

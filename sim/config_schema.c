@@ -159,10 +159,14 @@ const myr__key myr__config_keys[] = {
   {"distributed.strategy", MYR__K_ENUM, OFF(strategy), 0, "data_parallel", 0, 0, "data_parallel|spatial_parallel",
    "how agents are split over ranks: data_parallel = contiguous id ranges, grid replicated; spatial_parallel = "
    "bands of rows (cut like balance says), each rank holding the agents in its band and a halo (CPU ranks)"},
-  {"distributed.balance", MYR__K_ENUM, OFF(balance), 0, "even", 0, 0, "even|proportional",
-   "agents per rank: even, or proportional to distributed.device_weights"},
+  {"distributed.balance", MYR__K_ENUM, OFF(balance), 0, "even", 0, 0, "even|proportional|dynamic",
+   "agents per rank: even, proportional to distributed.device_weights, or dynamic (data_parallel, CPU ranks: "
+   "start like proportional when weights are given, else even, then move agents between neighbouring ranks "
+   "toward equal step times every rebalance_interval steps)"},
   {"distributed.device_weights", MYR__K_INTLIST, OFF(device_weights), 0, "[1]", 1, 1000000, NULL,
    "balance proportional: one relative weight per rank (e.g. [3, 2] puts 60% of the agents on rank 0)"},
+  {"distributed.rebalance_interval", MYR__K_INT, OFF(rebalance_interval), 0, "100", 1, 1e12, NULL,
+   "balance dynamic: steps between rebalances, taken at the first sync after each interval"},
 };
 
 #define N_KEYS ((int)(sizeof myr__config_keys / sizeof myr__config_keys[0]))

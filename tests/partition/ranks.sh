@@ -66,6 +66,21 @@ done
 other=$(trained o2 -R 2 -s run.seed=9)
 check "training: another seed gives another digest" test "$other" != "$base"
 
+# balance dynamic: agents move between ranks toward equal compute times; results stay the same.
+dyn=(-n 60 -t 2 -s agents.count=6000 -s agents.capacity=30000 -s distributed.balance=dynamic
+     -s distributed.device_weights=[5,1] -s distributed.rebalance_interval=5)
+h1=$(run_hash "$cfgdir/foraging-small.yaml" -n 60 -s agents.count=6000 -s agents.capacity=30000 -o out.h5 -R 1)
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" "${dyn[@]}" -R 2 -o dyn.h5 >dyn.txt 2>err.log
+check "dynamic balance: the one-rank hash" grep -q "$h1" dyn.txt
+imb=$(sed -n 's/.*load imbalance (max\/mean agents) \([0-9.]*\).*/\1/p' dyn.txt)
+check "dynamic balance evens a 5:1 start (imbalance 1.67 -> $imb)" awk -v x="${imb:-9}" 'BEGIN {exit !(x < 1.45)}'
+d=$(trained dl -R 3 -s distributed.balance=dynamic -s distributed.device_weights=[4,1,1] -s distributed.rebalance_interval=3)
+base1=$(trained dl1 -R 1)
+check "dynamic balance with training: the one-rank network, series and hash" test "$d" = "$base1"
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -R 2 -s distributed.balance=dynamic -s distributed.strategy=spatial_parallel \
+  -o bad.h5 --quiet 2>bad.log
+check "dynamic balance with spatial bands is refused (exit 2)" test $? -eq 2
+
 # births and deaths really happen in the foraging runs above
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 40 -R 2 -s agents.count=3000 -o out.h5 >summary.txt 2>err.log
 check "foraging on 2 ranks has births and deaths" grep -Eq "births / deaths +[1-9][0-9]* / [1-9]" summary.txt

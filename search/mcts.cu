@@ -1,16 +1,18 @@
 /* Batched MCTS on the GPU (search/mcts_cuda.h): the waves of myr_mcts_search_cpu as kernels.
  * Selection runs a group of A lanes per agent, 32 / A groups a warp (search/mcts_group.cuh:
  * lane a scores action a, the folds over actions run in the CPU's order), an agent's K root
- * trees in one group, as in the CPU loop; roots and results a thread per agent; the model's plan_step a
- * thread per expansion; the new leaves' priors and the backup a thread per tree. The wave's
+ * trees in one group, as in the CPU loop, and begins with the backup of the trees' previous
+ * wave, on the lines the group has just asked for; roots and results run a thread per agent,
+ * the model's plan_step and the new leaves' priors a thread per expansion. The wave's
  * expansions are listed in tree order by an exclusive scan of the per-tree counts.
  *
- * A wave is seven launches (clear the count, select and count, scan, list, the model's expand,
- * the network, set the leaves and back up) and no host wait: the row count stays on the device,
- * where the expand kernel and the network read it (they are launched for the most rows a wave
- * can have, and the blocks past the count return at once). Waves go out in runs; after a run
- * the host reads how many leaves the run's last wave selected, and none means every agent is
- * done, so an equal allocation of S simulations costs one wait per chunk. Everything a tree
+ * A wave is seven launches (clear the count, back up / select / count, scan, list, the model's
+ * expand, the network, set the new leaves) and no host wait: the row count stays on the device,
+ * where the expand kernel, the network and set_leaves read it (they are launched for the most
+ * rows a wave can have, and the blocks past the count return at once). Waves go out in runs;
+ * after a run the host reads how many leaves the run's last wave selected: none means every
+ * agent is done and that wave's selection kernel has backed up the last leaves, so an equal
+ * allocation of S simulations costs one wait per chunk. Everything a tree
  * computes comes from the same MYR_HD functions as on the CPU (or, in selection, the same
  * expressions folded in the same order), so actions, targets and values are the CPU's bit for
  * bit.
@@ -204,12 +206,14 @@ __device__ int32_t count_new(const myr_mcts_tree &t, int64_t b) {
   return c;
 }
 
-/* Selection of each agent's trees, and each tree's count of new leaves for the scan. */
+/* The backup of each agent's trees' previous wave (a no-op after none), their selection, and
+ * each tree's count of new leaves for the scan. */
 __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L, int64_t *selected,
                             int32_t *counts) {
   int64_t local[1] = {0};
   FOR_EACH(i, na) {
     int32_t b0 = (int32_t)(i * K);
+    for (int32_t k = 0; k < K; k++) myr_tree_backup_wave(&t, b0 + k);
     if (myr_tree_alloc_wave(&t, b0, K, S, alloc, L) > 0) {
       for (int32_t k = 0; k < K; k++) {
         int32_t quota = t.budget[b0 + k] - t.sims[b0 + k];
@@ -223,8 +227,10 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
 }
 
 /* The same with a group of A lanes per agent, 32 / A groups a warp (search/mcts_group.cuh; G,
- * at least A, bounds its unrolled folds); lane 0 runs the allocation and the counts. Four
- * blocks of 256 per multiprocessor (sm_90: 64 registers, 92 bytes of spills for G = 16): 32
+ * at least A, bounds its unrolled folds); the group asks for its trees' records in whole lines
+ * (myr_group_prefetch), then lane 0 runs the backup (on lines in L1 by then), the allocation
+ * and the counts. Four
+ * blocks of 256 per multiprocessor (sm_90: 64 registers, 100 bytes of spills for G = 16): 32
  * warps of 3 groups for 9 actions, 96 trees in flight per multiprocessor. Five (48 registers)
  * would hold 120 but spill 230 bytes a thread, more than L1 keeps beside the trees' lines. */
 template <int G>
@@ -237,10 +243,14 @@ __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int
   const int64_t groups = (((int64_t)gridDim.x * blockDim.x) >> 5) * per;
   for (int64_t i = gr.slot < per ? warp * per + gr.slot : na; i < na; i += groups) { /* idle lanes skip */
     const int32_t b0 = (int32_t)(i * K);
+    for (int32_t k = 0; k < K; k++) myr_group_prefetch(t, b0 + k, gr);
     int32_t pending = 0;
-    if (gr.lane == 0) pending = myr_tree_alloc_wave(&t, b0, K, S, alloc, L);
+    if (gr.lane == 0) {
+      for (int32_t k = 0; k < K; k++) myr_tree_backup_wave(&t, b0 + k);
+      pending = myr_tree_alloc_wave(&t, b0, K, S, alloc, L);
+    }
     pending = myr_group_at(gr, pending, 0);
-    __syncwarp(gr.mask); /* lane 0's budgets */
+    __syncwarp(gr.mask); /* lane 0's backups and budgets */
     if (pending > 0) {
       for (int32_t k = 0; k < K; k++) {
         int32_t quota = t.budget[b0 + k] - t.sims[b0 + k];
@@ -278,19 +288,18 @@ __global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets,
   }
 }
 
-/* Tree b's new leaves (its rows offsets[b] .. + counts[b] of the batch) get their priors and
- * values, then the tree backs up its wave: the CPU's set_leaf loop and backup loop, per tree. */
-__global__ void set_and_backup(myr_mcts_tree t, int64_t trees, const int32_t *offsets, const int32_t *counts,
-                               const int32_t *b_child, const float *out, int out_width, int use_net, int rollouts,
-                               const float *rollout_value) {
-  FOR_EACH(b, trees) {
-    const int32_t first = offsets[b], n = counts[b];
-    for (int32_t k = first; k < first + n; k++) {
-      const float *row = use_net ? out + (size_t)k * (size_t)out_width : NULL;
-      float value = use_net ? row[t.actions] : rollouts ? rollout_value[k] : 0.0f;
-      myr_tree_set_leaf(&t, (int32_t)b, b_child[k], row, value);
-    }
-    myr_tree_backup_wave(&t, (int32_t)b);
+/* Row k's new leaf gets its prior and value (the CPU's set_leaf loop), for k < *expansions. The
+ * backup follows at the start of the next wave's selection, tree by tree (as on the CPU, a
+ * tree's new leaves are set before its backup, and its backup comes before its next selection;
+ * trees do not touch one another). */
+__global__ void set_leaves(myr_mcts_tree t, int64_t rows, const int64_t *expansions, const int32_t *b_tree,
+                           const int32_t *b_child, const float *out, int out_width, int use_net, int rollouts,
+                           const float *rollout_value) {
+  const int64_t n = *expansions < rows ? *expansions : rows;
+  FOR_EACH(k, n) {
+    const float *row = use_net ? out + (size_t)k * (size_t)out_width : NULL;
+    float value = use_net ? row[t.actions] : rollouts ? rollout_value[k] : 0.0f;
+    myr_tree_set_leaf(&t, b_tree[k], b_child[k], row, value);
   }
 }
 
@@ -308,7 +317,7 @@ __global__ void results(myr_mcts_tree t, int64_t na, int K, int merge, const uin
  * (myr_tree_choose: edges, priors, completed Q, ...) in local memory: ask for the largest L1
  * so that they stay there instead of going to L2. A hint; results do not depend on it. */
 static cudaError_t prefer_l1(void) {
-  const void *kernels[] = {(const void *)select_wave, (const void *)set_and_backup, (const void *)list_new,
+  const void *kernels[] = {(const void *)select_wave, (const void *)set_leaves, (const void *)list_new,
                            (const void *)roots, (const void *)results, (const void *)select_wave_group<8>,
                            (const void *)select_wave_group<16>, (const void *)select_wave_group<32>};
   for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
@@ -352,9 +361,9 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
   if (use_net &&
       (e = (cudaError_t)myr_net_forward_cuda_count(net, m->features, m->out, nt * L, m->expansions, s)) != cudaSuccess)
     return e;
-  set_and_backup<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->counts, m->b_child, m->out,
-                                                                  m->out_width, use_net, batch->rollout_depth > 0,
-                                                                  m->value);
+  set_leaves<<<myr_cuda_blocks(nt * L), MYR_CUDA_THREADS, 0, s>>>(m->t, nt * L, m->expansions, m->b_tree, m->b_child,
+                                                                 m->out, m->out_width, use_net,
+                                                                 batch->rollout_depth > 0, m->value);
   return cudaGetLastError();
 }
 

@@ -226,10 +226,10 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
   return myr_group_argmax<G>(gr, A, open, s);
 }
 
-/* Asks for tree b's visit records and rewards (the arrays every edge of the walk reads, 12 bytes
- * a node, contiguous per tree) in whole 128-byte lines, one line a lane, before the walk: they
- * arrive together instead of sector by sector at each level, and the walk's scattered reads of
- * the children's records then hit L1. A hint with no effect on results; trees of more than 256
+/* Asks for tree b's visit records and rewards (the arrays the backup and every edge of the walk
+ * read, 12 bytes a node, contiguous per tree) in whole 128-byte lines, one line a lane, before
+ * the backup and the walk: they arrive together instead of sector by sector at each level, and
+ * the scattered reads of the path's and the children's records then hit L1. A hint with no effect on results; trees of more than 256
  * slots skip it (their records do not fit beside the other groups'). */
 __device__ inline void myr_group_prefetch(const myr_mcts_tree &t, int32_t b, const myr_group &gr) {
   if (t.nodes > 256) return;
@@ -317,7 +317,6 @@ template <int G>
 __device__ inline int32_t myr_group_select_wave(myr_mcts_tree &t, int32_t b, int32_t quota, const myr_group &gr) {
   int32_t n = 0;
   if (quota > t.max_leaves) quota = t.max_leaves;
-  myr_group_prefetch(t, b, gr);
   while (n < quota) {
     myr_tree_leaf leaf = myr_group_select<G>(t, b, gr);
     if (leaf.kind == MYR_TREE_CLOSED) break;

@@ -54,6 +54,19 @@ MYR_HD static inline uint32_t myr_plan_mask_bits(const uint8_t *mask, int n) {
   return bits;
 }
 
+/* Stores a feature row of nf floats at dst. On the GPU, 16-byte stores where the row's place
+ * and length allow: one wave's rows are consecutive, one thread each, so a warp's 4-byte store
+ * of column j would touch 32 rows' sectors at once, for every column. The same floats either way. */
+MYR_HD static inline void myr_plan_store_row(float *dst, const float *row, int nf) {
+#ifdef __CUDA_ARCH__
+  if ((nf & 3) == 0 && ((uintptr_t)dst & 15u) == 0) {
+    for (int i = 0; i < nf; i += 4) *(float4 *)(dst + i) = make_float4(row[i], row[i + 1], row[i + 2], row[i + 3]);
+    return;
+  }
+#endif
+  for (int i = 0; i < nf; i++) dst[i] = row[i];
+}
+
 #define MYR_PLAN_DEFINE(prefix, PARAMS_T, CTX_T, CTX_BYTES, STATE_T, NA, NF)                          \
   MYR_HD static inline void prefix##_plan_expand_one(const myr_plan_batch *b, int64_t k) {             \
     const PARAMS_T *p = (const PARAMS_T *)b->params;                                                 \
@@ -71,7 +84,9 @@ MYR_HD static inline uint32_t myr_plan_mask_bits(const uint8_t *mask, int n) {
     uint8_t mask[NA];                                                                                \
     prefix##_plan_legal(p, ctx, &next, mask);                                                        \
     b->legal[node] = myr_plan_mask_bits(mask, NA);                                                   \
-    prefix##_plan_features(p, ctx, &next, b->features + (size_t)k * (NF));                           \
+    float row_[(NF) > 0 ? (NF) : 1];                                                                 \
+    prefix##_plan_features(p, ctx, &next, row_);                                                     \
+    myr_plan_store_row(b->features + (size_t)k * (NF), row_, (NF));                                  \
     if (b->rollout_depth <= 0) return;                                                               \
     float value = 0.0f, disc = 1.0f;                                                                 \
     if (!terminal) {                                                                                 \

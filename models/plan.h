@@ -38,8 +38,10 @@ extern "C" {
 #define MYR_PLAN_MAX_CONTEXT 4096
 
 /* One wave's expansions, as the search hands them to a model (host or device pointers). For
- * k < n: tree tree[k] expands node parent[k] by action action[k] into node child[k]. Node
- * storage is tree-major: node j of tree b at index b * nodes + j. */
+ * k < n: tree tree[k] expands node parent[k] by action action[k] into node child[k]; a row
+ * whose tree is negative is a hole, which the model skips (the GPU search gives row b to tree
+ * b when each tree expands at most one leaf a wave, and leaves holes where a tree expands
+ * none). Node storage is tree-major: node j of tree b at index b * nodes + j. */
 typedef struct myr_plan_batch {
   int64_t n;
   const int32_t *tree, *parent, *child;

@@ -71,6 +71,7 @@ MYR_HD static inline void myr_plan_store_row(float *dst, const float *row, int n
   MYR_HD static inline void prefix##_plan_expand_one(const myr_plan_batch *b, int64_t k) {             \
     const PARAMS_T *p = (const PARAMS_T *)b->params;                                                 \
     int32_t tree = b->tree[k], child = b->child[k];                                                  \
+    if (tree < 0) return; /* a hole (models/plan.h) */                                               \
     int64_t parent_node = (int64_t)tree * b->nodes + b->parent[k];                                   \
     int64_t node = (int64_t)tree * b->nodes + child;                                                 \
     const CTX_T *ctx = (CTX_BYTES) > 0 ? (const CTX_T *)(b->context + (size_t)tree * (CTX_BYTES)) : NULL; \

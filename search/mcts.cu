@@ -3,19 +3,21 @@
  * lane a scores action a, the folds over actions run in the CPU's order), an agent's K root
  * trees in one group, as in the CPU loop, and begins with the backup of the trees' previous
  * wave, on the lines the group has just asked for; roots and results run a thread per agent,
- * the model's plan_step and the new leaves' priors a thread per expansion. The wave's
- * expansions are listed in tree order by an exclusive scan of the per-tree counts.
+ * the model's plan_step and the new leaves' priors a thread per expansion. With one tree per
+ * agent and one leaf per wave, tree b's new leaf is batch row b (a hole where it expands none);
+ * otherwise the wave's expansions are listed in tree order by an exclusive scan of the per-tree
+ * counts (struct wave_rows).
  *
- * A wave is seven launches (clear the count, back up / select / count, scan, list, the model's
- * expand, the network, set the new leaves) and no host wait: the row count stays on the device,
- * where the expand kernel, the network and set_leaves read it (they are launched for the most
- * rows a wave can have, and the blocks past the count return at once). Waves go out in runs;
- * after a run the host reads how many leaves the run's last wave selected: none means every
- * agent is done and that wave's selection kernel has backed up the last leaves, so an equal
- * allocation of S simulations costs one wait per chunk. Everything a tree
- * computes comes from the same MYR_HD functions as on the CPU (or, in selection, the same
- * expressions folded in the same order), so actions, targets and values are the CPU's bit for
- * bit.
+ * A wave is five launches (clear the count, back up / select / place rows, the model's expand,
+ * the network, set the new leaves), seven with the scan and the list, and no host wait: the
+ * listed row count stays on the device, where the expand kernel, the network and set_leaves
+ * read it (they are launched for the most rows a wave can have, and the blocks past the count
+ * return at once). Waves go out in runs; after a run the host reads how many leaves the run's
+ * last wave selected: none means every agent is done and that wave's selection kernel has
+ * backed up the last leaves, so an equal allocation of S simulations costs one wait per chunk.
+ * Everything a tree computes comes from the same MYR_HD functions as on the CPU (or, in
+ * selection, the same expressions folded in the same order), so actions, targets and values are
+ * the CPU's bit for bit.
  *
  * Owns: one device block carved into the tree arrays (mcts_tree.h), the model's contexts and
  * states, the wave's batch rows, feature and output rows, the device counters; CUB scratch; a
@@ -206,10 +208,39 @@ __device__ int32_t count_new(const myr_mcts_tree &t, int64_t b) {
   return c;
 }
 
+/* Where a wave's expansions go. direct (one tree per agent, one leaf per wave: the common
+ * large-population case): tree b's new leaf is batch row b, and a tree that expands nothing
+ * (done, or a terminal or max-depth leaf visited again) leaves a hole, row tree -1, which the
+ * model's expand and set_leaves skip and the network evaluates for nothing; no scan, no list.
+ * Otherwise: each tree's count of new leaves, scanned and listed by list_new. The row order
+ * changes no result: rows are independent, and a network row's output depends only on the row. */
+struct wave_rows {
+  int32_t *counts, *b_tree, *b_parent, *b_child;
+  uint8_t *b_action;
+  int direct;
+};
+
+__device__ void tree_rows(const myr_mcts_tree &t, int64_t b, const wave_rows &r) {
+  if (!r.direct) {
+    r.counts[b] = count_new(t, b); /* wave_count is 0 when done */
+    return;
+  }
+  const int32_t leaf = t.wave_count[b] > 0 ? t.wave_leaf[b * t.max_leaves] : 0;
+  const int64_t g = (int64_t)b * t.nodes + leaf;
+  if (t.wave_count[b] == 0 || t.stat[g].visits != 0) {
+    r.b_tree[b] = -1;
+    return;
+  }
+  r.b_tree[b] = (int32_t)b;
+  r.b_parent[b] = myr_tree_parent(&t, g);
+  r.b_child[b] = leaf;
+  r.b_action[b] = t.action[g];
+}
+
 /* The backup of each agent's trees' previous wave (a no-op after none), their selection, and
  * each tree's count of new leaves for the scan. */
 __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L, int64_t *selected,
-                            int32_t *counts) {
+                            wave_rows rows) {
   int64_t local[1] = {0};
   FOR_EACH(i, na) {
     int32_t b0 = (int32_t)(i * K);
@@ -221,7 +252,7 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
         if (quota > 0) local[0] += myr_tree_select_wave(&t, b0 + k, quota);
       }
     }
-    for (int32_t k = 0; k < K; k++) counts[b0 + k] = count_new(t, b0 + k); /* wave_count is 0 when done */
+    for (int32_t k = 0; k < K; k++) tree_rows(t, b0 + k, rows);
   }
   myr_cuda_add_counters<1>(local, selected);
 }
@@ -235,7 +266,7 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
  * would hold 120 but spill 230 bytes a thread, more than L1 keeps beside the trees' lines. */
 template <int G>
 __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
-                                                         int64_t *selected, int32_t *counts) {
+                                                         int64_t *selected, wave_rows rows) {
   const int per = 32 / t.actions; /* groups a warp */
   const myr_group gr = myr_group_make(t.actions);
   int64_t local[1] = {0};
@@ -262,7 +293,7 @@ __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int
       }
     }
     if (gr.lane == 0)
-      for (int32_t k = 0; k < K; k++) counts[b0 + k] = count_new(t, b0 + k);
+      for (int32_t k = 0; k < K; k++) tree_rows(t, b0 + k, rows);
   }
   myr_cuda_add_counters<1>(local, selected);
 }
@@ -288,15 +319,17 @@ __global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets,
   }
 }
 
-/* Row k's new leaf gets its prior and value (the CPU's set_leaf loop), for k < *expansions. The
+/* Row k's new leaf gets its prior and value (the CPU's set_leaf loop), for k < *expansions (all
+ * rows when expansions is NULL; holes skipped). The
  * backup follows at the start of the next wave's selection, tree by tree (as on the CPU, a
  * tree's new leaves are set before its backup, and its backup comes before its next selection;
  * trees do not touch one another). */
 __global__ void set_leaves(myr_mcts_tree t, int64_t rows, const int64_t *expansions, const int32_t *b_tree,
                            const int32_t *b_child, const float *out, int out_width, int use_net, int rollouts,
                            const float *rollout_value) {
-  const int64_t n = *expansions < rows ? *expansions : rows;
+  const int64_t n = expansions && *expansions < rows ? *expansions : rows;
   FOR_EACH(k, n) {
+    if (b_tree[k] < 0) continue; /* a hole (wave_rows) */
     const float *row = use_net ? out + (size_t)k * (size_t)out_width : NULL;
     float value = use_net ? row[t.actions] : rollouts ? rollout_value[k] : 0.0f;
     myr_tree_set_leaf(&t, b_tree[k], b_child[k], row, value);
@@ -336,34 +369,44 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
   const int K = m->K, S = m->S, L = m->L, alloc = m->cfg.simulation_allocation;
   cudaError_t e = cudaMemsetAsync(m->selected, 0, sizeof(int64_t), s);
   if (e != cudaSuccess) return e;
+  wave_rows rows;
+  rows.counts = m->counts;
+  rows.b_tree = m->b_tree;
+  rows.b_parent = m->b_parent;
+  rows.b_child = m->b_child;
+  rows.b_action = m->b_action;
+  rows.direct = K == 1 && L == 1;
   if (m->group == 1) {
-    select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
+    select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows);
   } else {
     /* one group of A lanes per agent, 32 / A a warp, every group in the first pass of the grid */
     const int64_t per = 32 / m->A, warps = (na + per - 1) / per, blocks = (warps * 32 + 255) / 256;
     const unsigned grid = (unsigned)(blocks < 0x7fffffff ? blocks : 0x7fffffff);
     if (m->group == 8)
-      select_wave_group<8><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
+      select_wave_group<8><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows);
     else if (m->group == 16)
-      select_wave_group<16><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
+      select_wave_group<16><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows);
     else
-      select_wave_group<32><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, m->counts);
+      select_wave_group<32><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows);
   }
   if ((e = cudaGetLastError()) != cudaSuccess) return e;
-  size_t bytes = m->cub_bytes;
-  if ((e = cub::DeviceScan::ExclusiveSum(m->cub_temp, bytes, m->counts, m->offsets, nt, s)) != cudaSuccess) return e;
-  list_new<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->counts, m->b_tree, m->b_parent,
-                                                            m->b_child, m->b_action, m->expansions);
-  if ((e = cudaGetLastError()) != cudaSuccess) return e;
-  batch->n = nt * L; /* at most; the kernel reads *expansions */
-  batch->count = m->expansions;
+  /* direct: nt rows, holes included; otherwise at most nt * L, the count on the device */
+  const int64_t *count = rows.direct ? NULL : m->expansions;
+  if (!rows.direct) {
+    size_t bytes = m->cub_bytes;
+    if ((e = cub::DeviceScan::ExclusiveSum(m->cub_temp, bytes, m->counts, m->offsets, nt, s)) != cudaSuccess) return e;
+    list_new<<<myr_cuda_blocks(nt), MYR_CUDA_THREADS, 0, s>>>(m->t, nt, m->offsets, m->counts, m->b_tree,
+                                                              m->b_parent, m->b_child, m->b_action, m->expansions);
+    if ((e = cudaGetLastError()) != cudaSuccess) return e;
+  }
+  batch->n = nt * L;
+  batch->count = count;
   if ((e = (cudaError_t)m->plan.expand_cuda(batch, s)) != cudaSuccess) return e;
-  if (use_net &&
-      (e = (cudaError_t)myr_net_forward_cuda_count(net, m->features, m->out, nt * L, m->expansions, s)) != cudaSuccess)
+  if (use_net && (e = (cudaError_t)myr_net_forward_cuda_count(net, m->features, m->out, nt * L, count, s)) != cudaSuccess)
     return e;
-  set_leaves<<<myr_cuda_blocks(nt * L), MYR_CUDA_THREADS, 0, s>>>(m->t, nt * L, m->expansions, m->b_tree, m->b_child,
-                                                                 m->out, m->out_width, use_net,
-                                                                 batch->rollout_depth > 0, m->value);
+  set_leaves<<<myr_cuda_blocks(nt * L), MYR_CUDA_THREADS, 0, s>>>(m->t, nt * L, count, m->b_tree, m->b_child, m->out,
+                                                                 m->out_width, use_net, batch->rollout_depth > 0,
+                                                                 m->value);
   return cudaGetLastError();
 }
 

@@ -226,18 +226,21 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
   return myr_group_argmax<G>(gr, A, open, s);
 }
 
-/* Asks for tree b's visit records and rewards (the arrays the backup and every edge of the walk
- * read, 12 bytes a node, contiguous per tree) in whole 128-byte lines, one line a lane, before
- * the backup and the walk: they arrive together instead of sector by sector at each level, and
- * the scattered reads of the path's and the children's records then hit L1. A hint with no effect on results; trees of more than 256
- * slots skip it (their records do not fit beside the other groups'). */
+/* Asks for tree b's visit records and rewards of the slots in use (the arrays the backup and
+ * every edge of the walk read, 12 bytes a node, contiguous per tree) in whole 128-byte lines,
+ * one line a lane, before the backup and the walk: they arrive together instead of sector by
+ * sector at each level, and the scattered reads of the path's and the children's records then
+ * hit L1. A hint with no effect on results; trees of more than 256 slots skip it (their
+ * records do not fit beside the other groups'). */
 __device__ inline void myr_group_prefetch(const myr_mcts_tree &t, int32_t b, const myr_group &gr) {
   if (t.nodes > 256) return;
   const int64_t g0 = (int64_t)b * t.nodes;
+  int32_t used = t.used[b]; /* the slots in use (1 .. nodes): half the tree on average */
+  if (used < 1) used = 1;
   const uintptr_t s0 = (uintptr_t)(t.stat + g0) & ~(uintptr_t)127;
-  const uintptr_t s1 = ((uintptr_t)(t.stat + g0 + t.nodes) - 1) & ~(uintptr_t)127;
+  const uintptr_t s1 = ((uintptr_t)(t.stat + g0 + used) - 1) & ~(uintptr_t)127;
   const uintptr_t r0 = (uintptr_t)(t.reward + g0) & ~(uintptr_t)127;
-  const uintptr_t r1 = ((uintptr_t)(t.reward + g0 + t.nodes) - 1) & ~(uintptr_t)127;
+  const uintptr_t r1 = ((uintptr_t)(t.reward + g0 + used) - 1) & ~(uintptr_t)127;
   const int ns = (int)((s1 - s0) / 128) + 1, nr = (int)((r1 - r0) / 128) + 1;
   for (int i = gr.lane; i < ns + nr; i += t.actions) {
     const uintptr_t line = i < ns ? s0 + (uintptr_t)i * 128 : r0 + (uintptr_t)(i - ns) * 128;

@@ -402,8 +402,8 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
   batch->n = nt * L;
   batch->count = count;
   if ((e = (cudaError_t)m->plan.expand_cuda(batch, s)) != cudaSuccess) return e;
-  if (use_net && (e = (cudaError_t)myr_net_forward_cuda_count(net, m->features, m->out, nt * L, count, s)) != cudaSuccess)
-    return e;
+  if (use_net) e = (cudaError_t)myr_net_forward_cuda_count(net, m->features, m->out, nt * L, count, s);
+  if (e != cudaSuccess) return e;
   set_leaves<<<myr_cuda_blocks(nt * L), MYR_CUDA_THREADS, 0, s>>>(m->t, nt * L, count, m->b_tree, m->b_child, m->out,
                                                                  m->out_width, use_net, batch->rollout_depth > 0,
                                                                  m->value);

@@ -3,18 +3,20 @@
  * lane a scores action a, the folds over actions run in the CPU's order), an agent's K root
  * trees in one group, as in the CPU loop, and begins with the backup of the trees' previous
  * wave, on the lines the group has just asked for; roots and results run a thread per agent,
- * the model's plan_step and the new leaves' priors a thread per expansion. With one tree per
- * agent and one leaf per wave, tree b's new leaf is batch row b (a hole where it expands none);
- * otherwise the wave's expansions are listed in tree order by an exclusive scan of the per-tree
- * counts (struct wave_rows).
+ * the model's plan_step a thread per expansion. With one tree per agent and one leaf per wave,
+ * tree b's new leaf is batch row b (a hole where it expands none), and the next wave's group
+ * sets it (prior and value, lanes over actions) before the backup; otherwise the wave's
+ * expansions are listed in tree order by an exclusive scan of the per-tree counts (struct
+ * wave_rows) and set by a thread per row.
  *
- * A wave is five launches (clear the count, back up / select / place rows, the model's expand,
- * the network, set the new leaves), seven with the scan and the list, and no host wait: the
- * listed row count stays on the device, where the expand kernel, the network and set_leaves
+ * A wave is four launches (clear the count; set the previous leaves, back up, select, place
+ * rows; the model's expand; the network), seven with the scan, the list and set_leaves (root
+ * parallelism or several leaves per wave; five with MYRIAD_MCTS_SELECT=thread), and no host
+ * wait: the listed row count stays on the device, where the expand kernel, the network and set_leaves
  * read it (they are launched for the most rows a wave can have, and the blocks past the count
  * return at once). Waves go out in runs; after a run the host reads how many leaves the run's
- * last wave selected: none means every agent is done and that wave's selection kernel has
- * backed up the last leaves, so an equal allocation of S simulations costs one wait per chunk.
+ * last wave selected: none means every agent is done and that wave's selection kernel has set
+ * and backed up the last leaves, so an equal allocation of S simulations costs one wait per chunk.
  * Everything a tree computes comes from the same MYR_HD functions as on the CPU (or, in
  * selection, the same expressions folded in the same order), so actions, targets and values are
  * the CPU's bit for bit.
@@ -220,6 +222,13 @@ struct wave_rows {
   int direct;
 };
 
+/* The previous wave's network rows, for selection kernels that set the new leaves themselves
+ * (fuse: the group path with direct rows, where tree b's leaf is row b). */
+struct wave_leaves {
+  const float *out, *rollout_value;
+  int out_width, use_net, rollouts, fuse;
+};
+
 __device__ void tree_rows(const myr_mcts_tree &t, int64_t b, const wave_rows &r) {
   if (!r.direct) {
     r.counts[b] = count_new(t, b); /* wave_count is 0 when done */
@@ -266,7 +275,7 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
  * would hold 120 but spill 230 bytes a thread, more than L1 keeps beside the trees' lines. */
 template <int G>
 __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
-                                                         int64_t *selected, wave_rows rows) {
+                                                         int64_t *selected, wave_rows rows, wave_leaves leaves) {
   const int per = 32 / t.actions; /* groups a warp */
   const myr_group gr = myr_group_make(t.actions);
   int64_t local[1] = {0};
@@ -275,6 +284,11 @@ __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int
   for (int64_t i = gr.slot < per ? warp * per + gr.slot : na; i < na; i += groups) { /* idle lanes skip */
     const int32_t b0 = (int32_t)(i * K);
     for (int32_t k = 0; k < K; k++) myr_group_prefetch(t, b0 + k, gr);
+    if (leaves.fuse && rows.b_tree[b0] >= 0) { /* K = 1: the previous wave's row b0 is tree b0's leaf */
+      const float *row = leaves.use_net ? leaves.out + (size_t)b0 * (size_t)leaves.out_width : NULL;
+      const float value = leaves.use_net ? row[t.actions] : leaves.rollouts ? leaves.rollout_value[b0] : 0.0f;
+      myr_group_set_leaf<G>(t, b0, rows.b_child[b0], row, value, gr);
+    }
     int32_t pending = 0;
     if (gr.lane == 0) {
       for (int32_t k = 0; k < K; k++) myr_tree_backup_wave(&t, b0 + k);
@@ -376,6 +390,13 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
   rows.b_child = m->b_child;
   rows.b_action = m->b_action;
   rows.direct = K == 1 && L == 1;
+  wave_leaves leaves;
+  leaves.out = m->out;
+  leaves.rollout_value = m->value;
+  leaves.out_width = m->out_width;
+  leaves.use_net = use_net;
+  leaves.rollouts = batch->rollout_depth > 0;
+  leaves.fuse = rows.direct && m->group != 1;
   if (m->group == 1) {
     select_wave<<<myr_cuda_blocks(na), MYR_CUDA_THREADS, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows);
   } else {
@@ -383,11 +404,11 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
     const int64_t per = 32 / m->A, warps = (na + per - 1) / per, blocks = (warps * 32 + 255) / 256;
     const unsigned grid = (unsigned)(blocks < 0x7fffffff ? blocks : 0x7fffffff);
     if (m->group == 8)
-      select_wave_group<8><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows);
+      select_wave_group<8><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows, leaves);
     else if (m->group == 16)
-      select_wave_group<16><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows);
+      select_wave_group<16><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows, leaves);
     else
-      select_wave_group<32><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows);
+      select_wave_group<32><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows, leaves);
   }
   if ((e = cudaGetLastError()) != cudaSuccess) return e;
   /* direct: nt rows, holes included; otherwise at most nt * L, the count on the device */
@@ -404,6 +425,7 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
   if ((e = (cudaError_t)m->plan.expand_cuda(batch, s)) != cudaSuccess) return e;
   if (use_net) e = (cudaError_t)myr_net_forward_cuda_count(net, m->features, m->out, nt * L, count, s);
   if (e != cudaSuccess) return e;
+  if (leaves.fuse) return cudaSuccess; /* the next wave's selection sets the leaves */
   set_leaves<<<myr_cuda_blocks(nt * L), MYR_CUDA_THREADS, 0, s>>>(m->t, nt * L, count, m->b_tree, m->b_child, m->out,
                                                                  m->out_width, use_net, batch->rollout_depth > 0,
                                                                  m->value);
@@ -462,6 +484,8 @@ extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, 
      * adaptive) a quarter of S / L more each. */
     const int32_t cap = myr_tree_cap(S, K, alloc);
     int64_t run = (cap + L - 1) / L + 1;
+    /* no rows from a previous wave yet (a selection that sets its trees' leaves reads them) */
+    CU(cudaMemsetAsync(m->b_tree, 0xff, (size_t)nt * sizeof(int32_t), s));
     for (;;) {
       for (int64_t w = 0; w < run; w++) CU(wave(m, na, nt, &batch, net, use_net, s));
       CU(cudaMemcpyAsync(&m->pinned[0], m->selected, sizeof(int64_t), cudaMemcpyDeviceToHost, s));

@@ -248,6 +248,49 @@ __device__ inline void myr_group_prefetch(const myr_mcts_tree &t, int32_t b, con
   }
 }
 
+/* myr_tree_set_leaf for one group: new node j of tree b gets its prior (lane a: action a; the
+ * softmax of myr_net_prior, its max and sum folded in action order, or the uniform prior when
+ * logits is NULL) and raw value. */
+template <int G>
+__device__ inline void myr_group_set_leaf(myr_mcts_tree &t, int32_t b, int32_t j, const float *logits, float value,
+                                          const myr_group &gr) {
+  const int A = t.actions, a = gr.lane;
+  const int64_t g = myr_tree_at(&t, b, j);
+  const uint32_t legal = t.legal[g] & myr_tree_all_actions(A);
+  const bool lg = (legal >> a) & 1u;
+  float P;
+  if (logits) {
+    const float la = logits[a];
+    float mx = 0.0f;
+    int any = 0;
+#pragma unroll
+    for (int k = 0; k < G; k++) {
+      float lk = myr_group_fold_at<G>(gr, A, la, k);
+      if (k < A && ((legal >> k) & 1u)) {
+        if (!any || lk > mx) mx = lk;
+        any = 1;
+      }
+    }
+    const float e = lg ? myr_expf(la - mx) : 0.0f;
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < G; k++) {
+      float ek = myr_group_fold_at<G>(gr, A, e, k);
+      if (k < A) sum = sum + ek;
+    }
+    P = any ? e / sum : e;
+  } else {
+    const int n = myr_tree_popcount(legal);
+    P = lg && n ? 1.0f / (float)n : 0.0f;
+  }
+  t.prior[g * A + a] = myr_half_bits(P);
+  if (a == 0) {
+    t.legal[g] = legal;
+    t.raw_value[g] = t.terminal[g] ? 0.0f : value;
+  }
+  __syncwarp(gr.mask);
+}
+
 /* myr_tree_select for one group. */
 template <int G>
 __device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, const myr_group &gr) {

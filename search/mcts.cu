@@ -247,7 +247,7 @@ __device__ void tree_rows(const myr_mcts_tree &t, int64_t b, const wave_rows &r)
 }
 
 /* The backup of each agent's trees' previous wave (a no-op after none), their selection, and
- * each tree's count of new leaves for the scan. */
+ * each tree's rows (wave_rows). */
 __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L, int64_t *selected,
                             wave_rows rows) {
   int64_t local[1] = {0};
@@ -268,11 +268,11 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
 
 /* The same with a group of A lanes per agent, 32 / A groups a warp (search/mcts_group.cuh; G,
  * at least A, bounds its unrolled folds); the group asks for its trees' records in whole lines
- * (myr_group_prefetch), then lane 0 runs the backup (on lines in L1 by then), the allocation
- * and the counts. Four
- * blocks of 256 per multiprocessor (sm_90: 64 registers, 100 bytes of spills for G = 16): 32
- * warps of 3 groups for 9 actions, 96 trees in flight per multiprocessor. Five (48 registers)
- * would hold 120 but spill 230 bytes a thread, more than L1 keeps beside the trees' lines. */
+ * (myr_group_prefetch), sets the previous wave's leaf when it is row b0 (leaves.fuse), then
+ * lane 0 runs the backup (on lines in L1 by then), the allocation and the rows. Four blocks of
+ * 256 per multiprocessor (sm_90: 64 registers, about 100 bytes of spills for G = 16): 32 warps
+ * of 3 groups for 9 actions, 96 trees in flight per multiprocessor. Five (48 registers) would
+ * hold 120 but spill 230 bytes a thread, more than L1 keeps beside the trees' lines. */
 template <int G>
 __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
                                                          int64_t *selected, wave_rows rows, wave_leaves leaves) {
@@ -334,10 +334,9 @@ __global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets,
 }
 
 /* Row k's new leaf gets its prior and value (the CPU's set_leaf loop), for k < *expansions (all
- * rows when expansions is NULL; holes skipped). The
- * backup follows at the start of the next wave's selection, tree by tree (as on the CPU, a
- * tree's new leaves are set before its backup, and its backup comes before its next selection;
- * trees do not touch one another). */
+ * rows when expansions is NULL; holes skipped). The backup follows at the start of the next
+ * wave's selection, tree by tree (as on the CPU, a tree's new leaves are set before its backup,
+ * and its backup comes before its next selection; trees do not touch one another). */
 __global__ void set_leaves(myr_mcts_tree t, int64_t rows, const int64_t *expansions, const int32_t *b_tree,
                            const int32_t *b_child, const float *out, int out_width, int use_net, int rollouts,
                            const float *rollout_value) {

@@ -53,10 +53,37 @@ __global__ void nbr_scatter(const uint32_t *cell, const uint32_t *start, uint32_
   }
 }
 
-/* Each bin's slots in ascending id (insertion sort, one thread per bin). */
+/* Each bin's slots in ascending id, one thread per bin (bins hold a few agents: about 8 in
+ * circles). A bin of up to NBR_SORT_LOCAL entries is loaded into thread-local arrays first, so
+ * that its loads go out together and the insertion sort compares keys in L1 rather than a chain
+ * of dependent loads from L2; a larger bin is sorted in place. Ids are unique: the order is the
+ * same either way. */
+#define NBR_SORT_LOCAL 16
 __global__ void nbr_sort_bins(const uint32_t *start, uint32_t *slot, const uint64_t *id, int64_t cells) {
   for (int64_t c = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; c < cells; c += (int64_t)gridDim.x * blockDim.x) {
     uint32_t b = start[c], e = start[c + 1];
+    if (e - b < 2) continue;
+    if (e - b <= NBR_SORT_LOCAL) {
+      uint32_t s[NBR_SORT_LOCAL];
+      uint64_t key[NBR_SORT_LOCAL];
+      int n = (int)(e - b);
+      for (int i = 0; i < n; i++) s[i] = slot[b + i];
+      for (int i = 0; i < n; i++) key[i] = id[s[i]];
+      for (int i = 1; i < n; i++) {
+        uint32_t si = s[i];
+        uint64_t ki = key[i];
+        int j = i;
+        while (j > 0 && key[j - 1] > ki) {
+          s[j] = s[j - 1];
+          key[j] = key[j - 1];
+          j--;
+        }
+        s[j] = si;
+        key[j] = ki;
+      }
+      for (int i = 0; i < n; i++) slot[b + i] = s[i];
+      continue;
+    }
     for (uint32_t i = b + 1; i < e; i++) {
       uint32_t s = slot[i];
       uint64_t key = id[s];

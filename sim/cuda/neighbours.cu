@@ -46,10 +46,12 @@ __global__ void nbr_cells(myr_nbr_view lay, const float *x, const float *y, cons
   }
 }
 
-__global__ void nbr_scatter(const uint32_t *cell, const uint32_t *start, uint32_t *fill, uint32_t *slot, int64_t n) {
+/* Places each agent in its bin, counting the bin's histogram count down to 0 (no second memset:
+ * the places are [0, count) in whatever order the atomics give; the sort fixes the order). */
+__global__ void nbr_scatter(const uint32_t *cell, const uint32_t *start, uint32_t *left, uint32_t *slot, int64_t n) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     uint32_t c = cell[i];
-    slot[start[c] + atomicAdd(&fill[c], 1u)] = (uint32_t)i;
+    slot[start[c] + atomicSub(&left[c], 1u) - 1u] = (uint32_t)i;
   }
 }
 
@@ -187,7 +189,6 @@ static myr_status publish(myr_sim *sim, const myr_view *v, cudaStream_t stream, 
   size_t bytes = d->cub_bytes;
   CU(cub::DeviceScan::ExclusiveSum(d->cub_temp, bytes, d->count, d->start, cells + 1, stream));
   if (n > 0) {
-    CU(cudaMemsetAsync(d->count, 0, (size_t)cells * sizeof(uint32_t), stream));
     nbr_scatter<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, stream>>>(d->cell, d->start, d->count, d->slot, n);
     CU(cudaGetLastError());
     nbr_sort_bins<<<myr_cuda_blocks(cells), MYR_CUDA_THREADS, 0, stream>>>(d->start, d->slot, v->id, cells);

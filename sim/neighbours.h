@@ -104,15 +104,22 @@ MYR_HD static inline void myr_nbr_runs(int32_t b, int32_t nb, int32_t wrap, int3
   }
 }
 
-/* The displacement to - from along an axis: the nearest image in a wrapped space. */
-MYR_HD static inline float myr_nbr_delta(const myr_nbr_view *s, int axis, float from, float to) {
+/* The displacement to - from along an axis: the nearest image when `wrap` (the space's wrap
+ * flag). A caller that tests the flag once, outside its loop over candidates, and passes the
+ * constant gets a loop without the test once inlined (models/circles/circles.h). */
+MYR_HD static inline float myr_nbr_delta_wrap(const myr_nbr_view *s, int axis, float from, float to, int wrap) {
   float d = to - from;
-  if (s->wrap) {
+  if (wrap) {
     float e = s->extent[axis], half = 0.5f * e;
     if (d > half) d -= e;
     else if (d < -half) d += e;
   }
   return d;
+}
+
+/* The displacement to - from along an axis: the nearest image in a wrapped space. */
+MYR_HD static inline float myr_nbr_delta(const myr_nbr_view *s, int axis, float from, float to) {
+  return myr_nbr_delta_wrap(s, axis, from, to, s->wrap);
 }
 
 /* Runs the statement(s) after `e` for every published entry e (a uint32_t) in the bins around

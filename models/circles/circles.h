@@ -54,14 +54,22 @@ MYR_HD static inline void circles_init_agent(const myr_view *v, int64_t i) {
   }
 }
 
+/* circles_act's helpers are inlined into it with `wrap` a constant (two copies of the walk), so
+ * that the walk does not test the space's wrap flag for every coordinate of every candidate. */
+#ifdef __CUDACC__
+#define CIRCLES_INLINE __forceinline__
+#else
+#define CIRCLES_INLINE inline
+#endif
+
 /* The squared distance from (x, y, z) to the published entry e, and the displacement to it
- * (nearest image when wrapped): one 16-byte load. */
-MYR_HD static inline float circles_d2(const myr_nbr_view *s, uint32_t e, float x, float y, float z, float *dx,
-                                      float *dy, float *dz) {
+ * (the nearest image when wrap, the space's flag): one 16-byte load. */
+MYR_HD static CIRCLES_INLINE float circles_d2(const myr_nbr_view *s, uint32_t e, float x, float y, float z,
+                                              int wrap, float *dx, float *dy, float *dz) {
   myr_nbr_pos q = s->pos[e];
-  *dx = myr_nbr_delta(s, 0, x, q.x);
-  *dy = myr_nbr_delta(s, 1, y, q.y);
-  *dz = myr_nbr_delta(s, 2, z, q.z);
+  *dx = myr_nbr_delta_wrap(s, 0, x, q.x, wrap);
+  *dy = myr_nbr_delta_wrap(s, 1, y, q.y, wrap);
+  *dz = myr_nbr_delta_wrap(s, 2, z, q.z, wrap);
   return *dx * *dx + *dy * *dy + *dz * *dz;
 }
 
@@ -69,10 +77,10 @@ MYR_HD static inline float circles_d2(const myr_nbr_view *s, uint32_t e, float x
  * squared distance is below cut2_f (the cheap test that most candidates fail: circles_act):
  * adds it to f[3] and returns 1 if e is another agent within the radius, else 0. FLAME GPU's
  * arithmetic, in its order: k = sin((d / r) * 3.141 * -2) * repulse, then k * (delta / d). */
-MYR_HD static inline int circles_force(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id, float x,
-                                       float y, float z, float *f) {
+MYR_HD static CIRCLES_INLINE int circles_force(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id,
+                                               float x, float y, float z, int wrap, float *f) {
   float dx, dy, dz;
-  float d = sqrtf(circles_d2(&v->nbr, e, x, y, z, &dx, &dy, &dz));
+  float d = sqrtf(circles_d2(&v->nbr, e, x, y, z, wrap, &dx, &dy, &dz));
   if (!(d < p->radius_f && d > 0.0f) || v->nbr.id[e] == id) return 0;
   float k = myr_sinf(((d / p->radius_f) * 3.141f) * -2.0f) * p->repulse_f;
   f[0] += k * (dx / d);
@@ -82,10 +90,10 @@ MYR_HD static inline int circles_force(const myr_view *v, const circles_params *
 }
 
 /* The forces of hit[0 .. nh) in that order; returns how many were neighbours. */
-MYR_HD static inline int circles_forces(const myr_view *v, const circles_params *p, const uint32_t *hit, int nh,
-                                        uint64_t id, float x, float y, float z, float *f) {
+MYR_HD static CIRCLES_INLINE int circles_forces(const myr_view *v, const circles_params *p, const uint32_t *hit,
+                                                int nh, uint64_t id, float x, float y, float z, int wrap, float *f) {
   int count = 0;
-  for (int j = 0; j < nh; j++) count += circles_force(v, p, hit[j], id, x, y, z, f);
+  for (int j = 0; j < nh; j++) count += circles_force(v, p, hit[j], id, x, y, z, wrap, f);
   return count;
 }
 
@@ -114,6 +122,28 @@ MYR_HD static inline float circles_move(const myr_view *v, const circles_params 
   return sqrtf(m[0] * m[0] + m[1] * m[1] + m[2] * m[2]);
 }
 
+/* The walk and the forces of circles_act for a point (x, y, z) of agent `id`, with the space's
+ * wrap flag as a constant: adds the force to f[3], returns the neighbours, and sets *candidates
+ * (entries read; fewer than 2^32: the snapshot indexes entries with 32 bits). */
+MYR_HD static CIRCLES_INLINE int circles_walk(const myr_view *v, const circles_params *p, uint64_t id, float x,
+                                              float y, float z, int wrap, float *f, uint32_t *candidates) {
+  int count = 0, nh = 0;
+  uint32_t hit[CIRCLES_HITS], cand = 0;
+  MYR_NBR_FOREACH(&v->nbr, x, y, z, e, {
+    float dx_, dy_, dz_;
+    cand++;
+    if (circles_d2(&v->nbr, e, x, y, z, wrap, &dx_, &dy_, &dz_) < p->cut2_f) { /* NaN: not a hit */
+      hit[nh++] = e;
+      if (nh == CIRCLES_HITS) { /* full: sum these first (the order stays) */
+        count += circles_forces(v, p, hit, nh, id, x, y, z, wrap, f);
+        nh = 0;
+      }
+    }
+  });
+  *candidates = cand;
+  return count + circles_forces(v, p, hit, nh, id, x, y, z, wrap, f);
+}
+
 /* act: the forces from every neighbour in the published snapshot, in the engine's order. Two
  * passes, so that a GPU warp's threads, each walking its own bins, run the costly part (a square
  * root, four divisions, a sine) together: the walk keeps the entries closer than about the
@@ -125,21 +155,9 @@ MYR_HD static inline void circles_act(const myr_view *v, int64_t i, int64_t *flo
   float z = MYR_COL(v, CIRCLES_Z, float)[i];
   uint64_t id = v->id[i];
   float f[3] = {0.0f, 0.0f, 0.0f};
-  int count = 0, nh = 0;
-  uint32_t hit[CIRCLES_HITS];
-  int64_t candidates = 0;
-  MYR_NBR_FOREACH(&v->nbr, x, y, z, e, {
-    float dx_, dy_, dz_;
-    candidates++;
-    if (circles_d2(&v->nbr, e, x, y, z, &dx_, &dy_, &dz_) < p->cut2_f) { /* NaN: not a hit */
-      hit[nh++] = e;
-      if (nh == CIRCLES_HITS) { /* full: sum these first (the order stays) */
-        count += circles_forces(v, p, hit, nh, id, x, y, z, f);
-        nh = 0;
-      }
-    }
-  });
-  count += circles_forces(v, p, hit, nh, id, x, y, z, f);
+  uint32_t candidates;
+  int count = v->nbr.wrap ? circles_walk(v, p, id, x, y, z, 1, f, &candidates)
+                          : circles_walk(v, p, id, x, y, z, 0, f, &candidates);
   float drift = circles_move(v, p, i, f, count);
   flow[CIRCLES_FLOW_AGENT_STEPS] += 1;
   flow[CIRCLES_FLOW_NEIGHBOURS] += count;

@@ -28,6 +28,10 @@ static myr_status circles_setup(void *params, const myr_world_info *w, myr_error
   p->radius_f = (float)p->radius;
   p->repulse_f = (float)p->repulse;
   p->cut2_f = (float)(p->radius * p->radius * (1.0 + 1e-5));
+  int e2;
+  p->inv_radius_f = 0.0f; /* exact reciprocals only: 2^k with 1 / r a normal float */
+  if (frexpf(p->radius_f, &e2) == 0.5f && p->radius_f >= 0x1p-125f && p->radius_f <= 0x1p125f)
+    p->inv_radius_f = 1.0f / p->radius_f;
   return MYR_OK;
 }
 

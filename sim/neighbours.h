@@ -122,12 +122,14 @@ MYR_HD static inline float myr_nbr_delta(const myr_nbr_view *s, int axis, float 
   return myr_nbr_delta_wrap(s, axis, from, to, s->wrap);
 }
 
-/* Runs the statement(s) after `e` for every published entry e (a uint32_t) in the bins around
- * the point (x, y, z) (z ignored in 2-D), in ascending cell order and ascending id within a
- * cell. Entries are candidates: the caller tests the distance (myr_nbr_delta) and excludes the
- * agent's own entry by id. `break` leaves only the innermost run; use a flag to stop early.
- * Loops over runs, not arrays, so that GPU code keeps everything in registers. */
-#define MYR_NBR_FOREACH(s, x, y, z, e, ...)                                                            \
+/* Runs the statement(s) after `end` once for every run of consecutive published entries
+ * [b, end) (uint32_t) in the bins around the point (x, y, z) (z ignored in 2-D): the bins of a
+ * row along x are contiguous in the snapshot, so a run is one row's bins x-1 .. x+1 (two runs
+ * where a wrapped row splits). Runs come in ascending cell order, so walking each from b up
+ * visits the entries in MYR_NBR_FOREACH's order; a caller that owns the inner loop can count
+ * a run at once (end - b) or unroll it. Loops over runs, not arrays, so that GPU code keeps
+ * everything in registers. */
+#define MYR_NBR_FOREACH_RUN(s, x, y, z, b, end, ...)                                                  \
   do {                                                                                                 \
     const myr_nbr_view *ns_ = (s);                                                                     \
     int32_t zl0_ = 0, zh0_ = 0, zl1_ = 1, zh1_ = 0, yl0_, yh0_, yl1_, yh1_, xl0_, xh0_, xl1_, xh1_;     \
@@ -142,10 +144,19 @@ MYR_HD static inline float myr_nbr_delta(const myr_nbr_view *s, int axis, float 
               int32_t xa_ = xr_ ? xl1_ : xl0_, xb_ = xr_ ? xh1_ : xh0_;                                \
               if (xa_ > xb_) continue;                                                                 \
               int64_t row_ = ((int64_t)zc_ * ns_->bins[1] + yc_) * ns_->bins[0];                       \
-              uint32_t end_ = ns_->start[row_ + xb_ + 1];                                              \
-              for (uint32_t e = ns_->start[row_ + xa_]; e < end_; e++) { __VA_ARGS__ }                 \
+              const uint32_t b = ns_->start[row_ + xa_], end = ns_->start[row_ + xb_ + 1];             \
+              { __VA_ARGS__ }                                                                          \
             }                                                                                          \
   } while (0)
+
+/* Runs the statement(s) after `e` for every published entry e (a uint32_t) in the bins around
+ * the point (x, y, z) (z ignored in 2-D), in ascending cell order and ascending id within a
+ * cell. Entries are candidates: the caller tests the distance (myr_nbr_delta) and excludes the
+ * agent's own entry by id. `break` leaves only the innermost run; use a flag to stop early. */
+#define MYR_NBR_FOREACH(s, x, y, z, e, ...)                                                            \
+  MYR_NBR_FOREACH_RUN(s, x, y, z, nb_b_, nb_end_, {                                                    \
+    for (uint32_t e = nb_b_; e < nb_end_; e++) { __VA_ARGS__ }                                         \
+  })
 
 /* ---- the engine's side ---------------------------------------------------------------------
  * Binning a space: bins along each axis and their inverse width; returns 0 and fills `why`

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "sim/mathf.h"      /* myr_sinf: the same bits on CPU and GPU */
-#include "sim/neighbours.h" /* MYR_NBR_FOREACH, myr_nbr_delta: the published snapshot */
+#include "sim/neighbours.h" /* MYR_NBR_FOREACH_RUN, myr_nbr_delta_wrap: the published snapshot */
 #include "sim/rng.h"        /* myr_rng_*: initial positions keyed by agent id */
 #include "sim/view.h"       /* myr_view, MYR_COL */
 
@@ -128,20 +128,27 @@ MYR_HD static inline float circles_move(const myr_view *v, const circles_params 
 
 /* The walk and the forces of circles_act for a point (x, y, z) of agent `id`, with the space's
  * wrap flag as a constant: adds the force to f[3], returns the neighbours, and sets *candidates
- * (entries read; fewer than 2^32: the snapshot indexes entries with 32 bits). */
+ * (entries read; fewer than 2^32: the snapshot indexes entries with 32 bits). The walk takes a
+ * run's entries two at a time, both loads first, so that a GPU thread has two in flight (a
+ * run's odd last entry is loaded twice and kept once); the buffer is summed, in order, when
+ * fewer than two places are left. */
 MYR_HD static CIRCLES_INLINE int circles_walk(const myr_view *v, const circles_params *p, uint64_t id, float x,
                                               float y, float z, int wrap, float *f, uint32_t *candidates) {
   int count = 0, nh = 0;
   uint32_t hit[CIRCLES_HITS], cand = 0;
-  MYR_NBR_FOREACH(&v->nbr, x, y, z, e, {
-    float dx_, dy_, dz_;
-    cand++;
-    if (circles_d2(&v->nbr, e, x, y, z, wrap, &dx_, &dy_, &dz_) < p->cut2_f) { /* NaN: not a hit */
-      hit[nh++] = e;
-      if (nh == CIRCLES_HITS) { /* full: sum these first (the order stays) */
+  MYR_NBR_FOREACH_RUN(&v->nbr, x, y, z, rb, re, {
+    cand += re - rb;
+    for (uint32_t e = rb; e < re; e += 2) {
+      if (nh > CIRCLES_HITS - 2) {
         count += circles_forces(v, p, hit, nh, id, x, y, z, wrap, f);
         nh = 0;
       }
+      uint32_t e1 = e + 1 < re ? e + 1 : e;
+      float dx_, dy_, dz_;
+      float d0 = circles_d2(&v->nbr, e, x, y, z, wrap, &dx_, &dy_, &dz_);
+      float d1 = circles_d2(&v->nbr, e1, x, y, z, wrap, &dx_, &dy_, &dz_);
+      if (d0 < p->cut2_f) hit[nh++] = e; /* NaN: not kept */
+      if (d1 < p->cut2_f && e1 != e) hit[nh++] = e1;
     }
   });
   *candidates = cand;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "models/epidemic/epidemic.h" /* per-agent logic, epidemic_params */
+#include "models/epidemic/epidemic_plan.h" /* planning: go out or stay home */
 #include "models/model.h"             /* myr_model, MYR_AGENT_RANGE, MYR_CELL_RANGE */
 
 static myr_status epidemic_setup(void *params, const myr_world_info *w, myr_error *err) {
@@ -137,6 +138,12 @@ static const myr_param_desc epidemic_param_table[] = {
             "rest heading home"},
     {.name = "random_move", .type = MYR_P_FLOAT, .def = 0.1, .min = 0.0, .max = 1.0, .offset = P(random_move),
      .doc = "heuristic: probability of a uniformly random legal move instead of the scheduled one"},
+    {.name = "econ_reward", .type = MYR_P_FLOAT, .def = 1.0, .min = 0.0, .max = 1.0e6, .offset = P(econ_reward),
+     .doc = "policy network/mcts: reward of each step spent on the activity cell in the activity part of the day"},
+    {.name = "infection_cost", .type = MYR_P_FLOAT, .def = 100.0, .min = 0.0, .max = 1.0e9,
+     .offset = P(infection_cost),
+     .doc = "policy network/mcts: cost of being infected, paid times the probability of it on each step a "
+            "susceptible agent spends on a cell"},
 };
 #undef P
 
@@ -178,6 +185,38 @@ static const myr_stat_desc epidemic_stats[EPIDEMIC_STATS] = {
 
 static const char *const epidemic_action_names[MYR_MOVES] = {"stay", "E", "NE", "N", "NW", "W", "SW", "S", "SE"};
 
+/* Planning (epidemic_plan.h): the CPU wrappers of myr_model_plan and, in a CUDA build, the
+ * launchers of epidemic.cu. */
+static void epidemic_plan_root_fn(const myr_view *v, int64_t agent, uint8_t *context, uint8_t *state) {
+  epidemic_plan_root(v, agent, (epidemic_plan_context *)context, (epidemic_plan_state *)state);
+}
+static void epidemic_plan_expand_fn(const myr_plan_batch *b, int64_t begin, int64_t end) {
+  for (int64_t k = begin; k < end; k++) epidemic_plan_expand_one(b, k);
+}
+static int epidemic_plan_legal_fn(const void *params, const uint8_t *context, const uint8_t *state, uint8_t *mask) {
+  return epidemic_plan_legal((const epidemic_params *)params, (const epidemic_plan_context *)context,
+                             (const epidemic_plan_state *)state, mask);
+}
+static void epidemic_plan_features_fn(const void *params, const uint8_t *context, const uint8_t *state, float *row) {
+  epidemic_plan_features((const epidemic_params *)params, (const epidemic_plan_context *)context,
+                         (const epidemic_plan_state *)state, row);
+}
+_Static_assert(sizeof(epidemic_plan_context) <= MYR_PLAN_MAX_CONTEXT, "epidemic plan context too large");
+_Static_assert(sizeof(epidemic_plan_state) <= MYR_PLAN_MAX_STATE, "epidemic plan state too large");
+
+MYR_DECLARE_PLAN_CUDA(epidemic);
+static const myr_model_plan epidemic_plan = {
+    .context_bytes = (int)sizeof(epidemic_plan_context),
+    .state_bytes = (int)sizeof(epidemic_plan_state),
+    .n_features = EPIDEMIC_FEATURES,
+    .root = epidemic_plan_root_fn,
+    .expand = epidemic_plan_expand_fn,
+    .legal = epidemic_plan_legal_fn,
+    .features = epidemic_plan_features_fn,
+    .expand_cuda = MYR_PLAN_EXPAND_CUDA(epidemic),
+    .root_cuda = MYR_PLAN_ROOT_CUDA(epidemic),
+};
+
 MYR_DECLARE_MODEL_CUDA(epidemic);
 static const int epidemic_cell_columns[2] = {EPIDEMIC_X, EPIDEMIC_Y};
 
@@ -214,4 +253,5 @@ const myr_model myr_model_epidemic = {
     .finish_stats = epidemic_finish_stats,
     .cuda = MYR_MODEL_CUDA(epidemic),
     .cell_columns = epidemic_cell_columns,
+    .plan = &epidemic_plan,
 };

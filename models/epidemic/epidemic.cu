@@ -4,6 +4,7 @@
  * dead keep their slots), so there is no sync_agents or birth kernel, and the statistics of a
  * record step come from the fused decide + act pass. */
 #include "models/epidemic/epidemic.h"
+#include "models/epidemic/epidemic_plan.h"
 #include "models/model_cuda.cuh"
 
 MYR_CUDA_AGENTS_PLAIN(init_agents, epidemic_init_agent)
@@ -15,6 +16,9 @@ MYR_CUDA_CELLS(sync_cells_end, epidemic_sync_cell_end, 0)
 MYR_CUDA_AGENTS(agent_stats, epidemic_agent_stats, EPIDEMIC_ACCS)
 MYR_CUDA_STEP(step_random, decide_random, act, EPIDEMIC_FLOWS, agent_stats, EPIDEMIC_ACCS)
 MYR_CUDA_STEP(step_heuristic, heuristic, act, EPIDEMIC_FLOWS, agent_stats, EPIDEMIC_ACCS)
+
+/* Planning: one thread per expansion and per root (epidemic_plan.h). */
+MYR_CUDA_PLAN(epidemic, epidemic_plan_expand_one, epidemic_plan_root_tree)
 
 extern "C" const myr_model_cuda myr_model_cuda_epidemic = {
     /* init_cells */ NULL, init_agents, decide_random, heuristic, act,

@@ -46,6 +46,8 @@ typedef struct epidemic_params {
   int64_t commute_radius;       /* activity cell within this many cells of home (each axis) */
   double activity_fraction;     /* fraction of each day's steps spent going to / at activity */
   double random_move;           /* heuristic: probability of a uniformly random legal move */
+  double econ_reward;           /* network/mcts: reward of a step spent at the activity cell in activity hours */
+  double infection_cost;        /* network/mcts: cost of an infection, times its probability each step */
   /* Derived by setup(). */
   double neg_log1mp;            /* -ln(1 - p_contact) (inf when p_contact = 1) */
   double beta_dt;               /* well-mixed: R0 / infectious_mean / steps_per_day */

@@ -1,8 +1,10 @@
 /* Neighbour snapshots on the CUDA backend (sim/neighbours.h): the same layout and order as the
  * CPU's (sim/neighbours.c), built by a histogram of cells with integer atomics, CUB's exclusive
- * scan, an atomic scatter, each bin sorted by id (one thread per bin: bins hold a few agents),
- * and a gather of the published columns in that order. The order inside a bin before its sort
- * depends on the atomics; after it, on the agents alone, so the snapshot equals the CPU's.
+ * scan, an atomic scatter (which leaves the histogram zero for the next one), each bin sorted
+ * by id (one thread per bin: bins hold a few agents), and a gather of the published columns in
+ * that order: six kernels (CUB's scan is two), no memset and no host synchronisation per
+ * publish. The order inside a bin before its sort depends on the atomics; after it, on the
+ * agents alone, so the snapshot equals the CPU's.
  * Owns: one device block per sim (sim->nbr_device), sized for agents.capacity and the bins,
  * with CUB's scratch; freed by myr_cuda_neighbours_free (the backend's detach). */
 #include <cuda_runtime.h>
@@ -46,8 +48,9 @@ __global__ void nbr_cells(myr_nbr_view lay, const float *x, const float *y, cons
   }
 }
 
-/* Places each agent in its bin, counting the bin's histogram count down to 0 (no second memset:
- * the places are [0, count) in whatever order the atomics give; the sort fixes the order). */
+/* Places each agent in its bin, counting the bin's histogram count down to 0: the places are
+ * [0, count) in whatever order the atomics give (the sort fixes the order), and count is left
+ * all zero for the next publish's histogram, so no step zeroes it. */
 __global__ void nbr_scatter(const uint32_t *cell, const uint32_t *start, uint32_t *left, uint32_t *slot, int64_t n) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     uint32_t c = cell[i];
@@ -161,6 +164,8 @@ static myr_status device_for(myr_sim *sim, const myr_nbr_view *lay, cudaStream_t
   for (size_t k = 0; k < nc; k++) d->col[k] = (float *)p, p += sizes[6 + k];
   CU(cub::DeviceScan::ExclusiveSum(NULL, d->cub_bytes, d->count, d->start, cells + 1, stream));
   CU(cudaMalloc(&d->cub_temp, d->cub_bytes ? d->cub_bytes : 1));
+  /* count is all zero between publishes: here, and after each scatter counts it down */
+  CU(cudaMemsetAsync(d->count, 0, (size_t)(cells + 1) * sizeof(uint32_t), stream));
   *out = d;
   return MYR_OK;
 }
@@ -179,8 +184,7 @@ static myr_status publish(myr_sim *sim, const myr_view *v, cudaStream_t stream, 
   const myr_model *m = sim->model;
   int64_t n = v->n, cells = d->cells; /* every slot in [0, n) is alive on the device */
   const float *z = m->nbr_dims == 3 ? (const float *)v->col[m->nbr_columns[2]] : NULL;
-  CU(cudaMemsetAsync(d->count, 0, (size_t)(cells + 1) * sizeof(uint32_t), stream));
-  if (n > 0) {
+  if (n > 0) { /* count is all zero (device_for, nbr_scatter) */
     nbr_cells<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, stream>>>(lay, (const float *)v->col[m->nbr_columns[0]],
                                                                   (const float *)v->col[m->nbr_columns[1]], z,
                                                                   d->cell, d->count, n);

@@ -226,26 +226,56 @@ __device__ inline int myr_group_choose(const myr_mcts_tree &t, int32_t b, int32_
   return myr_group_argmax<G>(gr, A, open, s);
 }
 
-/* Asks for tree b's visit records and rewards of the slots in use (the arrays the backup and
- * every edge of the walk read, 12 bytes a node, contiguous per tree) in whole 128-byte lines,
- * one line a lane, before the backup and the walk: they arrive together instead of sector by
- * sector at each level, and the scattered reads of the path's and the children's records then
- * hit L1. A hint with no effect on results; trees of more than 256 slots skip it (their
- * records do not fit beside the other groups'). */
+/* Asks for the 32-byte sectors of the bytes [p, p + bytes) (L1 misses fetch sectors, not whole
+ * lines), one sector a lane, lane `first` (0 .. A-1) taking the first; returns the lane for the
+ * next range, so that short ranges spread over the lanes instead of all landing on lane 0. */
+__device__ inline int myr_group_prefetch_bytes(const void *p, size_t bytes, const myr_group &gr, int A, int first) {
+  const uintptr_t s0 = (uintptr_t)p & ~(uintptr_t)31;
+  const uintptr_t s1 = ((uintptr_t)p + (bytes ? bytes : 1) - 1) & ~(uintptr_t)31;
+  const int n = (int)((s1 - s0) / 32) + 1;
+  int k = gr.lane - first;
+  if (k < 0) k += A;
+  for (int i = k; i < n; i += A) asm volatile("prefetch.global.L1 [%0];" ::"l"(s0 + (uintptr_t)i * 32));
+  first += n;
+  while (first >= A) first -= A;
+  return first;
+}
+
+/* Asks for everything the group's backup, allocation and walk of tree b read, spread over the
+ * lanes, before any of it: it then arrives together, in one round trip, instead of one
+ * dependent miss after another (the previous wave's leaf and path, the parent chain, the
+ * budget, the root's fields, its children's). Per tree: its counters, bounds, noise and wave
+ * slots (shared sectors with the neighbouring trees of the block); the visit records, rewards,
+ * raw values, parents, terminal flags and legal masks of the slots in use (half the tree on average); the
+ * priors and children of slots 0 .. A (the root, and its children in the order both rules
+ * expand them first: the walk's first two levels). Deeper nodes' priors and children are found
+ * only as the walk gets there. About 1.8 KB a tree at S = 64, 9 actions, u8 indices; a hint with
+ * no effect on results. Trees of more than 256 slots skip it (their records do not fit beside
+ * the other groups'). */
 __device__ inline void myr_group_prefetch(const myr_mcts_tree &t, int32_t b, const myr_group &gr) {
   if (t.nodes > 256) return;
+  const int A = t.actions;
   const int64_t g0 = (int64_t)b * t.nodes;
-  int32_t used = t.used[b]; /* the slots in use (1 .. nodes): half the tree on average */
+  int32_t used = t.used[b]; /* the slots in use (1 .. nodes); the first ranges need no wait for it */
+  const size_t I = t.wide ? 2 : 1, L = (size_t)t.max_leaves;
+  int f = 0;
+  f = myr_group_prefetch_bytes(t.sims + b, 4, gr, A, f);
+  f = myr_group_prefetch_bytes(t.budget + b, 4, gr, A, f);
+  f = myr_group_prefetch_bytes(t.schedule + b, 4, gr, A, f);
+  f = myr_group_prefetch_bytes(t.wave_count + b, 4, gr, A, f);
+  f = myr_group_prefetch_bytes(t.wave_leaf + (int64_t)b * t.max_leaves, 4 * L, gr, A, f);
+  f = myr_group_prefetch_bytes(t.bounds + 2 * (int64_t)b, 8, gr, A, f);
+  f = myr_group_prefetch_bytes(t.noise + (int64_t)b * A, 4 * (size_t)A, gr, A, f);
   if (used < 1) used = 1;
-  const uintptr_t s0 = (uintptr_t)(t.stat + g0) & ~(uintptr_t)127;
-  const uintptr_t s1 = ((uintptr_t)(t.stat + g0 + used) - 1) & ~(uintptr_t)127;
-  const uintptr_t r0 = (uintptr_t)(t.reward + g0) & ~(uintptr_t)127;
-  const uintptr_t r1 = ((uintptr_t)(t.reward + g0 + used) - 1) & ~(uintptr_t)127;
-  const int ns = (int)((s1 - s0) / 128) + 1, nr = (int)((r1 - r0) / 128) + 1;
-  for (int i = gr.lane; i < ns + nr; i += t.actions) {
-    const uintptr_t line = i < ns ? s0 + (uintptr_t)i * 128 : r0 + (uintptr_t)(i - ns) * 128;
-    asm volatile("prefetch.global.L1 [%0];" ::"l"(line));
-  }
+  const size_t u = (size_t)used, top = (size_t)(used < A + 1 ? used : A + 1);
+  f = myr_group_prefetch_bytes(t.stat + g0, 8 * u, gr, A, f);
+  f = myr_group_prefetch_bytes(t.reward + g0, 4 * u, gr, A, f);
+  f = myr_group_prefetch_bytes(t.raw_value + g0, 4 * u, gr, A, f);
+  f = myr_group_prefetch_bytes((const char *)t.parent + (size_t)g0 * I, I * u, gr, A, f);
+  f = myr_group_prefetch_bytes(t.terminal + g0, u, gr, A, f);
+  f = myr_group_prefetch_bytes(t.legal + g0, 4 * u, gr, A, f);
+  f = myr_group_prefetch_bytes(t.prior + g0 * A, 2 * (size_t)A * top, gr, A, f);
+  (void)myr_group_prefetch_bytes((const char *)t.child + (size_t)g0 * A * I, (size_t)A * I * top, gr, A, f);
 }
 
 /* myr_tree_set_leaf for one group: new node j of tree b gets its prior (lane a: action a; the

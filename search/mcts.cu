@@ -267,12 +267,15 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
 }
 
 /* The same with a group of A lanes per agent, 32 / A groups a warp (search/mcts_group.cuh; G,
- * at least A, bounds its unrolled folds); the group asks for its trees' records in whole lines
- * (myr_group_prefetch), sets the previous wave's leaf when it is row b0 (leaves.fuse), then
- * lane 0 runs the backup (on lines in L1 by then), the allocation and the rows. Four blocks of
- * 256 per multiprocessor (sm_90: 64 registers, about 100 bytes of spills for G = 16): 32 warps
- * of 3 groups for 9 actions, 96 trees in flight per multiprocessor. Five (48 registers) would
- * hold 120 but spill 230 bytes a thread, more than L1 keeps beside the trees' lines. */
+ * at least A, bounds its unrolled folds). The group asks for everything its trees' backup,
+ * allocation and walk read (myr_group_prefetch) and loads what setting the previous wave's leaf
+ * needs (its batch row, the lane's logit and the value: leaves.fuse, where tree b0's leaf is
+ * row b0), all in one round; then sets the leaf, lane 0 runs the backup (on lines
+ * in L1 by then), the allocation, and the group selects. With direct rows lane 0 places the
+ * leaf it selected (tree_rows without reading it back). Four blocks of 256 per multiprocessor
+ * (sm_90: 64 registers, about 140 bytes of spills for G = 16): 32 warps of 3 groups for 9
+ * actions, 96 trees in flight per multiprocessor. Five (48 registers) would hold 120 but spill
+ * 230 bytes a thread, more than L1 keeps beside the trees' lines. */
 template <int G>
 __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
                                                          int64_t *selected, wave_rows rows, wave_leaves leaves) {
@@ -284,11 +287,22 @@ __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int
   for (int64_t i = gr.slot < per ? warp * per + gr.slot : na; i < na; i += groups) { /* idle lanes skip */
     const int32_t b0 = (int32_t)(i * K);
     for (int32_t k = 0; k < K; k++) myr_group_prefetch(t, b0 + k, gr);
-    if (leaves.fuse && rows.b_tree[b0] >= 0) { /* K = 1: the previous wave's row b0 is tree b0's leaf */
-      const float *row = leaves.use_net ? leaves.out + (size_t)b0 * (size_t)leaves.out_width : NULL;
-      const float value = leaves.use_net ? row[t.actions] : leaves.rollouts ? leaves.rollout_value[b0] : 0.0f;
-      myr_group_set_leaf<G>(t, b0, rows.b_child[b0], row, value, gr);
+    /* K = 1 when fused: the previous wave's row b0 (a hole or tree b0's leaf), its fields loaded
+     * together, before the hole test (rows exist for every tree; a hole's are not used) */
+    int32_t prev_tree = -1, prev_leaf = 0;
+    float la = 0.0f, value = 0.0f;
+    const float *row = leaves.use_net ? leaves.out + (size_t)b0 * (size_t)leaves.out_width : NULL;
+    if (leaves.fuse) {
+      prev_tree = rows.b_tree[b0];
+      prev_leaf = rows.b_child[b0];
+      if (row) {
+        la = row[gr.lane];
+        value = row[t.actions];
+      } else if (leaves.rollouts) {
+        value = leaves.rollout_value[b0];
+      }
     }
+    if (prev_tree >= 0) myr_group_set_leaf<G>(t, b0, prev_leaf, row != NULL, la, value, gr);
     int32_t pending = 0;
     if (gr.lane == 0) {
       for (int32_t k = 0; k < K; k++) myr_tree_backup_wave(&t, b0 + k);
@@ -296,18 +310,32 @@ __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int
     }
     pending = myr_group_at(gr, pending, 0);
     __syncwarp(gr.mask); /* lane 0's backups and budgets */
+    int32_t last_new = -1; /* myr_group_pack_new */
     if (pending > 0) {
       for (int32_t k = 0; k < K; k++) {
         int32_t quota = t.budget[b0 + k] - t.sims[b0 + k];
         if (quota > L) quota = L;
         if (quota > 0) {
-          int32_t got = myr_group_select_wave<G>(t, b0 + k, quota, gr);
+          int32_t got = myr_group_select_wave<G>(t, b0 + k, quota, gr, &last_new);
           if (gr.lane == 0) local[0] += got;
         }
       }
     }
-    if (gr.lane == 0)
-      for (int32_t k = 0; k < K; k++) tree_rows(t, b0 + k, rows);
+    if (gr.lane == 0) {
+      if (rows.direct) {
+        /* K = L = 1: the one leaf, if new (a leaf visited again has visits; tree_rows' rule) */
+        if (last_new >= 0) {
+          rows.b_tree[b0] = b0;
+          rows.b_parent[b0] = myr_group_new_parent(last_new);
+          rows.b_child[b0] = myr_group_new_node(last_new);
+          rows.b_action[b0] = (uint8_t)myr_group_new_action(last_new);
+        } else {
+          rows.b_tree[b0] = -1;
+        }
+      } else {
+        for (int32_t k = 0; k < K; k++) tree_rows(t, b0 + k, rows);
+      }
+    }
   }
   myr_cuda_add_counters<1>(local, selected);
 }

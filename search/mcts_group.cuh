@@ -279,18 +279,20 @@ __device__ inline void myr_group_prefetch(const myr_mcts_tree &t, int32_t b, con
 }
 
 /* myr_tree_set_leaf for one group: new node j of tree b gets its prior (lane a: action a; the
- * softmax of myr_net_prior, its max and sum folded in action order, or the uniform prior when
- * logits is NULL) and raw value. */
+ * softmax of myr_net_prior, its max and sum folded in action order, or the uniform prior
+ * without logits) and raw value. la: logit a of the node's network row, loaded by the caller
+ * with the row's other fields (unused without logits); the node's legal mask and terminal flag
+ * come in one round of loads. */
 template <int G>
-__device__ inline void myr_group_set_leaf(myr_mcts_tree &t, int32_t b, int32_t j, const float *logits, float value,
+__device__ inline void myr_group_set_leaf(myr_mcts_tree &t, int32_t b, int32_t j, bool logits, float la, float value,
                                           const myr_group &gr) {
   const int A = t.actions, a = gr.lane;
   const int64_t g = myr_tree_at(&t, b, j);
   const uint32_t legal = t.legal[g] & myr_tree_all_actions(A);
+  const uint8_t terminal = t.terminal[g];
   const bool lg = (legal >> a) & 1u;
   float P;
   if (logits) {
-    const float la = logits[a];
     float mx = 0.0f;
     int any = 0;
 #pragma unroll
@@ -316,7 +318,7 @@ __device__ inline void myr_group_set_leaf(myr_mcts_tree &t, int32_t b, int32_t j
   t.prior[g * A + a] = myr_half_bits(P);
   if (a == 0) {
     t.legal[g] = legal;
-    t.raw_value[g] = t.terminal[g] ? 0.0f : value;
+    t.raw_value[g] = terminal ? 0.0f : value;
   }
   __syncwarp(gr.mask);
 }
@@ -388,14 +390,28 @@ __device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, co
   }
 }
 
-/* myr_tree_select_wave for one group: lane 0 records the leaves and their virtual visits. */
+/* The new leaf `leaf` in one int (its node, parent and action: 13, 13 and 5 bits), -1 when
+ * `leaf` is not new; and back. */
+__device__ inline int32_t myr_group_pack_new(const myr_tree_leaf &leaf) {
+  return leaf.kind == MYR_TREE_NEW ? leaf.node | leaf.parent << 13 | leaf.action << 26 : -1;
+}
+__device__ inline int32_t myr_group_new_node(int32_t p) { return p & 0x1fff; }
+__device__ inline int32_t myr_group_new_parent(int32_t p) { return (p >> 13) & 0x1fff; }
+__device__ inline int32_t myr_group_new_action(int32_t p) { return (p >> 26) & 0x1f; }
+
+/* myr_tree_select_wave for one group: lane 0 records the leaves and their virtual visits.
+ * *last_new: the last leaf selected, packed (myr_group_pack_new; -1 when none or not new), for
+ * callers that place its batch row without reading it back. */
 template <int G>
-__device__ inline int32_t myr_group_select_wave(myr_mcts_tree &t, int32_t b, int32_t quota, const myr_group &gr) {
+__device__ inline int32_t myr_group_select_wave(myr_mcts_tree &t, int32_t b, int32_t quota, const myr_group &gr,
+                                               int32_t *last_new) {
   int32_t n = 0;
+  *last_new = -1;
   if (quota > t.max_leaves) quota = t.max_leaves;
   while (n < quota) {
     myr_tree_leaf leaf = myr_group_select<G>(t, b, gr);
     if (leaf.kind == MYR_TREE_CLOSED) break;
+    *last_new = myr_group_pack_new(leaf);
     if (gr.lane == 0) {
       t.wave_leaf[(int64_t)b * t.max_leaves + n] = leaf.node;
       int32_t x = leaf.node;

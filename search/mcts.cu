@@ -61,7 +61,7 @@ struct myr_mcts_cuda {
   int64_t *selected;                /* device: leaves selected in the wave */
   int64_t *expansions;              /* device: the wave's expansions (batch rows) */
   int64_t *pinned;                  /* host: selected */
-  int group;                        /* selection's fold bound (8, 16, 32: groups of A lanes); 1: a thread */
+  int group;                        /* selection's fold bound (8, 9, 12, 16, 32: groups of A lanes); 1: a thread */
   int l1_set;                       /* the tree kernels' L1 preference is set */
   void *cub_temp;
   size_t cub_bytes, bytes;
@@ -144,11 +144,18 @@ extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_c
   m->value = (float *)carve(&at, sizes[i++]);
   m->selected = (int64_t *)carve(&at, sizes[i++]);
   m->expansions = (int64_t *)carve(&at, sizes[i++]);
-  /* Selection by a group of A lanes per agent (m->group: 8, 16 or 32, at least A, bounds the
-   * kernel's unrolled folds); MYRIAD_MCTS_SELECT=thread keeps a thread per agent (the same
+  /* Selection by a group of A lanes per agent (m->group: the smallest of 8, 9, 12, 16, 32 that
+   * is at least A bounds the kernel's unrolled folds: every fold issues G shuffles, so G = 16
+   * for 9 actions would spend 7 of every 16 on lanes past the group; 9 is the grid models'
+   * count, 8 moves and staying); MYRIAD_MCTS_SELECT=thread keeps a thread per agent (the same
    * bits; for comparisons). */
   const char *sel = getenv("MYRIAD_MCTS_SELECT");
-  m->group = sel && !strcmp(sel, "thread") ? 1 : n_actions <= 8 ? 8 : n_actions <= 16 ? 16 : 32;
+  m->group = sel && !strcmp(sel, "thread") ? 1
+             : n_actions <= 8                ? 8
+             : n_actions <= 9                ? 9
+             : n_actions <= 12               ? 12
+             : n_actions <= 16               ? 16
+                                             : 32;
   /* States and features the model leaves unwritten stay defined, as on the CPU. */
   if ((e = cudaMemset(m->mem, 0, total)) != cudaSuccess ||
       (e = cudaHostAlloc((void **)&m->pinned, 2 * sizeof(int64_t), cudaHostAllocDefault)) != cudaSuccess) {
@@ -270,12 +277,12 @@ __global__ void select_wave(myr_mcts_tree t, int64_t na, int K, int S, int alloc
  * at least A, bounds its unrolled folds). The group asks for everything its trees' backup,
  * allocation and walk read (myr_group_prefetch) and loads what setting the previous wave's leaf
  * needs (its batch row, the lane's logit and the value: leaves.fuse, where tree b0's leaf is
- * row b0), all in one round; then sets the leaf, lane 0 runs the backup (on lines
- * in L1 by then), the allocation, and the group selects. With direct rows lane 0 places the
- * leaf it selected (tree_rows without reading it back). Four blocks of 256 per multiprocessor
- * (sm_90: 64 registers, about 140 bytes of spills for G = 16): 32 warps of 3 groups for 9
- * actions, 96 trees in flight per multiprocessor. Five (48 registers) would hold 120 but spill
- * 230 bytes a thread, more than L1 keeps beside the trees' lines. */
+ * row b0), all in one round; then sets the leaf, lane 0 runs the backup (on lines in L1 by
+ * then), the allocation, and the group selects. With direct rows lane 0 places the leaf it
+ * selected (tree_rows without reading it back). Four blocks of 256 per multiprocessor (sm_90:
+ * 64 registers; spills 60 bytes a thread for G = 9, 136 for G = 16): 32 warps of 3 groups for
+ * 9 actions, 96 trees in flight per multiprocessor. Five (48 registers) would hold 120 but, at
+ * G = 16, spill 230 bytes a thread, more than L1 keeps beside the trees' lines. */
 template <int G>
 __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int64_t na, int K, int S, int alloc, int L,
                                                          int64_t *selected, wave_rows rows, wave_leaves leaves) {
@@ -393,6 +400,7 @@ __global__ void results(myr_mcts_tree t, int64_t na, int K, int merge, const uin
 static cudaError_t prefer_l1(void) {
   const void *kernels[] = {(const void *)select_wave, (const void *)set_leaves, (const void *)list_new,
                            (const void *)roots, (const void *)results, (const void *)select_wave_group<8>,
+                           (const void *)select_wave_group<9>, (const void *)select_wave_group<12>,
                            (const void *)select_wave_group<16>, (const void *)select_wave_group<32>};
   for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
     cudaError_t e = cudaFuncSetAttribute(kernels[i], cudaFuncAttributePreferredSharedMemoryCarveout,
@@ -432,6 +440,10 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
     const unsigned grid = (unsigned)(blocks < 0x7fffffff ? blocks : 0x7fffffff);
     if (m->group == 8)
       select_wave_group<8><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows, leaves);
+    else if (m->group == 9)
+      select_wave_group<9><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows, leaves);
+    else if (m->group == 12)
+      select_wave_group<12><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows, leaves);
     else if (m->group == 16)
       select_wave_group<16><<<grid, 256, 0, s>>>(m->t, na, K, S, alloc, L, m->selected, rows, leaves);
     else

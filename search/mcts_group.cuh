@@ -16,9 +16,10 @@
  * lanes hold), lane 0 alone writes the tree's node fields, and __syncwarp orders its writes
  * before the group's next reads.
  *
- * The template parameter G (8, 16 or 32, at least A) only bounds the unrolled folds: they loop
- * over G lanes with `k < A` inside, so their shuffles do not depend on one another and issue
- * back to back, and only the float operations wait on each other, in action order. */
+ * The template parameter G (8, 9, 12, 16 or 32, at least A) only bounds the unrolled folds:
+ * they loop over G lanes with `k < A` inside, so their shuffles do not depend on one another and
+ * issue back to back, and only the float operations wait on each other, in action order. Each
+ * fold issues G shuffles whatever A is: G close to A wastes none. */
 #ifndef MYR_MCTS_GROUP_CUH
 #define MYR_MCTS_GROUP_CUH
 

@@ -242,6 +242,12 @@ __device__ inline int myr_group_prefetch_bytes(const void *p, size_t bytes, cons
   return first;
 }
 
+/* One lane asks for the 32-byte sectors of the bytes [p, p + bytes) (a few). */
+__device__ inline void myr_group_prefetch_own(const void *p, size_t bytes) {
+  const uintptr_t s1 = (uintptr_t)p + bytes;
+  for (uintptr_t s = (uintptr_t)p & ~(uintptr_t)31; s < s1; s += 32) asm volatile("prefetch.global.L1 [%0];" ::"l"(s));
+}
+
 /* Asks for everything the group's backup, allocation and walk of tree b read, spread over the
  * lanes, before any of it: it then arrives together, in one round trip, instead of one
  * dependent miss after another (the previous wave's leaf and path, the parent chain, the
@@ -348,6 +354,14 @@ __device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, co
         leaf.node = x;
         leaf.depth = depth;
         return leaf;
+      }
+      /* the next level's node is one of these children: ask for their priors and children now,
+       * so that the chosen one's arrive while this level is scored (slots 0 .. A came with
+       * myr_group_prefetch; trees of more than 256 slots have none) */
+      if (child > A && t.nodes <= 256 && ((legal >> gr.lane) & 1u)) {
+        const int64_t gc = (int64_t)b * t.nodes + child;
+        myr_group_prefetch_own(t.prior + gc * A, 2 * (size_t)A);
+        myr_group_prefetch_own((const char *)t.child + (size_t)gc * A, (size_t)A); /* u8 indices */
       }
       const int a = myr_group_choose<G>(t, b, x, depth, gr, legal, prior_bits, child);
       if (a < 0) {

@@ -256,9 +256,11 @@ __device__ inline void myr_group_prefetch_own(const void *p, size_t bytes) {
  * raw values, parents, terminal flags and legal masks of the slots in use (half the tree on average); the
  * priors and children of slots 0 .. A (the root, and its children in the order both rules
  * expand them first: the walk's first two levels). Deeper nodes' priors and children are found
- * only as the walk gets there. About 1.8 KB a tree at S = 64, 9 actions, u8 indices; a hint with
- * no effect on results. Trees of more than 256 slots skip it (their records do not fit beside
- * the other groups'). */
+ * only as the walk gets there (myr_group_select asks for each level's children's). At S = 64,
+ * 9 actions, u8 indices: 22 bytes a slot in use and 270 for slots 0 .. A, about 1.2 KB a tree
+ * on average over a search (1.9 KB at its end), 120 KB of L1 for 96 trees. A hint with no
+ * effect on results. Trees of more than 256 slots skip it (their records do not fit beside the
+ * other groups'). */
 __device__ inline void myr_group_prefetch(const myr_mcts_tree &t, int32_t b, const myr_group &gr) {
   if (t.nodes > 256) return;
   const int A = t.actions;

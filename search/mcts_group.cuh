@@ -245,7 +245,8 @@ __device__ inline int myr_group_prefetch_bytes(const void *p, size_t bytes, cons
 /* One lane asks for the 32-byte sectors of the bytes [p, p + bytes) (a few). */
 __device__ inline void myr_group_prefetch_own(const void *p, size_t bytes) {
   const uintptr_t s1 = (uintptr_t)p + bytes;
-  for (uintptr_t s = (uintptr_t)p & ~(uintptr_t)31; s < s1; s += 32) asm volatile("prefetch.global.L1 [%0];" ::"l"(s));
+  for (uintptr_t s = (uintptr_t)p & ~(uintptr_t)31; s < s1; s += 32)
+    asm volatile("prefetch.global.L1 [%0];" ::"l"(s));
 }
 
 /* Asks for everything the group's backup, allocation and walk of tree b read, spread over the
@@ -253,9 +254,9 @@ __device__ inline void myr_group_prefetch_own(const void *p, size_t bytes) {
  * dependent miss after another (the previous wave's leaf and path, the parent chain, the
  * budget, the root's fields, its children's). Per tree: its counters, bounds, noise and wave
  * slots (shared sectors with the neighbouring trees of the block); the visit records, rewards,
- * raw values, parents, terminal flags and legal masks of the slots in use (half the tree on average); the
- * priors and children of slots 0 .. A (the root, and its children in the order both rules
- * expand them first: the walk's first two levels). Deeper nodes' priors and children are found
+ * raw values, parents, terminal flags and legal masks of the slots in use (half the tree on
+ * average); the priors and children of slots 0 .. A (the root, and its children in the order
+ * both rules expand them first: the walk's first two levels). Deeper nodes' priors and children are found
  * only as the walk gets there (myr_group_select asks for each level's children's). At S = 64,
  * 9 actions, u8 indices: 22 bytes a slot in use and 270 for slots 0 .. A, about 1.2 KB a tree
  * on average over a search (1.9 KB at its end), 120 KB of L1 for 96 trees. A hint with no

@@ -2,11 +2,8 @@
  * agents in the snapshot's cell order (sim/cuda/neighbours.cuh), so a warp's agents read the
  * same bins from cache; the result is the CPU's bit for bit (fixed neighbour order, no FMA,
  * myr_sinf). Nothing is decided (one action), born or removed: one kernel per step.
- * circles_act walks an agent's bins first and keeps the entries within about the radius in a
- * per-thread buffer (CIRCLES_HITS entries: 256 bytes of stack, in L1), then sums their forces,
- * so that a warp whose threads walk different bins still computes the costly part (square root,
- * four divisions, sine) with most threads active: about max(hits in the warp), ~50, passes of
- * it per warp instead of one per candidate (~270). */
+ * circles_act adds each neighbour's force as its walk finds it (a buffered two-pass variant
+ * measured slower: its per-thread buffer lived in local memory). */
 /* The act kernel needs about 80 registers: 3 blocks of 256 threads per multiprocessor keep it
  * free of spills (4 blocks spill about 90 bytes, 5 about 250; a knob to try when timing). */
 #ifndef MYR_CUDA_MIN_BLOCKS

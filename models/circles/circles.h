@@ -93,21 +93,6 @@ MYR_HD static CIRCLES_INLINE int circles_force(const myr_view *v, const circles_
   return 1;
 }
 
-/* The forces of hit[0 .. nh) in that order; returns how many were neighbours. */
-MYR_HD static CIRCLES_INLINE int circles_forces(const myr_view *v, const circles_params *p, const uint32_t *hit,
-                                                int nh, uint64_t id, float x, float y, float z, int wrap, float *f) {
-  int count = 0;
-  for (int j = 0; j < nh; j++) count += circles_force(v, p, hit[j], id, x, y, z, wrap, f);
-  return count;
-}
-
-/* Entries an agent collects before it computes their forces (circles_act). The mean is about 34
- * at density 1 and radius 2 (4/3 pi r^3), so a full buffer, which makes a GPU thread compute
- * apart from its warp in the middle of its walk, is rare. */
-#ifndef CIRCLES_HITS
-#define CIRCLES_HITS 64
-#endif
-
 /* Moves the agent by the mean force and returns the distance moved. */
 MYR_HD static inline float circles_move(const myr_view *v, const circles_params *p, int64_t i, const float *f,
                                         int count) {
@@ -128,38 +113,27 @@ MYR_HD static inline float circles_move(const myr_view *v, const circles_params 
 
 /* The walk and the forces of circles_act for a point (x, y, z) of agent `id`, with the space's
  * wrap flag as a constant: adds the force to f[3], returns the neighbours, and sets *candidates
- * (entries read; fewer than 2^32: the snapshot indexes entries with 32 bits). The walk takes a
- * run's entries two at a time, both loads first, so that a GPU thread has two in flight (a
- * run's odd last entry is loaded twice and kept once); the buffer is summed, in order, when
- * fewer than two places are left. */
+ * (entries read; fewer than 2^32: the snapshot indexes entries with 32 bits). One pass: an
+ * entry closer than the cheap cutoff has its force added at once. (A two-pass variant that
+ * buffered the hits in a per-thread array measured 2.5x slower on an H100: the buffer lives in
+ * local memory and competed with the positions for L1.) */
 MYR_HD static CIRCLES_INLINE int circles_walk(const myr_view *v, const circles_params *p, uint64_t id, float x,
                                               float y, float z, int wrap, float *f, uint32_t *candidates) {
-  int count = 0, nh = 0;
-  uint32_t hit[CIRCLES_HITS], cand = 0;
+  int count = 0;
+  uint32_t cand = 0;
   MYR_NBR_FOREACH_RUN(&v->nbr, x, y, z, rb, re, {
     cand += re - rb;
-    for (uint32_t e = rb; e < re; e += 2) {
-      if (nh > CIRCLES_HITS - 2) {
-        count += circles_forces(v, p, hit, nh, id, x, y, z, wrap, f);
-        nh = 0;
-      }
-      uint32_t e1 = e + 1 < re ? e + 1 : e;
+    for (uint32_t e = rb; e < re; e++) {
       float dx_, dy_, dz_;
-      float d0 = circles_d2(&v->nbr, e, x, y, z, wrap, &dx_, &dy_, &dz_);
-      float d1 = circles_d2(&v->nbr, e1, x, y, z, wrap, &dx_, &dy_, &dz_);
-      if (d0 < p->cut2_f) hit[nh++] = e; /* NaN: not kept */
-      if (d1 < p->cut2_f && e1 != e) hit[nh++] = e1;
+      if (circles_d2(&v->nbr, e, x, y, z, wrap, &dx_, &dy_, &dz_) < p->cut2_f) /* NaN: not kept */
+        count += circles_force(v, p, e, id, x, y, z, wrap, f);
     }
   });
   *candidates = cand;
-  return count + circles_forces(v, p, hit, nh, id, x, y, z, wrap, f);
+  return count;
 }
 
-/* act: the forces from every neighbour in the published snapshot, in the engine's order. Two
- * passes, so that a GPU warp's threads, each walking its own bins, run the costly part (a square
- * root, four divisions, a sine) together: the walk keeps the entries closer than about the
- * radius (about 1 in 6 candidates), then their forces are summed in the same order. Only the
- * control flow differs from summing during the walk; the bits do not. */
+/* act: the forces from every neighbour in the published snapshot, in the engine's order. */
 MYR_HD static inline void circles_act(const myr_view *v, int64_t i, int64_t *flow) {
   const circles_params *p = (const circles_params *)v->params;
   float x = MYR_COL(v, CIRCLES_X, float)[i], y = MYR_COL(v, CIRCLES_Y, float)[i];

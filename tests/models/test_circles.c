@@ -223,8 +223,7 @@ int main(void) {
   against_reference(1000, "radius: 2.0", 4);              /* closed: a 10^3 cube, 5 bins a side */
   against_reference(1200, "radius: 1.5, wrap: true", 4);  /* wrapped, radius not a power of two */
   against_reference(700, "size: 7.6, radius: 2.5, repulse: 0.5, wrap: true", 4); /* 3 bins a side */
-  /* dense: about 130 neighbours each, so circles_act's buffer of CIRCLES_HITS (64) entries fills
-   * and is summed during the walk, twice for most agents */
+  /* dense: about 130 neighbours each */
   against_reference(2000, "size: 8, radius: 2.0", 4);
   threads("radius: 2.0");
   threads("radius: 1.8, wrap: true");

@@ -19,6 +19,7 @@
 #include "partition/host.h"
 #include "partition/nccl.h"
 #include "partition/spatial.h"
+#include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
 
 /* A run of consecutive rows exchanged with one peer (spatial_parallel). */
 typedef struct row_run {
@@ -55,12 +56,6 @@ typedef struct nccl_rank {
     ncclResult_t r_ = (call);                                                                         \
     if (r_ != ncclSuccess)                                                                            \
       return myr_fail(err, MYR_ERR_BACKEND, "NCCL: %s failed: %s", what, ncclGetErrorString(r_));     \
-  } while (0)
-#define CUDA_TRY(call)                                                                                \
-  do {                                                                                                \
-    cudaError_t e_ = (call);                                                                          \
-    if (e_ != cudaSuccess)                                                                            \
-      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s", #call, cudaGetErrorString(e_));    \
   } while (0)
 
 extern "C" int myr_nccl_available(void) { return 1; }
@@ -124,13 +119,13 @@ static int reserve(void **p, size_t *cap, size_t n, size_t size) {
 /* The nonzero cells of every rank's layer (counts shared over NCCL); returns their total. */
 template <class T>
 static myr_status count_all(nccl_rank *k, const T *layer, int64_t cells, int ranks, int me, myr_error *err) {
-  CUDA_TRY(cudaMemsetAsync(k->count, 0, (size_t)ranks * sizeof(long long), k->stream));
+  CU(cudaMemsetAsync(k->count, 0, (size_t)ranks * sizeof(long long), k->stream));
   count_nonzero<T><<<blocks_for(cells), 256, 0, k->stream>>>(layer, cells, k->count + me);
-  CUDA_TRY(cudaGetLastError());
+  CU(cudaGetLastError());
   NCCL_TRY(ncclAllGather(k->count + me, k->count, 1, ncclInt64, k->comm, k->stream), "ncclAllGather");
-  CUDA_TRY(cudaMemcpyAsync(k->host_count, k->count, (size_t)ranks * sizeof(long long), cudaMemcpyDeviceToHost,
+  CU(cudaMemcpyAsync(k->host_count, k->count, (size_t)ranks * sizeof(long long), cudaMemcpyDeviceToHost,
                            k->stream));
-  CUDA_TRY(cudaStreamSynchronize(k->stream));
+  CU(cudaStreamSynchronize(k->stream));
   return MYR_OK;
 }
 
@@ -146,13 +141,13 @@ static myr_status sum_sparse(nccl_rank *k, T *layer, int64_t cells, int ranks, i
   size_t bytes = 0;
   thrust::counting_iterator<int32_t> cells_iter(0);
   nonzero_at<T> pred = {layer};
-  CUDA_TRY(cub::DeviceSelect::If(NULL, bytes, cells_iter, k->idx, k->count + me, cells, pred, k->stream));
+  CU(cub::DeviceSelect::If(NULL, bytes, cells_iter, k->idx, k->count + me, cells, pred, k->stream));
   if (!reserve(&k->cub_temp, &k->cub_bytes, bytes, 1))
     return myr_fail(err, MYR_ERR_NOMEM, "NCCL sparse sum: no room for %zu bytes of scratch", bytes);
   bytes = k->cub_bytes;
-  CUDA_TRY(cub::DeviceSelect::If(k->cub_temp, bytes, cells_iter, k->idx, k->count + me, cells, pred, k->stream));
+  CU(cub::DeviceSelect::If(k->cub_temp, bytes, cells_iter, k->idx, k->count + me, cells, pred, k->stream));
   gather_values<T><<<blocks_for(mine), 256, 0, k->stream>>>(layer, k->idx, k->val, mine);
-  CUDA_TRY(cudaGetLastError());
+  CU(cudaGetLastError());
   /* every list to every rank, each into its place in rank order */
   NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
   int64_t at = 0;
@@ -166,19 +161,19 @@ static myr_status sum_sparse(nccl_rank *k, T *layer, int64_t cells, int ranks, i
   }
   NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
   add_entries<T><<<blocks_for(total), 256, 0, k->stream>>>(layer, k->all_idx, k->all_val, total, before, before + mine);
-  CUDA_TRY(cudaGetLastError());
+  CU(cudaGetLastError());
   return MYR_OK;
 }
 
 static myr_status make_streams(nccl_rank *k, myr_error *err) {
-  CUDA_TRY(cudaStreamCreateWithFlags(&k->stream, cudaStreamNonBlocking));
-  CUDA_TRY(cudaEventCreateWithFlags(&k->ready, cudaEventDisableTiming));
-  CUDA_TRY(cudaEventCreate(&k->done));
-  CUDA_TRY(cudaEventCreate(&k->start));
+  CU(cudaStreamCreateWithFlags(&k->stream, cudaStreamNonBlocking));
+  CU(cudaEventCreateWithFlags(&k->ready, cudaEventDisableTiming));
+  CU(cudaEventCreate(&k->done));
+  CU(cudaEventCreate(&k->start));
   int ranks = 0;
   if (ncclCommCount(k->comm, &ranks) != ncclSuccess) ranks = 1024;
-  CUDA_TRY(cudaMalloc((void **)&k->count, (size_t)(ranks + 1) * sizeof(long long)));
-  CUDA_TRY(cudaHostAlloc((void **)&k->host_count, (size_t)(ranks + 1) * sizeof(long long), cudaHostAllocDefault));
+  CU(cudaMalloc((void **)&k->count, (size_t)(ranks + 1) * sizeof(long long)));
+  CU(cudaHostAlloc((void **)&k->host_count, (size_t)(ranks + 1) * sizeof(long long), cudaHostAllocDefault));
   return MYR_OK;
 }
 
@@ -219,7 +214,7 @@ extern "C" myr_status myr_nccl_open_rank(const void *id, int size, myr_rank *ran
   if (!k) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate NCCL rank state");
   ncclUniqueId u;
   memcpy(&u, id, sizeof u);
-  CUDA_TRY(cudaSetDevice(rank->device));
+  CU(cudaSetDevice(rank->device));
   rank->team = k;
   rank->sum_layers = myr_nccl_sum_layers;
   NCCL_TRY(ncclCommInitRank(&k->comm, size, u, rank->index), "ncclCommInitRank");
@@ -265,17 +260,17 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
   if (!any) return MYR_OK;
   if (k->timed) { /* the previous sum is long done: count its time */
     float ms = 0;
-    CUDA_TRY(cudaEventSynchronize(k->done));
-    CUDA_TRY(cudaEventElapsedTime(&ms, k->start, k->done));
+    CU(cudaEventSynchronize(k->done));
+    CU(cudaEventElapsedTime(&ms, k->start, k->done));
     r->seconds_comm += ms / 1000.0;
     k->timed = 0;
   }
   cudaStream_t step = (cudaStream_t)stream;
   int64_t cells = (int64_t)v->width * v->height;
   int ranks = r->count, me = r->index;
-  CUDA_TRY(cudaEventRecord(k->ready, step));
-  CUDA_TRY(cudaStreamWaitEvent(k->stream, k->ready, 0));
-  CUDA_TRY(cudaEventRecord(k->start, k->stream));
+  CU(cudaEventRecord(k->ready, step));
+  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
+  CU(cudaEventRecord(k->start, k->stream));
   for (int l = 0; l < m->n_layers; l++) {
     if (!myr_layer_summed_in(m, l, phase)) continue;
     size_t es = myr_type_size(m->layers[l].type);
@@ -299,10 +294,10 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
       /* every rank must choose alike, and one may lack the memory: the smallest vote wins */
       long long *vote = k->host_count + ranks, *dvote = k->count + ranks;
       *vote = bytes < dense / 2 && room;
-      CUDA_TRY(cudaMemcpyAsync(dvote, vote, sizeof *vote, cudaMemcpyHostToDevice, k->stream));
+      CU(cudaMemcpyAsync(dvote, vote, sizeof *vote, cudaMemcpyHostToDevice, k->stream));
       NCCL_TRY(ncclAllReduce(dvote, dvote, 1, ncclInt64, ncclMin, k->comm, k->stream), "ncclAllReduce");
-      CUDA_TRY(cudaMemcpyAsync(vote, dvote, sizeof *vote, cudaMemcpyDeviceToHost, k->stream));
-      CUDA_TRY(cudaStreamSynchronize(k->stream));
+      CU(cudaMemcpyAsync(vote, dvote, sizeof *vote, cudaMemcpyDeviceToHost, k->stream));
+      CU(cudaStreamSynchronize(k->stream));
       sparse = *vote == 1;
       if (sparse) {
         s = es == 4 ? sum_sparse(k, (uint32_t *)v->layer[l], cells, ranks, me, err)
@@ -317,8 +312,8 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
       r->bytes_moved += dense; /* a ring all-reduce sends 2 (n - 1) / n of the buffer from every rank */
     }
   }
-  CUDA_TRY(cudaEventRecord(k->done, k->stream));
-  CUDA_TRY(cudaStreamWaitEvent(step, k->done, 0));
+  CU(cudaEventRecord(k->done, k->stream));
+  CU(cudaStreamWaitEvent(step, k->done, 0));
   k->timed = 1;
   return MYR_OK;
 }
@@ -366,8 +361,8 @@ extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp
       }
   }
   free(scratch);
-  CUDA_TRY(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1)));
-  CUDA_TRY(cudaMemcpy(k->row0, sp->row0, sizeof(int32_t) * (size_t)(sp->size + 1), cudaMemcpyHostToDevice));
+  CU(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1)));
+  CU(cudaMemcpy(k->row0, sp->row0, sizeof(int32_t) * (size_t)(sp->size + 1), cudaMemcpyHostToDevice));
   r->sum_layers = myr_nccl_spatial_sync;
   r->migrate = myr_nccl_spatial_migrate;
   return MYR_OK;
@@ -438,11 +433,11 @@ static myr_status halo_sums(myr_rank *r, nccl_rank *k, const myr_model *m, const
       if (es == 1) add_rows<uint8_t><<<blocks_for(n), 256, 0, k->stream>>>((uint8_t *)dst, (const uint8_t *)src, n);
       else if (es == 4) add_rows<uint32_t><<<blocks_for(n), 256, 0, k->stream>>>((uint32_t *)dst, (const uint32_t *)src, n);
       else add_rows<uint64_t><<<blocks_for(n), 256, 0, k->stream>>>((uint64_t *)dst, (const uint64_t *)src, n);
-      CUDA_TRY(cudaGetLastError());
+      CU(cudaGetLastError());
       at += (size_t)k->given[j].rows * rb;
     }
     for (int j = 0; j < k->n_halo; j++)
-      CUDA_TRY(cudaMemsetAsync((char *)v->layer[l] + (size_t)k->halo[j].y * rb, 0, (size_t)k->halo[j].rows * rb, k->stream));
+      CU(cudaMemsetAsync((char *)v->layer[l] + (size_t)k->halo[j].y * rb, 0, (size_t)k->halo[j].rows * rb, k->stream));
   }
   return MYR_OK;
 }
@@ -474,15 +469,15 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
   if (m->n_layers == 0) return MYR_OK;
   if (k->timed) {
     float ms = 0;
-    CUDA_TRY(cudaEventSynchronize(k->done));
-    CUDA_TRY(cudaEventElapsedTime(&ms, k->start, k->done));
+    CU(cudaEventSynchronize(k->done));
+    CU(cudaEventElapsedTime(&ms, k->start, k->done));
     r->seconds_comm += ms / 1000.0;
     k->timed = 0;
   }
   cudaStream_t step = (cudaStream_t)stream;
-  CUDA_TRY(cudaEventRecord(k->ready, step));
-  CUDA_TRY(cudaStreamWaitEvent(k->stream, k->ready, 0));
-  CUDA_TRY(cudaEventRecord(k->start, k->stream));
+  CU(cudaEventRecord(k->ready, step));
+  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
+  CU(cudaEventRecord(k->start, k->stream));
   myr_status s = MYR_OK;
   switch (point) {
   case MYR_SYNC_AFTER_ACT:
@@ -493,15 +488,15 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
       if (!pick_transient(m, l, point)) continue;
       size_t rb = row_bytes(k->sp, m, l);
       for (int j = 0; j < k->n_halo; j++)
-        CUDA_TRY(cudaMemsetAsync((char *)v->layer[l] + (size_t)k->halo[j].y * rb, 0, (size_t)k->halo[j].rows * rb,
+        CU(cudaMemsetAsync((char *)v->layer[l] + (size_t)k->halo[j].y * rb, 0, (size_t)k->halo[j].rows * rb,
                                  k->stream));
     }
     if (s == MYR_OK) s = halo_copies(r, k, m, v, pick_persistent, point, err);
     break;
   }
   if (s != MYR_OK) return s;
-  CUDA_TRY(cudaEventRecord(k->done, k->stream));
-  CUDA_TRY(cudaStreamWaitEvent(step, k->done, 0));
+  CU(cudaEventRecord(k->done, k->stream));
+  CU(cudaStreamWaitEvent(step, k->done, 0));
   k->timed = 1;
   return MYR_OK;
 }
@@ -543,7 +538,7 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
     if (q != me) arriving += sp->moves[(size_t)q * (size_t)R + (size_t)me];
   int ok = grow(&k->in_rows, &k->in_cap, (size_t)arriving * row + 1);
   if (ok) {
-    CUDA_TRY(cudaStreamSynchronize((cudaStream_t)myr_cuda_stream_of(sim)));
+    CU(cudaStreamSynchronize((cudaStream_t)myr_cuda_stream_of(sim)));
     NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
     size_t out_at = 0, in_at = 0;
     for (int q = 0; q < R; q++) {
@@ -556,7 +551,7 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
       r->bytes_moved += (double)send;
     }
     NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
-    CUDA_TRY(cudaStreamSynchronize(k->stream));
+    CU(cudaStreamSynchronize(k->stream));
     s = myr_cuda_immigrate(sim, k->in_rows, arriving, err);
   } else {
     s = myr_fail(err, MYR_ERR_NOMEM, "migration: no room for %lld arriving agents", (long long)arriving);

@@ -35,14 +35,7 @@
 #include "search/mcts_cuda.h"
 #include "search/mcts_group.cuh" /* myr_group_*: selection with a group of lanes per agent */
 #include "search/mcts_tree.h"
-
-#define CU(call)                                                                                       \
-  do {                                                                                                 \
-    cudaError_t e_ = (cudaError_t)(call);                                                              \
-    if (e_ != cudaSuccess)                                                                             \
-      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s (%s:%d)", #call, cudaGetErrorString(e_), \
-                      __FILE__, __LINE__);                                                             \
-  } while (0)
+#include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
 
 struct myr_mcts_cuda {
   myr_mcts_config cfg;

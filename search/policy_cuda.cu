@@ -12,14 +12,7 @@
 #include "search/mcts_cuda.h"
 #include "search/policy.h"
 #include "search/trainer.h" // myr_trainer_observe: samples from the GPU search
-
-#define CU(call)                                                                                       \
-  do {                                                                                                 \
-    cudaError_t e_ = (cudaError_t)(call);                                                              \
-    if (e_ != cudaSuccess)                                                                             \
-      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s (%s:%d)", #call, cudaGetErrorString(e_), \
-                      __FILE__, __LINE__);                                                             \
-  } while (0)
+#include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
 
 #define NETWORK_CHUNK ((int64_t)1 << 20) /* agents per network-policy chunk */
 

@@ -23,16 +23,9 @@
 
 #include "search/trainer.h"
 #include "search/train.h"
+#include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
 
 #define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
-
-#define CU(call)                                                                                       \
-  do {                                                                                                 \
-    cudaError_t e_ = (cudaError_t)(call);                                                              \
-    if (e_ != cudaSuccess)                                                                             \
-      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s (%s:%d)", #call, cudaGetErrorString(e_), \
-                      __FILE__, __LINE__);                                                             \
-  } while (0)
 
 /* ---- kernels ---------------------------------------------------------------------------------- */
 

@@ -25,18 +25,11 @@
 #include "sim/cuda/neighbours.cuh" /* myr_cuda_neighbours_*: snapshots for neighbour queries */
 #include "search/policy.h"
 #include "sim/backend.h"
+#include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
 
 #define STAGING_BYTES ((size_t)64 << 20)
 #define SCRATCH_PER_SLOT 16 /* two 8-byte areas: birth offsets / compaction / gather, sort keys */
 #define ALIGN 256
-
-#define CU(call)                                                                                       \
-  do {                                                                                                 \
-    cudaError_t e_ = (cudaError_t)(call);                                                              \
-    if (e_ != cudaSuccess)                                                                             \
-      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s (%s:%d)", #call, cudaGetErrorString(e_), \
-                      __FILE__, __LINE__);                                                             \
-  } while (0)
 
 static int g_sm_count = 132;
 

@@ -14,14 +14,7 @@
 
 #include "sim/cuda/neighbours.cuh"
 #include "sim/sim.h"
-
-#define CU(call)                                                                                       \
-  do {                                                                                                 \
-    cudaError_t e_ = (cudaError_t)(call);                                                              \
-    if (e_ != cudaSuccess)                                                                             \
-      return myr_fail(err, MYR_ERR_BACKEND, "CUDA: %s failed: %s (%s:%d)", #call, cudaGetErrorString(e_), \
-                      __FILE__, __LINE__);                                                             \
-  } while (0)
+#include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
 
 typedef struct nbr_device {
   int64_t capacity, cells;

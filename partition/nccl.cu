@@ -251,6 +251,17 @@ static ncclDataType_t nccl_type(size_t bytes) {
   return bytes == 1 ? ncclUint8 : bytes == 4 ? ncclUint32 : ncclUint64; /* wrapping sums, as one rank's */
 }
 
+/* Adds the time of the rank's previous exchange (long done by now) to its communication time. */
+static myr_status count_previous(myr_rank *r, nccl_rank *k, myr_error *err) {
+  if (!k->timed) return MYR_OK;
+  float ms = 0;
+  CU(cudaEventSynchronize(k->done));
+  CU(cudaEventElapsedTime(&ms, k->start, k->done));
+  r->seconds_comm += ms / 1000.0;
+  k->timed = 0;
+  return MYR_OK;
+}
+
 extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                                           myr_error *err) {
   nccl_rank *k = (nccl_rank *)r->team;
@@ -258,13 +269,8 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
   int any = 0;
   for (int l = 0; l < m->n_layers; l++) any |= myr_layer_summed_in(m, l, phase);
   if (!any) return MYR_OK;
-  if (k->timed) { /* the previous sum is long done: count its time */
-    float ms = 0;
-    CU(cudaEventSynchronize(k->done));
-    CU(cudaEventElapsedTime(&ms, k->start, k->done));
-    r->seconds_comm += ms / 1000.0;
-    k->timed = 0;
-  }
+  myr_status counted = count_previous(r, k, err);
+  if (counted != MYR_OK) return counted;
   cudaStream_t step = (cudaStream_t)stream;
   int64_t cells = (int64_t)v->width * v->height;
   int ranks = r->count, me = r->index;
@@ -467,13 +473,8 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
   nccl_rank *k = (nccl_rank *)r->team;
   const myr_model *m = sim->model;
   if (m->n_layers == 0) return MYR_OK;
-  if (k->timed) {
-    float ms = 0;
-    CU(cudaEventSynchronize(k->done));
-    CU(cudaEventElapsedTime(&ms, k->start, k->done));
-    r->seconds_comm += ms / 1000.0;
-    k->timed = 0;
-  }
+  myr_status counted = count_previous(r, k, err);
+  if (counted != MYR_OK) return counted;
   cudaStream_t step = (cudaStream_t)stream;
   CU(cudaEventRecord(k->ready, step));
   CU(cudaStreamWaitEvent(k->stream, k->ready, 0));

@@ -200,13 +200,6 @@ static const int *position_columns(const myr_model *m) {
   return m->position_columns ? m->position_columns : m->cell_columns;
 }
 
-static size_t agent_bytes(const myr_sim *sim) {
-  size_t row = sizeof(uint64_t);
-  for (int c = 0; c < sim->agents.n_columns; c++)
-    row += myr_type_size(sim->model->columns[c].type) * (size_t)sim->agents.components[c];
-  return row;
-}
-
 static int box_append(myr_spatial_box *b, const myr_sim *sim, int64_t i, size_t row) {
   if (b->used + row > b->cap) {
     size_t cap = b->cap ? 2 * b->cap : 64 * row;
@@ -216,30 +209,9 @@ static int box_append(myr_spatial_box *b, const myr_sim *sim, int64_t i, size_t 
     b->data = grown;
     b->cap = cap;
   }
-  const myr_agents *a = &sim->agents;
-  char *p = b->data + b->used;
-  memcpy(p, &a->id[i], sizeof(uint64_t));
-  p += sizeof(uint64_t);
-  for (int c = 0; c < a->n_columns; c++) {
-    size_t es = myr_type_size(sim->model->columns[c].type);
-    for (int q = 0; q < a->components[c]; q++, p += es)
-      memcpy(p, (const char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)i) * es, es);
-  }
+  myr_sim_pack_agent(sim, i, b->data + b->used);
   b->used += row;
   return 1;
-}
-
-static void take_agent(myr_sim *sim, const char *p) {
-  myr_agents *a = &sim->agents;
-  int64_t k = a->n++;
-  memcpy(&a->id[k], p, sizeof(uint64_t));
-  p += sizeof(uint64_t);
-  a->alive[k] = 1;
-  for (int c = 0; c < a->n_columns; c++) {
-    size_t es = myr_type_size(sim->model->columns[c].type);
-    for (int q = 0; q < a->components[c]; q++, p += es)
-      memcpy((char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)k) * es, p, es);
-  }
 }
 
 myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
@@ -247,7 +219,7 @@ myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   double t0 = omp_get_wtime();
   myr_agents *a = &sim->agents;
   const int32_t *ys = (const int32_t *)a->col[position_columns(sim->model)[1]];
-  size_t row = agent_bytes(sim);
+  size_t row = myr_sim_agent_row_bytes(sim);
   int me = r->index, failed = 0;
   int64_t leaving = 0;
   for (int q = 0; q < sp->size; q++) sp->boxes[me * sp->size + q].used = 0;
@@ -273,7 +245,7 @@ myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   }
   for (int q = 0; q < sp->size && s == MYR_OK; q++) {
     const myr_spatial_box *b = &sp->boxes[q * sp->size + me];
-    for (size_t at = 0; at < b->used; at += row) take_agent(sim, b->data + at);
+    for (size_t at = 0; at < b->used; at += row) myr_sim_append_agent_row(sim, b->data + at);
     r->bytes_moved += (double)b->used;
   }
   if (s == MYR_OK) s = barrier(sp, r, err); /* every box is read before the next fill */

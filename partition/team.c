@@ -237,20 +237,7 @@ static myr_status split_rank(myr_team *t, int r, void *varg, myr_error *err) {
   t->sim[r] = sim;
   sim->rank = t->size > 1 ? &t->rank[r] : NULL;
   sim->step = w->step;
-  const myr_agents *from = &w->agents;
-  myr_agents *to = &sim->agents;
-  for (int64_t j = b; j < e; j++) {
-    int64_t i = a->order[j], k = j - b;
-    to->id[k] = from->id[i];
-    to->alive[k] = 1;
-    for (int c = 0; c < to->n_columns; c++) {
-      size_t es = myr_type_size(sim->model->columns[c].type);
-      for (int q = 0; q < to->components[c]; q++)
-        memcpy((char *)to->col[c] + ((size_t)q * (size_t)to->capacity + (size_t)k) * es,
-               (const char *)from->col[c] + ((size_t)q * (size_t)from->capacity + (size_t)i) * es, es);
-    }
-  }
-  to->n = e - b;
+  for (int64_t j = b; j < e; j++) myr_sim_copy_agent(sim, w, a->order[j]);
   size_t cells = (size_t)w->grid.width * (size_t)w->grid.height;
   for (int l = 0; l < w->grid.n_layers; l++)
     memcpy(sim->grid.layer[l], w->grid.layer[l], cells * myr_type_size(sim->model->layers[l].type));
@@ -452,15 +439,7 @@ static myr_status move_agents(myr_team *t, myr_sim *from, myr_sim *to, int64_t k
                     (long long)(b->n + k), (long long)b->capacity);
   for (int64_t i = a->n - 1; i >= 0 && k > 0; i--) {
     if (!a->alive[i]) continue;
-    int64_t j = b->n++;
-    b->id[j] = a->id[i];
-    b->alive[j] = 1;
-    for (int c = 0; c < a->n_columns; c++) {
-      size_t es = myr_type_size(from->model->columns[c].type);
-      for (int q = 0; q < a->components[c]; q++)
-        memcpy((char *)b->col[c] + ((size_t)q * (size_t)b->capacity + (size_t)j) * es,
-               (const char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)i) * es, es);
-    }
+    myr_sim_copy_agent(to, from, i);
     a->alive[i] = 0;
     k--;
   }
@@ -573,69 +552,23 @@ static myr_status download_rank(myr_team *t, int r, void *arg, myr_error *err) {
 
 /* Appends the alive agents of `from` (all columns) to `to`. */
 static void append_agents(myr_sim *to, const myr_sim *from) {
-  const myr_agents *f = &from->agents;
-  myr_agents *a = &to->agents;
-  for (int64_t i = 0; i < f->n; i++) {
-    if (!f->alive[i]) continue;
-    int64_t k = a->n++;
-    a->id[k] = f->id[i];
-    a->alive[k] = 1;
-    for (int c = 0; c < a->n_columns; c++) {
-      size_t es = myr_type_size(to->model->columns[c].type);
-      for (int q = 0; q < a->components[c]; q++)
-        memcpy((char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)k) * es,
-               (const char *)f->col[c] + ((size_t)q * (size_t)f->capacity + (size_t)i) * es, es);
-    }
-  }
+  for (int64_t i = 0; i < from->agents.n; i++)
+    if (from->agents.alive[i]) myr_sim_copy_agent(to, from, i);
 }
 
-/* Bytes of one agent in a gather: its id, then every component of every column. */
-static size_t row_bytes(const myr_sim *sim) {
-  size_t row = sizeof(uint64_t);
-  for (int c = 0; c < sim->agents.n_columns; c++)
-    row += myr_type_size(sim->model->columns[c].type) * (size_t)sim->agents.components[c];
-  return row;
-}
-
-/* Packs the alive agents of `from` as rows; returns the number packed. */
+/* Packs the alive agents of `from` as rows (myr_sim_pack_agent); returns how many. */
 static int64_t pack_agents(const myr_sim *from, char *out) {
-  const myr_agents *f = &from->agents;
+  size_t row = myr_sim_agent_row_bytes(from);
   int64_t k = 0;
-  char *p = out;
-  for (int64_t i = 0; i < f->n; i++) {
-    if (!f->alive[i]) continue;
-    memcpy(p, &f->id[i], sizeof(uint64_t));
-    p += sizeof(uint64_t);
-    for (int c = 0; c < f->n_columns; c++) {
-      size_t es = myr_type_size(from->model->columns[c].type);
-      for (int q = 0; q < f->components[c]; q++, p += es)
-        memcpy(p, (const char *)f->col[c] + ((size_t)q * (size_t)f->capacity + (size_t)i) * es, es);
-    }
-    k++;
-  }
+  for (int64_t i = 0; i < from->agents.n; i++)
+    if (from->agents.alive[i]) myr_sim_pack_agent(from, i, out + (size_t)k++ * row);
   return k;
-}
-
-static void unpack_agents(myr_sim *to, const char *rows, int64_t n) {
-  myr_agents *a = &to->agents;
-  const char *p = rows;
-  for (int64_t j = 0; j < n; j++) {
-    int64_t k = a->n++;
-    memcpy(&a->id[k], p, sizeof(uint64_t));
-    p += sizeof(uint64_t);
-    a->alive[k] = 1;
-    for (int c = 0; c < a->n_columns; c++) {
-      size_t es = myr_type_size(to->model->columns[c].type);
-      for (int q = 0; q < a->components[c]; q++, p += es)
-        memcpy((char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)k) * es, p, es);
-    }
-  }
 }
 
 /* The processes of an MPI team send their agents to rank 0 (rows). */
 static myr_status gather_processes(myr_team *t, myr_sim **global, myr_error *err) {
   const myr_sim *mine = t->sim[0];
-  size_t row = row_bytes(mine);
+  size_t row = myr_sim_agent_row_bytes(mine);
   char *rows = malloc(row * (size_t)(mine->agents.n > 0 ? mine->agents.n : 1));
   if (!rows) return myr_fail(err, MYR_ERR_NOMEM, "cannot pack %lld agents", (long long)mine->agents.n);
   int64_t n = pack_agents(mine, rows), total = 0;
@@ -649,7 +582,7 @@ static myr_status gather_processes(myr_team *t, myr_sim **global, myr_error *err
   int64_t agents = total / (int64_t)row;
   myr_sim *g;
   if ((s = myr_sim_create_empty_part(t->cfg, agents > 0 ? agents : 1, &g, err)) == MYR_OK) {
-    unpack_agents(g, (const char *)all, agents);
+    for (int64_t j = 0; j < agents; j++) myr_sim_append_agent_row(g, (const char *)all + (size_t)j * row);
     *global = g;
   }
   free(all);

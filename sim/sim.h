@@ -131,6 +131,15 @@ myr_status myr_sim_start_backend(myr_sim *sim, myr_error *err);
  * the CPU backend). Call before reading columns or layers: hash, snapshots, checkpoints. */
 myr_status myr_sim_to_host(myr_sim *sim, myr_error *err);
 void myr_sim_destroy(myr_sim *sim);
+/* Agents as packed rows, for moving them between ranks (partition/): a row is the id, then every
+ * component of every column, in column order (agent_row_bytes bytes). pack writes slot's row;
+ * append_agent_row adds a row as a new alive agent after the slots in use (the caller checks
+ * the capacity); copy_agent appends slot `slot` of `from` to `to` (same model and config). */
+size_t myr_sim_agent_row_bytes(const myr_sim *sim);
+void myr_sim_pack_agent(const myr_sim *sim, int64_t slot, void *row);
+void myr_sim_append_agent_row(myr_sim *sim, const void *row);
+void myr_sim_copy_agent(myr_sim *to, const myr_sim *from, int64_t slot);
+
 /* Copies the network's host weights of `from` into `to` (same shape), e.g. into a gathered
  * state that goes into a checkpoint. */
 void myr_sim_copy_network(myr_sim *to, const myr_sim *from);

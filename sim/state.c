@@ -190,6 +190,56 @@ myr_status myr_sim_create_part(const myr_config *cfg, myr_rank *rank, uint64_t f
   return MYR_OK;
 }
 
+size_t myr_sim_agent_row_bytes(const myr_sim *sim) {
+  size_t row = sizeof(uint64_t);
+  for (int c = 0; c < sim->agents.n_columns; c++)
+    row += myr_type_size(sim->model->columns[c].type) * (size_t)sim->agents.components[c];
+  return row;
+}
+
+/* The bytes of component q of column c of `slot`. */
+static char *agent_field(const myr_agents *a, const myr_model *m, int c, int q, int64_t slot) {
+  size_t es = myr_type_size(m->columns[c].type);
+  return (char *)a->col[c] + ((size_t)q * (size_t)a->capacity + (size_t)slot) * es;
+}
+
+void myr_sim_pack_agent(const myr_sim *sim, int64_t slot, void *row) {
+  const myr_agents *a = &sim->agents;
+  char *p = row;
+  memcpy(p, &a->id[slot], sizeof(uint64_t));
+  p += sizeof(uint64_t);
+  for (int c = 0; c < a->n_columns; c++) {
+    size_t es = myr_type_size(sim->model->columns[c].type);
+    for (int q = 0; q < a->components[c]; q++, p += es) memcpy(p, agent_field(a, sim->model, c, q, slot), es);
+  }
+}
+
+void myr_sim_append_agent_row(myr_sim *sim, const void *row) {
+  myr_agents *a = &sim->agents;
+  int64_t k = a->n++;
+  const char *p = row;
+  memcpy(&a->id[k], p, sizeof(uint64_t));
+  p += sizeof(uint64_t);
+  a->alive[k] = 1;
+  for (int c = 0; c < a->n_columns; c++) {
+    size_t es = myr_type_size(sim->model->columns[c].type);
+    for (int q = 0; q < a->components[c]; q++, p += es) memcpy(agent_field(a, sim->model, c, q, k), p, es);
+  }
+}
+
+void myr_sim_copy_agent(myr_sim *to, const myr_sim *from, int64_t slot) {
+  myr_agents *a = &to->agents;
+  const myr_agents *f = &from->agents;
+  int64_t k = a->n++;
+  a->id[k] = f->id[slot];
+  a->alive[k] = 1;
+  for (int c = 0; c < a->n_columns; c++) {
+    size_t es = myr_type_size(to->model->columns[c].type);
+    for (int q = 0; q < a->components[c]; q++)
+      memcpy(agent_field(a, to->model, c, q, k), agent_field(f, from->model, c, q, slot), es);
+  }
+}
+
 void myr_sim_copy_network(myr_sim *to, const myr_sim *from) {
   if (to->search && from->search && to->search->net.w && from->search->net.w &&
       to->search->net.n_params == from->search->net.n_params)

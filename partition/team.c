@@ -636,6 +636,7 @@ myr_status myr_team_perf(const myr_team *t, myr_perf_row **rows, myr_error *err)
   if (!mine) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the per-rank table");
   for (int r = 0; r < t->local; r++) {
     mine[r].agents = (double)myr_sim_population(t->sim[r]);
+    mine[r].agent_steps = t->agent_steps[r];
     mine[r].step_seconds = t->seconds_step[r];
     mine[r].comm_seconds = t->rank[r].seconds_comm;
     mine[r].bytes_moved = t->rank[r].bytes_moved;
@@ -657,24 +658,31 @@ const char *myr_team_strategy(const myr_team *t) {
   return t->spatial_on ? "spatial_parallel" : "data_parallel";
 }
 
-void myr_team_print_table(const myr_team *t, const myr_perf_row *rows, double wall, FILE *out) {
+void myr_team_print_table(const myr_team *t, const myr_perf_row *rows, double wall, double baseline, FILE *out) {
   if (t->size == 1 || !rows) return;
-  double steps = 0, comm = 0, bytes = 0, most = 0, agents = 0;
-  fprintf(out, "\n%-6s %14s %12s %12s %10s %14s\n", "rank", "agents", "step s", "comm s", "comm %", "bytes moved");
+  double steps = 0, comm = 0, bytes = 0, most = 0, agents = 0, work = 0;
+  fprintf(out, "\n%-6s %14s %14s %11s %11s %8s %14s\n", "rank", "agents", "agent-steps/s", "compute s", "comm s",
+          "comm %", "bytes moved");
   for (int r = 0; r < t->size; r++) {
     const myr_perf_row *k = &rows[r];
     double share = k->step_seconds > 0 ? 100 * k->comm_seconds / k->step_seconds : 0;
-    fprintf(out, "%-6d %14.0f %12.3f %12.3f %9.1f%% %14.4g\n", r, k->agents, k->step_seconds, k->comm_seconds, share,
-            k->bytes_moved);
+    double rate = k->step_seconds > 0 ? k->agent_steps / k->step_seconds : 0;
+    fprintf(out, "%-6d %14.0f %14.4g %11.3f %11.3f %7.1f%% %14.4g\n", r, k->agents, rate,
+            k->step_seconds - k->comm_seconds, k->comm_seconds, share, k->bytes_moved);
     steps += k->step_seconds;
     comm += k->comm_seconds;
     bytes += k->bytes_moved;
     agents += k->agents;
+    work += k->agent_steps;
     if (k->agents > most) most = k->agents;
   }
-  double mean = agents / t->size;
-  fprintf(out, "%-6s %14.0f %12.3f %12.3f %9.1f%% %14.4g\n", "total", agents, steps, comm,
+  double mean = agents / t->size, rate = wall > 0 ? work / wall : 0;
+  fprintf(out, "%-6s %14.0f %14.4g %11.3f %11.3f %7.1f%% %14.4g\n", "total", agents, rate, steps - comm, comm,
           steps > 0 ? 100 * comm / steps : 0, bytes);
-  fprintf(out, "%s, load imbalance (max/mean agents) %.3f, wall %.3f s\n", myr_team_strategy(t),
+  fprintf(out, "%s, load imbalance (max/mean agents) %.3f, wall %.3f s", myr_team_strategy(t),
           mean > 0 ? most / mean : 1.0, wall);
+  if (baseline > 0)
+    fprintf(out, ", scaling efficiency %.1f%% of %d x %.4g agent-steps/s", 100 * rate / (t->size * baseline), t->size,
+            baseline);
+  fprintf(out, "\n");
 }

@@ -62,7 +62,8 @@ myr_status myr_team_agree(const myr_team *t, myr_status s, myr_error *err);
  * elsewhere; every process must call it): the end-of-run table, which print_table prints. */
 struct myr_perf_row;
 myr_status myr_team_perf(const myr_team *t, struct myr_perf_row **rows, myr_error *err);
-void myr_team_print_table(const myr_team *t, const struct myr_perf_row *rows, double wall_seconds, FILE *out);
+void myr_team_print_table(const myr_team *t, const struct myr_perf_row *rows, double wall_seconds, double baseline,
+                          FILE *out);
 const char *myr_team_strategy(const myr_team *t);
 
 #ifdef __cplusplus

@@ -101,6 +101,7 @@ typedef struct myr_config {
   int balance;                /* myr_balance */
   myr_int_list device_weights; /* balance proportional: one relative weight per rank */
   int64_t rebalance_interval;  /* balance dynamic: steps between rebalances (at a sync) */
+  double baseline_rate;        /* agent-steps/s of a one-rank run, for the scaling efficiency; 0 = none */
 
   /* Provenance: the file's path and text as given (kept in output /meta), and the --set
    * overrides, applied in order. */

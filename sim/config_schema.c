@@ -167,6 +167,9 @@ const myr__key myr__config_keys[] = {
    "balance proportional: one relative weight per rank (e.g. [3, 2] puts 60% of the agents on rank 0)"},
   {"distributed.rebalance_interval", MYR__K_INT, OFF(rebalance_interval), 0, "100", 1, 1e12, NULL,
    "balance dynamic: steps between rebalances, taken at the first sync after each interval"},
+  {"distributed.baseline_rate", MYR__K_FLOAT, OFF(baseline_rate), 0, "0", 0, 1e18, NULL,
+   "agent-steps/s of a one-rank run of this config: the end-of-run table and /perf then give the scaling "
+   "efficiency; 0 = none"},
 };
 
 #define N_KEYS ((int)(sizeof myr__config_keys / sizeof myr__config_keys[0]))

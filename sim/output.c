@@ -276,12 +276,12 @@ myr_status myr_output_snapshot(myr_output *o, const myr_sim *sim, myr_error *err
 }
 
 myr_status myr_output_perf(myr_output *o, const myr_perf_row *rows, int ranks, const char *strategy, double wall_seconds,
-                           myr_error *err) {
+                           double baseline, myr_error *err) {
   myr__h5_quiet();
   const char *f = o->part;
   hid_t perf = H5Gcreate2(o->file, "perf", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (perf < 0) return myr__h5_fail(err, f, "create group", "/perf");
-  double most = 0, total = 0;
+  double most = 0, total = 0, work = 0;
   myr_status s = MYR_OK;
   for (int r = 0; r < ranks && s == MYR_OK; r++) {
     char name[32], where[48];
@@ -294,20 +294,27 @@ myr_status myr_output_perf(myr_output *o, const myr_perf_row *rows, int ranks, c
     }
     const myr_perf_row *k = &rows[r];
     s = myr__h5_put_f64(g, "agents", k->agents, f, where, err);
+    if (s == MYR_OK) s = myr__h5_put_f64(g, "agent_steps", k->agent_steps, f, where, err);
     if (s == MYR_OK) s = myr__h5_put_f64(g, "step_seconds", k->step_seconds, f, where, err);
+    if (s == MYR_OK) s = myr__h5_put_f64(g, "compute_seconds", k->step_seconds - k->comm_seconds, f, where, err);
     if (s == MYR_OK) s = myr__h5_put_f64(g, "comm_seconds", k->comm_seconds, f, where, err);
     if (s == MYR_OK)
       s = myr__h5_put_f64(g, "comm_share", k->step_seconds > 0 ? k->comm_seconds / k->step_seconds : 0, f, where, err);
     if (s == MYR_OK) s = myr__h5_put_f64(g, "bytes_moved", k->bytes_moved, f, where, err);
     H5Gclose(g);
     total += k->agents;
+    work += k->agent_steps;
     if (k->agents > most) most = k->agents;
   }
+  double rate = wall_seconds > 0 ? work / wall_seconds : 0;
   double mean = ranks > 0 ? total / ranks : 0;
   if (s == MYR_OK) s = myr__h5_put_i64(perf, "ranks", ranks, f, "/perf", err);
   if (s == MYR_OK) s = myr__h5_put_str(perf, "strategy", strategy, f, "/perf", err);
   if (s == MYR_OK) s = myr__h5_put_f64(perf, "load_imbalance", mean > 0 ? most / mean : 1.0, f, "/perf", err);
   if (s == MYR_OK) s = myr__h5_put_f64(perf, "wall_seconds", wall_seconds, f, "/perf", err);
+  if (s == MYR_OK) s = myr__h5_put_f64(perf, "agent_steps_per_s", rate, f, "/perf", err);
+  if (s == MYR_OK && baseline > 0)
+    s = myr__h5_put_f64(perf, "scaling_efficiency", rate / ((double)ranks * baseline), f, "/perf", err);
   H5Gclose(perf);
   return s;
 }

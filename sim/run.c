@@ -174,7 +174,8 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   int64_t agents = s == MYR_OK ? myr_team_population(team) : 0;
   myr_perf_row *perf = NULL; /* collective: every process */
   if (s == MYR_OK && myr_team_size(team) > 1) s = myr_team_perf(team, &perf, err);
-  if (s == MYR_OK && out && perf) s = myr_output_perf(out, perf, myr_team_size(team), myr_team_strategy(team), wall, err);
+  if (s == MYR_OK && out && perf)
+    s = myr_output_perf(out, perf, myr_team_size(team), myr_team_strategy(team), wall, cfg.baseline_rate, err);
   if (out) {
     myr_error close_err;
     myr_status cs = myr_output_close(out, s == MYR_OK, s == MYR_OK && hashed ? hash : NULL, wall, &close_err);
@@ -188,7 +189,7 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
     print_summary(team, &cfg, first, agents0, agents, &totals, wall, hex, cfg.output);
   else if (s == MYR_OK && root)
     printf("%s\n", hex);
-  if (s == MYR_OK && !o->quiet) myr_team_print_table(team, perf, wall, stdout);
+  if (s == MYR_OK && !o->quiet) myr_team_print_table(team, perf, wall, cfg.baseline_rate, stdout);
   free(perf);
 done:
   if (out) myr_output_close(out, 0, NULL, 0, &(myr_error){0});

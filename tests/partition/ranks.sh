@@ -88,6 +88,10 @@ check "the per-rank table is printed" grep -q "load imbalance" summary.txt
 check "the result holds /perf for 2 ranks" test "$(h5dump -a /perf/ranks out.h5 | sed -n 's/^ *(0): //p')" = 2
 check "/perf/1 has the rank's communication time" h5dump -a /perf/1/comm_seconds out.h5
 check "/meta ranks is 2" test "$(h5dump -a /meta/ranks out.h5 | sed -n 's/^ *(0): //p')" = 2
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 20 -R 2 -s agents.count=3000 -s distributed.baseline_rate=1000 \
+  -o eff.h5 >eff.txt 2>err.log
+check "a baseline rate gives the scaling efficiency in the table" grep -q "scaling efficiency" eff.txt
+check "and under /perf" h5dump -a /perf/scaling_efficiency eff.h5
 
 mcts=(-n 6 -t 2 -s agents.count=300 -s policy.kind=mcts -s policy.mcts.simulations=8 -s run.snapshot_every=0 -o out.h5)
 same_for_ranks "foraging mcts" "$cfgdir/foraging-small.yaml" "${mcts[@]}"

@@ -156,20 +156,6 @@ static myr_status state_for(myr_sim *sim, const myr_nbr_view *layout, struct myr
   return MYR_OK;
 }
 
-/* Sorts entries [b, e) of a bin by id (insertion sort: bins hold a few agents). */
-static void sort_bin(uint32_t *slot, const uint64_t *id, uint32_t b, uint32_t e) {
-  for (uint32_t i = b + 1; i < e; i++) {
-    uint32_t s = slot[i];
-    uint64_t key = id[s];
-    uint32_t j = i;
-    while (j > b && id[slot[j - 1]] > key) {
-      slot[j] = slot[j - 1];
-      j--;
-    }
-    slot[j] = s;
-  }
-}
-
 static myr_status publish(myr_sim *sim, const myr_view *v, myr_error *err) {
   myr_nbr_space sp;
   myr_status st = myr_neighbours_check(sim, &sp, err);
@@ -205,7 +191,7 @@ static myr_status publish(myr_sim *sim, const myr_view *v, myr_error *err) {
     s->slot[s->start[c] + __atomic_fetch_add(&s->count[c], 1u, __ATOMIC_RELAXED)] = (uint32_t)i;
   }
 #pragma omp parallel for schedule(dynamic, 1024) num_threads(sim->threads)
-  for (int64_t c = 0; c < cells; c++) sort_bin(s->slot, v->id, s->start[c], s->start[c + 1]);
+  for (int64_t c = 0; c < cells; c++) myr_nbr_sort_bin(s->slot, v->id, s->start[c], s->start[c + 1]);
   int nc = m->nbr_n_columns;
 #pragma omp parallel for schedule(static) num_threads(sim->threads)
   for (int64_t e = 0; e < (int64_t)total; e++) {

@@ -69,6 +69,21 @@ typedef struct myr_nbr_view {
 } myr_nbr_view;
 
 /* The bin along `axis` of coordinate c: clamped into [0, bins) (NaN goes to 0). */
+/* Sorts a bin's slots [b, e) by agent id (insertion sort: bins hold a few agents); the CPU
+ * publish and the device's large bins share it. */
+MYR_HD static inline void myr_nbr_sort_bin(uint32_t *slot, const uint64_t *id, uint32_t b, uint32_t e) {
+  for (uint32_t i = b + 1; i < e; i++) {
+    uint32_t s = slot[i];
+    uint64_t key = id[s];
+    uint32_t j = i;
+    while (j > b && id[slot[j - 1]] > key) {
+      slot[j] = slot[j - 1];
+      j--;
+    }
+    slot[j] = s;
+  }
+}
+
 MYR_HD static inline int32_t myr_nbr_bin(const myr_nbr_view *s, int axis, float c) {
   float t = c * s->inv_width[axis];
   int32_t nb = s->bins[axis];

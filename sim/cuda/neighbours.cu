@@ -82,16 +82,7 @@ __global__ void nbr_sort_bins(const uint32_t *start, uint32_t *slot, const uint6
       for (int i = 0; i < n; i++) slot[b + i] = s[i];
       continue;
     }
-    for (uint32_t i = b + 1; i < e; i++) {
-      uint32_t s = slot[i];
-      uint64_t key = id[s];
-      uint32_t j = i;
-      while (j > b && id[slot[j - 1]] > key) {
-        slot[j] = slot[j - 1];
-        j--;
-      }
-      slot[j] = s;
-    }
+    myr_nbr_sort_bin(slot, id, b, e);
   }
 }
 

@@ -432,7 +432,7 @@ myr_status myr_team_agree(const myr_team *t, myr_status s, myr_error *err) {
 /* ---- balance dynamic ------------------------------------------------------------------------ */
 
 /* Moves the last k alive agents of `from` to the end of `to` (CPU ranks, after a sync). */
-static myr_status move_agents(myr_team *t, myr_sim *from, myr_sim *to, int64_t k, myr_error *err) {
+static myr_status move_agents(myr_sim *from, myr_sim *to, int64_t k, myr_error *err) {
   myr_agents *a = &from->agents, *b = &to->agents;
   if (b->n + k > b->capacity)
     return myr_fail(err, MYR_ERR_CAPACITY, "balance dynamic: a rank would hold %lld agents but has %lld slots",
@@ -444,7 +444,6 @@ static myr_status move_agents(myr_team *t, myr_sim *from, myr_sim *to, int64_t k
     k--;
   }
   myr__sim_compact(from);
-  (void)t;
   return MYR_OK;
 }
 
@@ -479,7 +478,7 @@ static myr_status rebalance(myr_team *t, myr_error *err) {
     if (flow > threshold || -flow > threshold) {
       myr_sim *from = flow > 0 ? t->sim[r] : t->sim[r + 1], *to = flow > 0 ? t->sim[r + 1] : t->sim[r];
       int64_t k = flow > 0 ? flow : -flow;
-      myr_status s = move_agents(t, from, to, k, err);
+      myr_status s = move_agents(from, to, k, err);
       if (s != MYR_OK) return s;
       n[r] -= flow;
       n[r + 1] += flow;

@@ -105,12 +105,13 @@ static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cf
   myr_progress p;
   myr_progress_begin(&p, cfg->progress && !o->quiet && myr_team_is_root(team), myr_team_steps_done(team),
                      (uint64_t)cfg->steps);
+  int64_t n = myr_team_slots(team); /* a collective under mpirun: once a step */
   while (s == MYR_OK && myr_team_steps_done(team) < (uint64_t)cfg->steps) {
-    int64_t n = myr_team_slots(team);
     uint64_t next = myr_team_steps_done(team) + 1;
     int hint = next % (uint64_t)cfg->record_every == 0 || next == (uint64_t)cfg->steps;
     if ((s = myr_team_step(team, hint, err)) != MYR_OK) break;
     t->agent_steps += (double)n;
+    n = myr_team_slots(team); /* for the progress line and the next step */
     uint64_t step = myr_team_steps_done(team);
     int last = step == (uint64_t)cfg->steps;
     if (step % (uint64_t)cfg->record_every == 0 || last) s = record(out, team, stats, t, err);
@@ -122,7 +123,7 @@ static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cf
       myr_checkpoint_path(cfg->output, step, path, sizeof path);
       s = checkpoint(team, path, err);
     }
-    if (s == MYR_OK) myr_progress_update(&p, step, myr_team_slots(team), t->agent_steps);
+    if (s == MYR_OK) myr_progress_update(&p, step, n, t->agent_steps);
     if (s == MYR_OK && interrupted)
       s = myr_fail(err, MYR_ERR_INTERRUPTED, "interrupted at step %llu; partial results are in %s.part",
                    (unsigned long long)step, cfg->output);

@@ -1,4 +1,4 @@
-/* The host transport (host.h): a breakable barrier and the layer sum of CPU ranks. */
+/* The host transport (host.h): a breakable barrier, the layer and flow sums of CPU ranks. */
 #include "partition/host.h"
 
 #include <omp.h>
@@ -10,7 +10,14 @@ myr_status myr_host_team_init(myr_host_team *h, int size, myr_error *err) {
   h->size = size;
   h->abort_rank = -1;
   h->views = calloc((size_t)size, sizeof *h->views);
-  if (!h->views) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the host team of %d ranks", size);
+  h->flows = calloc((size_t)size, sizeof *h->flows);
+  if (!h->views || !h->flows) {
+    free(h->views);
+    free(h->flows);
+    h->views = NULL;
+    h->flows = NULL;
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the host team of %d ranks", size);
+  }
   pthread_mutex_init(&h->mu, NULL);
   pthread_cond_init(&h->cv, NULL);
   return MYR_OK;
@@ -21,7 +28,9 @@ void myr_host_team_free(myr_host_team *h) {
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
   free(h->views);
+  free(h->flows);
   h->views = NULL;
+  h->flows = NULL;
 }
 
 int myr_host_barrier(myr_host_team *h) {
@@ -90,6 +99,24 @@ myr_status myr_host_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int
     r->bytes_moved += 2.0 * (double)(r->count - 1) * (double)(e - b) * (double)es;
   }
   int failed = myr_host_barrier(h); /* nobody reads a layer before every slice is summed */
+  r->seconds_comm += omp_get_wtime() - t0;
+  if (failed) return myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", r->index, h->abort_rank);
+  return MYR_OK;
+}
+
+myr_status myr_host_sum_flows(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err) {
+  (void)sim, (void)stream;
+  myr_host_team *h = (myr_host_team *)r->team;
+  double t0 = omp_get_wtime();
+  h->flows[r->index] = window;
+  if (myr_host_barrier(h))
+    return myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", r->index, h->abort_rank);
+  uint64_t total[MYR_MAX_FLOWS] = {0}; /* unsigned: wraps exactly as one rank's adds would */
+  for (int q = 0; q < h->size; q++)
+    for (int f = 0; f < MYR_MAX_FLOWS; f++) total[f] += (uint64_t)h->flows[q][f];
+  int failed = myr_host_barrier(h); /* every rank has read every window before any is overwritten */
+  for (int f = 0; f < MYR_MAX_FLOWS; f++) window[f] = (int64_t)total[f];
+  r->bytes_moved += (double)(h->size - 1) * (double)sizeof total; /* each rank reads the others' */
   r->seconds_comm += omp_get_wtime() - t0;
   if (failed) return myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", r->index, h->abort_rank);
   return MYR_OK;

@@ -1,6 +1,6 @@
 /* The `host` transport: ranks that are threads of one process meet in shared memory. A barrier
- * that a failing rank can break (so the others return instead of waiting forever), and the sum
- * of transient layers over ranks for CPU ranks. */
+ * that a failing rank can break (so the others return instead of waiting forever), and the sums
+ * of transient layers and of the window's flows over ranks for CPU ranks. */
 #ifndef MYR_PARTITION_HOST_H
 #define MYR_PARTITION_HOST_H
 
@@ -21,6 +21,7 @@ typedef struct myr_host_team {
   int aborted;              /* a rank failed: barriers return -1 from now on */
   int abort_rank;           /* the first rank that failed */
   const myr_view **views;   /* [size]: each rank's view while it sums layers */
+  const int64_t **flows;    /* [size]: each rank's window flows while they are summed */
 } myr_host_team;
 
 myr_status myr_host_team_init(myr_host_team *h, int size, myr_error *err);
@@ -35,6 +36,10 @@ void myr_host_abort(myr_host_team *h, int rank);
  * to every rank. */
 myr_status myr_host_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                                myr_error *err);
+
+/* myr_rank.sum_flows for CPU ranks of one process (data_parallel, and spatial_parallel, whose
+ * team starts with a myr_host_team): every rank adds up every rank's window in shared memory. */
+myr_status myr_host_sum_flows(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err);
 
 /* 1 if transient layer l of model m is summed in `phase`. */
 int myr_layer_summed_in(const myr_model *m, int l, int phase);

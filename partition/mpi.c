@@ -126,6 +126,15 @@ myr_status myr_mpi_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int 
   return MYR_OK;
 }
 
+myr_status myr_mpi_sum_flows(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err) {
+  (void)sim, (void)stream, (void)err;
+  double t0 = omp_get_wtime();
+  sum_in_place(window, MYR_MAX_FLOWS, MPI_INT64_T, sizeof *window); /* integers: exact, any order */
+  r->bytes_moved += 2.0 * (double)(r->count - 1) / (double)r->count * (double)(MYR_MAX_FLOWS * sizeof *window);
+  r->seconds_comm += omp_get_wtime() - t0;
+  return MYR_OK;
+}
+
 #else /* no MPI in this build: a world of one process */
 
 int myr_mpi_world(int *rank, int *size, int *local) {
@@ -147,6 +156,10 @@ myr_status myr_mpi_gather(const void *buf, int64_t bytes, void **all, int64_t *t
 myr_status myr_mpi_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                               myr_error *err) {
   (void)r, (void)sim, (void)v, (void)phase, (void)stream;
+  return myr_fail(err, MYR_ERR_INTERNAL, "this build has no MPI");
+}
+myr_status myr_mpi_sum_flows(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err) {
+  (void)r, (void)sim, (void)window, (void)stream;
   return myr_fail(err, MYR_ERR_INTERNAL, "this build has no MPI");
 }
 #endif

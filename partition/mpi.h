@@ -1,5 +1,5 @@
 /* MPI, to launch one process per rank (mpirun -np N) and for the host-side collectives of such
- * a team: the CPU ranks' layer sums, statistics, the NCCL id, the gather of agents for
+ * a team: the CPU ranks' layer and flow sums, statistics, the NCCL id, the gather of agents for
  * results. Builds without MPI see a world of one process. */
 #ifndef MYR_PARTITION_MPI_H
 #define MYR_PARTITION_MPI_H
@@ -30,6 +30,9 @@ myr_status myr_mpi_gather(const void *buf, int64_t bytes, void **all, int64_t *t
 /* myr_rank.sum_layers for CPU ranks of separate processes. */
 myr_status myr_mpi_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                               myr_error *err);
+
+/* myr_rank.sum_flows for CPU ranks of separate processes: an in-place MPI all-reduce. */
+myr_status myr_mpi_sum_flows(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
-/* The nccl transport (nccl.h): a communicator and a stream per GPU rank. A layer sum waits for
- * the step's kernels with an event, sums that phase's layers over the ranks on the rank's own
- * stream, and makes the step's stream wait for it with another event. Integer sums are exact,
- * so every rank ends with the single-rank run's claims, whichever way they travel:
+/* The nccl transport (nccl.h): a communicator and a stream per GPU rank. A layer sum (or the
+ * sum of a window's flows) waits for the step's kernels with an event, sums over the ranks on
+ * the rank's own stream, and makes the step's stream wait for it with another event. Integer
+ * sums are exact, so every rank ends with the single-rank run's claims, whichever way they travel:
  *   dense:  an in-place ncclAllReduce of the whole layer;
  *   sparse: each rank lists its nonzero cells (index, value), every list is broadcast, and each
  *           rank adds the others' entries into its layer with integer atomics (order-free).
@@ -196,6 +196,7 @@ extern "C" myr_status myr_nccl_open_local(int n, const int *devices, myr_rank *r
     cudaSetDevice(devices[i]);
     ranks[i].team = k;
     ranks[i].sum_layers = myr_nccl_sum_layers;
+    ranks[i].sum_flows = myr_nccl_sum_flows;
     s = make_streams(k, err);
   }
   free(comms);
@@ -217,6 +218,7 @@ extern "C" myr_status myr_nccl_open_rank(const void *id, int size, myr_rank *ran
   CU(cudaSetDevice(rank->device));
   rank->team = k;
   rank->sum_layers = myr_nccl_sum_layers;
+  rank->sum_flows = myr_nccl_sum_flows;
   NCCL_TRY(ncclCommInitRank(&k->comm, size, u, rank->index), "ncclCommInitRank");
   return make_streams(k, err);
 }
@@ -318,6 +320,25 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
       r->bytes_moved += dense; /* a ring all-reduce sends 2 (n - 1) / n of the buffer from every rank */
     }
   }
+  CU(cudaEventRecord(k->done, k->stream));
+  CU(cudaStreamWaitEvent(step, k->done, 0));
+  k->timed = 1;
+  return MYR_OK;
+}
+
+/* The window's flows: one in-place ncclAllReduce of MYR_MAX_FLOWS int64 on the rank's stream,
+ * ordered after the step's kernels and before the next ones like the layer sums (no host wait). */
+extern "C" myr_status myr_nccl_sum_flows(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err) {
+  (void)sim;
+  nccl_rank *k = (nccl_rank *)r->team;
+  myr_status counted = count_previous(r, k, err);
+  if (counted != MYR_OK) return counted;
+  cudaStream_t step = (cudaStream_t)stream;
+  CU(cudaEventRecord(k->ready, step));
+  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
+  CU(cudaEventRecord(k->start, k->stream));
+  NCCL_TRY(ncclAllReduce(window, window, MYR_MAX_FLOWS, ncclInt64, ncclSum, k->comm, k->stream), "ncclAllReduce");
+  r->bytes_moved += 2.0 * (double)(r->count - 1) / (double)r->count * (double)(MYR_MAX_FLOWS * sizeof *window);
   CU(cudaEventRecord(k->done, k->stream));
   CU(cudaStreamWaitEvent(step, k->done, 0));
   k->timed = 1;

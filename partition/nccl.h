@@ -38,6 +38,8 @@ void *myr_cuda_stream_of(const myr_sim *sim);
 /* myr_rank.sum_layers for GPU ranks. */
 myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                                myr_error *err);
+/* myr_rank.sum_flows for GPU ranks (window in device memory), data_parallel and spatial. */
+myr_status myr_nccl_sum_flows(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err);
 
 #ifdef __cplusplus
 }

@@ -237,6 +237,7 @@ static myr_status split_rank(myr_team *t, int r, void *varg, myr_error *err) {
   t->sim[r] = sim;
   sim->rank = t->size > 1 ? &t->rank[r] : NULL;
   sim->step = w->step;
+  myr_sim_copy_published(sim, w);
   for (int64_t j = b; j < e; j++) myr_sim_copy_agent(sim, w, a->order[j]);
   size_t cells = (size_t)w->grid.width * (size_t)w->grid.height;
   for (int l = 0; l < w->grid.n_layers; l++)
@@ -283,6 +284,7 @@ static myr_status open_transport(myr_team *t, myr_error *err) {
     t->rank[r].device = t->gpu ? t->device0 + r : -1;
     t->rank[r].team = spatial ? (void *)&t->spatial : (void *)&t->own_host;
     t->rank[r].sum_layers = spatial ? myr_spatial_sync : t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
+    t->rank[r].sum_flows = t->mpi ? myr_mpi_sum_flows : myr_host_sum_flows; /* GPU ranks: NCCL's, below */
     t->rank[r].migrate = spatial ? myr_spatial_migrate : NULL;
   }
   t->host = &t->own_host;
@@ -617,6 +619,7 @@ myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
     }
   }
   g->step = s0->step;
+  myr_sim_copy_published(g, s0); /* the same on every rank */
   /* the network (the one every rank holds) goes with the state into checkpoints */
   myr_sim_copy_network(g, s0);
   *global = g;

@@ -68,10 +68,15 @@ struct myr_rank {
    * (host memory); a device backend before it, and the departed are left dead for that one
    * compaction, the arrivals appended after the slots in use. */
   myr_status (*migrate)(myr_rank *r, myr_sim *sim, myr_error *err);
+  /* Called by every rank at the end of each sync window, after the last sum_layers:
+   * window[MYR_MAX_FLOWS] holds this rank's flows of the window; on return it holds their
+   * exact integer sum over the team, the same on every rank (myr_view.flows_window). Host
+   * memory on the CPU backend; device memory on a device backend, ordered on `stream`. */
+  myr_status (*sum_flows)(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err);
   void *team;          /* the partition layer's */
   int device;          /* the GPU of a device backend */
-  double seconds_comm; /* wall seconds in sum_layers */
-  double bytes_moved;  /* bytes this rank sent in sum_layers */
+  double seconds_comm; /* wall seconds in sum_layers and sum_flows */
+  double bytes_moved;  /* bytes this rank sent in sum_layers and sum_flows */
 };
 
 struct myr_sim {
@@ -95,6 +100,11 @@ struct myr_sim {
   /* Flows since the previous record: engine births/deaths and the model's counters. */
   int64_t births, deaths;
   int64_t flow[MYR_MAX_FLOWS];
+  /* The published flows (myr_view.flows_window, flows_total: summed over the team at the end
+   * of each sync window; saved in checkpoints) and this rank's flows of the window in progress
+   * (CPU backend; a device backend keeps those on the device). */
+  int64_t flows_window[MYR_MAX_FLOWS], flows_total[MYR_MAX_FLOWS];
+  int64_t flow_open[MYR_MAX_FLOWS];
   /* Wall seconds spent in each phase since creation. */
   double seconds_decide, seconds_act, seconds_sync, seconds_stats;
   /* Partition (partition/): the team, if any; whether this rank runs the cells' flows and
@@ -143,6 +153,9 @@ void myr_sim_copy_agent(myr_sim *to, const myr_sim *from, int64_t slot);
 /* Copies the network's host weights of `from` into `to` (same shape), e.g. into a gathered
  * state that goes into a checkpoint. */
 void myr_sim_copy_network(myr_sim *to, const myr_sim *from);
+/* Copies the published flows (flows_window, flows_total) of `from` into `to`: every rank holds
+ * the same, so one rank's go into a gathered state, and a split state's into every rank. */
+void myr_sim_copy_published(myr_sim *to, const myr_sim *from);
 
 /* Advances one step (decide, act, and sync when the step closes a window).
  * MYR_ERR_CAPACITY if births would exceed agents.capacity: the run must stop there (claims are

@@ -246,6 +246,11 @@ void myr_sim_copy_network(myr_sim *to, const myr_sim *from) {
     memcpy(to->search->net.w, from->search->net.w, from->search->net.n_params * sizeof *from->search->net.w);
 }
 
+void myr_sim_copy_published(myr_sim *to, const myr_sim *from) {
+  memcpy(to->flows_window, from->flows_window, sizeof to->flows_window);
+  memcpy(to->flows_total, from->flows_total, sizeof to->flows_total);
+}
+
 void myr_sim_destroy(myr_sim *sim) {
   if (!sim) return;
   if (sim->backend) sim->backend->detach(sim);
@@ -277,6 +282,8 @@ myr_view myr_sim_view(const myr_sim *sim) {
   v.seed = (uint32_t)sim->cfg->seed;
   v.step = sim->step;
   v.params = sim->params;
+  v.flows_window = sim->flows_window;
+  v.flows_total = sim->flows_total;
   return v;
 }
 

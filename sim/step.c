@@ -1,7 +1,7 @@
 /* One step of the CPU backend (DESIGN §1, models/model.h): decide, act, and at the end of a
- * sync window settle claims, deaths and births, compact. OpenMP over fixed ranges; every
- * per-agent result is independent of the thread count (integer claims, randomness keyed by
- * agent id), so hashes are identical for any number of threads. */
+ * sync window settle claims, deaths and births, compact, publish the team's flows. OpenMP
+ * over fixed ranges; every per-agent result is independent of the thread count (integer
+ * claims, randomness keyed by agent id), so hashes are identical for any number of threads. */
 #include <omp.h>
 #include <string.h>
 
@@ -115,11 +115,43 @@ static myr_status sum_layers(myr_sim *sim, const myr_view *v, int point, myr_err
   return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, point, NULL, err) : MYR_OK;
 }
 
+/* A phase's flows go to the counts since the previous record (statistics) and to those of the
+ * window in progress (published at its end). */
+static void add_flows(myr_sim *sim, const int64_t *got) {
+  for (int f = 0; f < sim->model->n_flows; f++) {
+    sim->flow[f] += got[f];
+    sim->flow_open[f] += got[f];
+  }
+}
+
+/* fn over every agent slot, its flows counted. */
+static void agent_ranges(myr_sim *sim, const myr_view *v, myr_range_fn fn) {
+  int64_t got[MYR_MAX_FLOWS] = {0};
+  myr_parallel_ranges(sim, v, fn, v->n, sim->model->n_flows, got);
+  add_flows(sim, got);
+}
+
 /* Cell functions run over this rank's cells; when the grid is replicated every rank runs
  * them all and only the owner counts their flows. */
 static void cell_ranges(myr_sim *sim, myr_view *v, myr_range_fn fn) {
-  int64_t unused[MYR_MAX_FLOWS] = {0};
-  myr_parallel_cells(sim, v, fn, sim->model->n_flows, sim->owns_cells ? sim->flow : unused);
+  int64_t got[MYR_MAX_FLOWS] = {0};
+  myr_parallel_cells(sim, v, fn, sim->model->n_flows, got);
+  if (sim->owns_cells) add_flows(sim, got);
+}
+
+/* The end of a window: the team's flows of it, exact and the same on every rank, become
+ * flows_window and are added to flows_total (what the next windows' agents read). */
+static myr_status publish_flows(myr_sim *sim, myr_error *err) {
+  int64_t window[MYR_MAX_FLOWS];
+  memcpy(window, sim->flow_open, sizeof window);
+  memset(sim->flow_open, 0, sizeof sim->flow_open);
+  if (sim->rank && sim->rank->sum_flows) {
+    myr_status s = sim->rank->sum_flows(sim->rank, sim, window, NULL, err);
+    if (s != MYR_OK) return s;
+  }
+  memcpy(sim->flows_window, window, sizeof window);
+  for (int f = 0; f < MYR_MAX_FLOWS; f++) sim->flows_total[f] += window[f];
+  return MYR_OK;
 }
 
 void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int n_flows, int64_t *flow_total) {
@@ -144,12 +176,11 @@ void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, 
 
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   const myr_model *m = sim->model;
-  int nf = m->n_flows;
   myr_status s = sum_layers(sim, v, MYR_SYNC_AFTER_ACT, err);
   if (s != MYR_OK) return s;
   cell_ranges(sim, v, m->sync_cells_begin);
   if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
-  myr_parallel_ranges(sim, v, m->sync_agents, v->n, nf, sim->flow);
+  agent_ranges(sim, v, m->sync_agents);
   if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
   int64_t deaths = count_dead(sim, v), births = 0;
   s = give_birth(sim, v, &births, err);
@@ -160,7 +191,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   if (sim->rank && sim->rank->migrate && (s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
   sim->births += births;
   sim->deaths += deaths;
-  return MYR_OK;
+  return publish_flows(sim, err);
 }
 
 int myr_sim_at_sync(const myr_sim *sim) {
@@ -185,7 +216,7 @@ myr_status myr_sim_step(myr_sim *sim, myr_error *err) {
   myr_status ds = decide(sim, &v, err);
   if (ds != MYR_OK) return ds;
   double t1 = omp_get_wtime();
-  myr_parallel_ranges(sim, &v, sim->model->act, v.n, sim->model->n_flows, sim->flow);
+  agent_ranges(sim, &v, sim->model->act);
   double t2 = omp_get_wtime();
   sim->seconds_decide += t1 - t0;
   sim->seconds_act += t2 - t1;

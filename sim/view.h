@@ -78,6 +78,12 @@ typedef struct myr_view {
   uint64_t step;           /* the step being computed, from 0 */
   int64_t first_cell;      /* device cell kernels: cell c of a launch over n is first_cell + c */
   const void *params;      /* the model's parameter struct (model.h) */
+  /* Global aggregates (DESIGN §4.3): the model's flows (the counters its range functions add
+   * to, model.h) summed exactly over every rank of the team and published at the end of each
+   * sync window, the same on every rank: of the window just ended, and of every window since
+   * step 0 (MYR_MAX_FLOWS entries each, the model's n_flows first; all zero before the first
+   * sync). Host memory on the CPU backend, device memory on a device backend. */
+  const int64_t *flows_window, *flows_total;
   /* Neighbour queries (sim/neighbours.h): the snapshot published at the start of this window
    * for models that declare nbr_dims; zeroed (n == 0) otherwise. */
   myr_nbr_view nbr;

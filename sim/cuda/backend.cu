@@ -44,7 +44,7 @@ typedef struct cuda_state {
   void *cub_temp;
   size_t cub_bytes;
   void *params;
-  int64_t *counters; /* see COUNTER_*: flows, agent and cell accumulators, alive count */
+  int64_t *counters; /* see COUNTER_*: flows, agent and cell accumulators, alive count, published flows */
   int64_t *selected; /* DeviceSelect's count */
   int64_t *pinned;   /* host: counters read back, scan ends, selected */
   char *staging;     /* host, pinned: downloads and uploads */
@@ -62,7 +62,12 @@ enum {
   COUNTER_CELL = COUNTER_ACC + MYR_MAX_ACC,  /* cell statistics */
   COUNTER_ALIVE = COUNTER_CELL + MYR_MAX_ACC,
   COUNTER_DISCARD, /* MYR_MAX_FLOWS flows of cells counted on another rank */
-  N_COUNTERS = COUNTER_DISCARD + MYR_MAX_FLOWS
+  /* The part of COUNTER_FLOW counted before the open sync window (lowered when statistics
+   * take the flows), so flow - mark is this rank's flows of the window so far. */
+  COUNTER_MARK = COUNTER_DISCARD + MYR_MAX_FLOWS,
+  COUNTER_WINDOW = COUNTER_MARK + MYR_MAX_FLOWS, /* published: the team's flows of the last window */
+  COUNTER_TOTAL = COUNTER_WINDOW + MYR_MAX_FLOWS, /* published: the team's flows since step 0 */
+  N_COUNTERS = COUNTER_TOTAL + MYR_MAX_FLOWS
 };
 
 static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
@@ -221,6 +226,8 @@ static myr_view device_view(const myr_sim *sim) {
   v.n = sim->agents.n;
   v.step = sim->step;
   v.window_step = (int32_t)(sim->step % (uint64_t)sim->cfg->sync_frequency);
+  v.flows_window = d->counters + COUNTER_WINDOW;
+  v.flows_total = d->counters + COUNTER_TOTAL;
   return v;
 }
 
@@ -269,7 +276,10 @@ static myr_status transfer_state(myr_sim *sim, direction dir, myr_error *err) {
     size_t bytes = cells * myr_type_size(m->layers[l].type);
     if ((s = copy_staged(d, sim->grid.layer[l], d->view.layer[l], bytes, dir, err)) != MYR_OK) return s;
   }
-  return MYR_OK;
+  /* the published flows (checkpoints); the open window's part is zero at a sync */
+  s = copy_staged(d, sim->flows_window, d->counters + COUNTER_WINDOW, sizeof sim->flows_window, dir, err);
+  if (s != MYR_OK) return s;
+  return copy_staged(d, sim->flows_total, d->counters + COUNTER_TOTAL, sizeof sim->flows_total, dir, err);
 }
 
 /* ---- creation ----------------------------------------------------------------------------- */
@@ -414,6 +424,47 @@ static myr_status compact(myr_sim *sim, myr_view *v, int64_t keep, myr_error *er
 
 extern "C" myr_status myr_cuda_compact(myr_sim *sim, myr_error *err);
 
+/* Published flows (myr_view.flows_window, flows_total), one thread per flow. close_window: the
+ * open window's flows (flow - mark) into `window`, and the mark moves up to now; add_window:
+ * the team's window into the total; take_flows: statistics read the flows back, which are
+ * zeroed, the mark lowered by as much (flow - mark stays the window's part). */
+__global__ void close_window(const int64_t *flow, int64_t *mark, int64_t *window) {
+  int f = threadIdx.x;
+  if (f < MYR_MAX_FLOWS) {
+    window[f] = flow[f] - mark[f];
+    mark[f] = flow[f];
+  }
+}
+
+__global__ void add_window(const int64_t *window, int64_t *total) {
+  int f = threadIdx.x;
+  if (f < MYR_MAX_FLOWS) total[f] += window[f];
+}
+
+__global__ void take_flows(int64_t *flow, int64_t *mark) {
+  int f = threadIdx.x;
+  if (f < MYR_MAX_FLOWS) {
+    mark[f] -= flow[f];
+    flow[f] = 0;
+  }
+}
+
+/* The end of a window: this rank's flows of it, summed over the team on the device (no host
+ * wait), published for the next windows. */
+static myr_status publish_flows(myr_sim *sim, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  int64_t *window = d->counters + COUNTER_WINDOW;
+  close_window<<<1, MYR_MAX_FLOWS, 0, d->stream>>>(d->counters + COUNTER_FLOW, d->counters + COUNTER_MARK, window);
+  CU(cudaGetLastError());
+  if (sim->rank && sim->rank->sum_flows) {
+    myr_status s = sim->rank->sum_flows(sim->rank, sim, window, d->stream, err);
+    if (s != MYR_OK) return s;
+  }
+  add_window<<<1, MYR_MAX_FLOWS, 0, d->stream>>>(window, d->counters + COUNTER_TOTAL);
+  CU(cudaGetLastError());
+  return MYR_OK;
+}
+
 /* The team's part of a sync at `point` (no-op for a lone rank). */
 static myr_status sum_layers(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
@@ -462,7 +513,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   sim->agents.n = v->n;
   sim->births += births;
   sim->deaths += deaths;
-  return MYR_OK;
+  return publish_flows(sim, err);
 }
 
 /* ---- agents moving between ranks (partition/, spatial_parallel) -------------------------- */
@@ -793,7 +844,8 @@ static myr_status stats(myr_sim *sim, int64_t *acc, myr_error *err) {
   }
   CU(cudaMemcpyAsync(d->pinned, d->counters, (MYR_MAX_FLOWS + 2 * MYR_MAX_ACC) * sizeof(int64_t),
                      cudaMemcpyDeviceToHost, d->stream));
-  CU(cudaMemsetAsync(d->counters + COUNTER_FLOW, 0, MYR_MAX_FLOWS * sizeof(int64_t), d->stream));
+  take_flows<<<1, MYR_MAX_FLOWS, 0, d->stream>>>(d->counters + COUNTER_FLOW, d->counters + COUNTER_MARK);
+  CU(cudaGetLastError());
   CU(cudaStreamSynchronize(d->stream));
   for (int f = 0; f < MYR_MAX_FLOWS; f++) sim->flow[f] += d->pinned[COUNTER_FLOW + f];
   if (cells) {

@@ -16,7 +16,7 @@
 #include "sim/h5util.h"     // myr__h5_*: checked attributes, datasets, agents/grid groups
 
 #define CKPT_FORMAT "myriad-checkpoint"
-#define CKPT_FORMAT_VERSION 1
+#define CKPT_FORMAT_VERSION 2 /* 2: /flows, the published flows */
 /* Bytes read per slab when transposing a multi-component column into component-major. */
 #ifndef MYR__H5_SLAB_BYTES /* compile-time override, for testing slab boundaries */
 #define MYR__H5_SLAB_BYTES ((size_t)32 << 20)
@@ -80,6 +80,33 @@ static myr_status write_meta(hid_t file, const myr_sim *sim, int64_t n, const ch
   return s;
 }
 
+/* /flows/window and /flows/total, i64 [n_flows]: the published flows (myr_view.flows_window,
+ * flows_total), which agents of the next windows read. None when the model has no flows. */
+static const char *const flow_sets[2] = {"window", "total"};
+
+static myr_status write_flows(hid_t file, const myr_sim *sim, const char *f, myr_error *err) {
+  int n = sim->model->n_flows;
+  if (n == 0) return MYR_OK;
+  const int64_t *data[2] = {sim->flows_window, sim->flows_total};
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t g = -1;
+  myr_status s = myr__h5_group(file, "flows", &g, f, "/flows", err);
+  for (int k = 0; k < 2 && s == MYR_OK; k++) {
+    char path[64];
+    snprintf(path, sizeof path, "/flows/%s", flow_sets[k]);
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t ds = space >= 0 ? H5Dcreate2(g, flow_sets[k], myr__h5_file_type(MYR_I64), space, H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT)
+                          : -1;
+    if (ds < 0 || H5Dwrite(ds, myr__h5_mem_type(MYR_I64), H5S_ALL, H5S_ALL, H5P_DEFAULT, data[k]) < 0)
+      s = myr__h5_fail(err, f, "write", path);
+    if (ds >= 0) H5Dclose(ds);
+    if (space >= 0) H5Sclose(space);
+  }
+  if (g >= 0) H5Gclose(g);
+  return s;
+}
+
 myr_status myr_checkpoint_write(const myr_sim *sim, const char *path, myr_error *err) {
   myr__h5_quiet();
   const myr_config *cfg = sim->cfg;
@@ -95,6 +122,7 @@ myr_status myr_checkpoint_write(const myr_sim *sim, const char *path, myr_error 
   if (file < 0) s = myr__h5_fail(err, part, "create", "the file");
   if (s == MYR_OK) s = write_meta(file, sim, myr_sim_population(sim), part, err);
   if (s == MYR_OK) s = myr__h5_write_state(file, sim, part, "", err);
+  if (s == MYR_OK) s = write_flows(file, sim, part, err);
   if (s == MYR_OK && sim->search && sim->search->net.w) s = myr_net_write_h5(&sim->search->net, file, part, err);
   if (s == MYR_OK && sim->search && sim->search->trainer)
     s = myr_trainer_write_h5(sim->search->trainer, file, part, err);
@@ -336,6 +364,34 @@ static myr_status read_state(hid_t file, myr_sim *sim, int64_t n, const char *f,
   return s;
 }
 
+/* The published flows (write_flows). */
+static myr_status read_flows(hid_t file, myr_sim *sim, const char *f, myr_error *err) {
+  int n = sim->model->n_flows;
+  if (n == 0) return MYR_OK;
+  if (!myr__h5_exists(file, "flows"))
+    return myr_fail(err, MYR_ERR_CHECKPOINT, "checkpoint %s has no /flows (model %s publishes %d flows)", f,
+                    sim->model->name, n);
+  hid_t g = H5Gopen2(file, "flows", H5P_DEFAULT);
+  if (g < 0) return myr__h5_fail(err, f, "open group", "/flows");
+  int64_t *data[2] = {sim->flows_window, sim->flows_total};
+  hsize_t want[2] = {(hsize_t)n, 1};
+  myr_status s = MYR_OK;
+  for (int k = 0; k < 2 && s == MYR_OK; k++) {
+    char path[64];
+    snprintf(path, sizeof path, "/flows/%s", flow_sets[k]);
+    hid_t ds = open_checked(g, flow_sets[k], path, MYR_I64, 1, want, f, err);
+    if (ds < 0) {
+      s = err ? err->status : MYR_ERR_CHECKPOINT;
+      break;
+    }
+    if (H5Dread(ds, myr__h5_mem_type(MYR_I64), H5S_ALL, H5S_ALL, H5P_DEFAULT, data[k]) < 0)
+      s = myr__h5_fail(err, f, "read", path);
+    H5Dclose(ds);
+  }
+  H5Gclose(g);
+  return s;
+}
+
 /* The network (it replaces the one network.init made) and the trainer's state, when the run
  * has them. */
 static myr_status read_search(hid_t file, myr_sim *sim, const char *f, myr_error *err) {
@@ -406,6 +462,7 @@ myr_status myr_checkpoint_load_host(const myr_config *cfg, const char *path, myr
   myr_sim *sim = NULL;
   if (s == MYR_OK) s = myr_sim_create_empty(cfg, &sim, err);
   if (s == MYR_OK) s = read_state(file, sim, n, path, err);
+  if (s == MYR_OK) s = read_flows(file, sim, path, err);
   if (s == MYR_OK) s = read_search(file, sim, path, err);
   if (s == MYR_OK) sim->step = step;
   if (meta >= 0) H5Gclose(meta);

@@ -5,6 +5,7 @@
  *   /meta          attributes: version, step, seed, model, config (YAML text), width, height
  *   /agents/id, /agents/<column>   persistent columns in id order ([n] or [n, components])
  *   /grid/<layer>                  persistent layers [height, width]
+ *   /flows/window, /flows/total    the published flows (sim/view.h), i64 [n_flows]
  *   /network                       the run's network (policy network, or mcts with one)
  *   /train                         train.enabled: Adam moments, counters, replay, unfinished
  *                                  samples (search/trainer.h, docs/output-schema.md)

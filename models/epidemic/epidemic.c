@@ -25,10 +25,6 @@ static myr_status epidemic_setup(void *params, const myr_world_info *w, myr_erro
   p->vaccinate_step = p->vaccination_rate >= 1.0 ? 1.0 : -expm1(log1p(-p->vaccination_rate) / (double)p->steps_per_day);
   p->activity_steps = llround(p->activity_fraction * (double)p->steps_per_day);
   if (w) {
-    if ((int64_t)w->width * w->height < 2)
-      return myr_fail(err, MYR_ERR_CONFIG,
-                      "world: %dx%d has fewer than 2 cells; the model keeps its global counts in cells 0 and 1",
-                      w->width, w->height);
     if (p->initial_infected > w->agents)
       return myr_fail(err, MYR_ERR_CONFIG, "%s.initial_infected: %lld exceeds agents.count %lld", m,
                       (long long)p->initial_infected, (long long)w->agents);
@@ -69,7 +65,6 @@ MYR_AGENT_RANGE(epidemic_init_agents, init_agent)
 MYR_AGENT_RANGE(epidemic_heuristic, decide_one)
 MYR_AGENT_RANGE(epidemic_act_range, epidemic_act)
 MYR_AGENT_RANGE(epidemic_sync_agents, sync_one)
-MYR_CELL_RANGE(epidemic_sync_cells_begin, epidemic_sync_cell_begin)
 MYR_CELL_RANGE(epidemic_sync_cells_end, epidemic_sync_cell_end)
 /* Same shape as a range function: `flow` is the accumulator array there. */
 MYR_AGENT_RANGE(epidemic_agent_stats_range, epidemic_agent_stats)
@@ -162,10 +157,6 @@ static const myr_layer_desc epidemic_layers[EPIDEMIC_LAYERS] = {
     [EPIDEMIC_INFECTIOUS] = {"infectious", MYR_I32, MYR_TRANSIENT, "infectious agent-steps on the cell in this window"},
     [EPIDEMIC_CONTACTS] = {"contacts", MYR_I32, MYR_PERSISTENT,
                            "infectious agent-steps on the cell in the last window (published)"},
-    [EPIDEMIC_GLOBAL] = {"global", MYR_I64, MYR_TRANSIENT,
-                         "cell 0: infectious agent-steps in the world this window; cell 1: deaths this window"},
-    [EPIDEMIC_GLOBAL_PUBLISHED] = {"global_published", MYR_I64, MYR_PERSISTENT,
-                                   "cell 0: infectious agent-steps in the last window; cell 1: deaths so far"},
 };
 
 static const myr_stat_desc epidemic_stats[EPIDEMIC_STATS] = {
@@ -244,7 +235,7 @@ const myr_model myr_model_epidemic = {
     .features = epidemic_features_fn,
     .heuristic = epidemic_heuristic,
     .act = epidemic_act_range,
-    .sync_cells_begin = epidemic_sync_cells_begin,
+    .sync_cells_begin = NULL,
     .sync_agents = epidemic_sync_agents,
     .birth = NULL,
     .sync_cells_end = epidemic_sync_cells_end,
@@ -254,4 +245,8 @@ const myr_model myr_model_epidemic = {
     .cuda = MYR_MODEL_CUDA(epidemic),
     .cell_columns = epidemic_cell_columns,
     .plan = &epidemic_plan,
+    /* spatial_parallel: contacts read the 3x3 block around the agent, the planning patch the
+     * counts within EPIDEMIC_PLAN_RADIUS cells; agents move one cell per step (act, plan) */
+    .reach = EPIDEMIC_PLAN_RADIUS,
+    .max_speed = 1,
 };

@@ -11,7 +11,6 @@ MYR_CUDA_AGENTS_PLAIN(init_agents, epidemic_init_agent)
 MYR_CUDA_RANDOM(decide_random, epidemic_legal, MYR_MOVES)
 MYR_CUDA_DECIDE(heuristic, epidemic_decide)
 MYR_CUDA_AGENTS(act, epidemic_act, EPIDEMIC_FLOWS)
-MYR_CUDA_CELLS(sync_cells_begin, epidemic_sync_cell_begin, 0)
 MYR_CUDA_CELLS(sync_cells_end, epidemic_sync_cell_end, 0)
 MYR_CUDA_AGENTS(agent_stats, epidemic_agent_stats, EPIDEMIC_ACCS)
 MYR_CUDA_STEP(step_random, decide_random, act, EPIDEMIC_FLOWS, agent_stats, EPIDEMIC_ACCS)
@@ -22,7 +21,7 @@ MYR_CUDA_PLAN(epidemic, epidemic_plan_expand_one, epidemic_plan_root_tree)
 
 extern "C" const myr_model_cuda myr_model_cuda_epidemic = {
     /* init_cells */ NULL, init_agents, decide_random, heuristic, act,
-    sync_cells_begin, /* sync_agents */ NULL, sync_cells_end,
+    /* sync_cells_begin */ NULL, /* sync_agents */ NULL, sync_cells_end,
     /* birth */ NULL, agent_stats, /* cell_stats */ NULL,
     step_random, step_heuristic, /* stats_after_act */ 1,
 };

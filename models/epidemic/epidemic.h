@@ -14,10 +14,12 @@
  *   state             u8   EPIDEMIC_S, _E, _I, _R, _D
  *   timer             i32  steps left in E or I (0 otherwise)
  * Layers: infectious (transient i32: infectious agent-steps on the cell in this window),
- * contacts (persistent i32: the same of the last window, published), global (transient i64:
- * cell 0 = infectious agent-steps in the whole world this window, cell 1 = deaths this window),
- * global_published (persistent i64: cell 0 = last window's infectious agent-steps, cell 1 =
- * deaths since the start). Dead agents keep their slot (state D) and never move again.
+ * contacts (persistent i32: the same of the last window, published). World-wide counts come
+ * from the engine's published flows (sim/view.h, summed over every rank at each sync): the
+ * last window's infectious agent-steps (flows_window[EPIDEMIC_FLOW_INFECTIOUS_STEPS]) and the
+ * deaths so far (flows_total[EPIDEMIC_FLOW_DIED]). Dead agents keep their slot (state D) and
+ * never move again. Agents read the grid within EPIDEMIC_PLAN_RADIUS cells (planning patch;
+ * 1 for contacts) and move one cell per step: the descriptor's reach and max_speed.
  * Randomness: myr_rng keyed by agent id, counter (step, purpose). Rules: README.md. */
 #ifndef MYR_MODEL_EPIDEMIC_H
 #define MYR_MODEL_EPIDEMIC_H
@@ -63,8 +65,7 @@ enum { EPIDEMIC_S, EPIDEMIC_E, EPIDEMIC_I, EPIDEMIC_R, EPIDEMIC_D, EPIDEMIC_STAT
 /* Column, layer, accumulator, flow and statistic indices (the order of the tables in epidemic.c). */
 enum { EPIDEMIC_X, EPIDEMIC_Y, EPIDEMIC_HOME_X, EPIDEMIC_HOME_Y, EPIDEMIC_ACT_X, EPIDEMIC_ACT_Y, EPIDEMIC_STATE,
        EPIDEMIC_TIMER, EPIDEMIC_COLUMNS };
-enum { EPIDEMIC_INFECTIOUS, EPIDEMIC_CONTACTS, EPIDEMIC_GLOBAL, EPIDEMIC_GLOBAL_PUBLISHED, EPIDEMIC_LAYERS };
-enum { EPIDEMIC_GLOBAL_INFECTIOUS = 0, EPIDEMIC_GLOBAL_DEATHS = 1 };
+enum { EPIDEMIC_INFECTIOUS, EPIDEMIC_CONTACTS, EPIDEMIC_LAYERS };
 /* Accumulators: one count per state (S, E, I, R, D in order). */
 enum { EPIDEMIC_ACCS = EPIDEMIC_STATES };
 enum { EPIDEMIC_FLOW_INFECTED, EPIDEMIC_FLOW_ONSET, EPIDEMIC_FLOW_RECOVERED, EPIDEMIC_FLOW_DIED,
@@ -77,18 +78,11 @@ enum { EPIDEMIC_STAT_S, EPIDEMIC_STAT_E, EPIDEMIC_STAT_I, EPIDEMIC_STAT_R, EPIDE
 /* RNG purposes of this model (sim/rng.h: models use MYR_RNG_MODEL upwards). */
 enum { EPIDEMIC_RNG_DURATION = MYR_RNG_MODEL + 0 };
 
-/* Exact, order-free integer adds to shared cells: atomicAdd on the device, a relaxed atomic on
- * the host. */
+/* An exact, order-free integer add to a shared cell: atomicAdd on the device, a relaxed atomic
+ * on the host. */
 MYR_HD static inline void epidemic_add_i32(int32_t *p, int32_t x) {
 #ifdef __CUDA_ARCH__
   atomicAdd((int *)p, (int)x);
-#else
-  __atomic_fetch_add(p, x, __ATOMIC_RELAXED);
-#endif
-}
-MYR_HD static inline void epidemic_add_i64(int64_t *p, int64_t x) {
-#ifdef __CUDA_ARCH__
-  atomicAdd((unsigned long long *)p, (unsigned long long)x);
 #else
   __atomic_fetch_add(p, x, __ATOMIC_RELAXED);
 #endif
@@ -206,12 +200,13 @@ MYR_HD static inline int64_t epidemic_local_infectious(const myr_view *v, int32_
   return sum;
 }
 
-/* Published prevalence: infectious agents per step of the last window over living agents. */
+/* Published prevalence: infectious agents per step of the last window over living agents, from
+ * the engine's published flows (the whole team's: infectious agent-steps of the last window,
+ * deaths since step 0). */
 MYR_HD static inline double epidemic_prevalence(const myr_view *v) {
   const epidemic_params *p = (const epidemic_params *)v->params;
-  const int64_t *g = MYR_LAYER(v, EPIDEMIC_GLOBAL_PUBLISHED, int64_t);
-  int64_t living = p->population - g[EPIDEMIC_GLOBAL_DEATHS];
-  return living > 0 ? (double)g[EPIDEMIC_GLOBAL_INFECTIOUS] * p->inv_sync / (double)living : 0.0;
+  int64_t living = p->population - v->flows_total[EPIDEMIC_FLOW_DIED];
+  return living > 0 ? (double)v->flows_window[EPIDEMIC_FLOW_INFECTIOUS_STEPS] * p->inv_sync / (double)living : 0.0;
 }
 
 /* Probability that susceptible agent i on (x, y) is infected this step (published world). */
@@ -287,7 +282,6 @@ MYR_HD static inline void epidemic_act(const myr_view *v, int64_t i, int64_t *fl
       timer[i] = 0;
       if (myr_rng_uniform_double(&r) < p->fatality) {
         state[i] = EPIDEMIC_D;
-        epidemic_add_i64(&MYR_LAYER(v, EPIDEMIC_GLOBAL, int64_t)[EPIDEMIC_GLOBAL_DEATHS], 1);
         flow[EPIDEMIC_FLOW_DIED] += 1;
       } else {
         state[i] = EPIDEMIC_R;
@@ -303,29 +297,14 @@ MYR_HD static inline void epidemic_act(const myr_view *v, int64_t i, int64_t *fl
   flow[EPIDEMIC_FLOW_INFECTIOUS_STEPS] += 1;
 }
 
-/* sync_cells_begin: the world's infectious agent-steps of the window, from the cells that have
- * any (exact integer sum). */
-MYR_HD static inline void epidemic_sync_cell_begin(const myr_view *v, int64_t c, int64_t *flow) {
-  (void)flow;
-  int32_t n = MYR_LAYER(v, EPIDEMIC_INFECTIOUS, int32_t)[c];
-  if (n) epidemic_add_i64(&MYR_LAYER(v, EPIDEMIC_GLOBAL, int64_t)[EPIDEMIC_GLOBAL_INFECTIOUS], n);
-}
-
-/* sync_cells_end: publish the window's counts (contacts = infectious; cell 0 also the global
- * count and the running death total) and clear the transient layers. */
+/* sync_cells_end: publish the window's per-cell counts (contacts = infectious) and clear the
+ * transient layer. (The world-wide counts are the engine's published flows.) */
 MYR_HD static inline void epidemic_sync_cell_end(const myr_view *v, int64_t c, int64_t *flow) {
   (void)flow;
   int32_t *inf = MYR_LAYER(v, EPIDEMIC_INFECTIOUS, int32_t), *contacts = MYR_LAYER(v, EPIDEMIC_CONTACTS, int32_t);
   int32_t n = inf[c];
   if (contacts[c] != n) contacts[c] = n;
   if (n) inf[c] = 0;
-  if (c == 0) {
-    int64_t *g = MYR_LAYER(v, EPIDEMIC_GLOBAL, int64_t), *gp = MYR_LAYER(v, EPIDEMIC_GLOBAL_PUBLISHED, int64_t);
-    gp[EPIDEMIC_GLOBAL_INFECTIOUS] = g[EPIDEMIC_GLOBAL_INFECTIOUS];
-    gp[EPIDEMIC_GLOBAL_DEATHS] += g[EPIDEMIC_GLOBAL_DEATHS];
-    g[EPIDEMIC_GLOBAL_INFECTIOUS] = 0;
-    g[EPIDEMIC_GLOBAL_DEATHS] = 0;
-  }
 }
 
 /* Observation row (9 floats in [0, 1]): the state one-hot (5), 1 in the activity part of the

@@ -114,7 +114,6 @@ static void expect_setup_error(const char *yaml_body, const char *name) {
 int main(void) {
   expect_setup_error("agents: {count: 10, capacity: 10}\nmodel: {name: epidemic, params: {initial_infected: 11}}\n",
                      "initial_infected");
-  expect_setup_error("world: {width: 1, height: 1}\nmodel: {name: epidemic}\n", "world");
   expect_setup_error("model: {name: epidemic, params: {infectious_mean: 0}}\n", "infectious_mean");
   uint8_t h1[MYR_HASH_BYTES], h2[MYR_HASH_BYTES], hr[MYR_HASH_BYTES];
   run(1, "heuristic", h1);

@@ -1,7 +1,8 @@
 # GPU ranks (label multigpu, on a machine with 2 or more GPUs): the state hash of 1 GPU equals
 # the CPU backend's and that of 2 and 4 GPUs driven by threads (--gpus) and by one process per
 # GPU (mpirun), for foraging (births, deaths, contested cells), epidemic and movement, with
-# sync windows of 1 and 5, and for MCTS decisions. Exits 77 (skipped) with fewer than 2 GPUs.
+# sync windows of 1 and 5, and for MCTS decisions; spatial_parallel bands for foraging,
+# movement and epidemic (threads only). Exits 77 (skipped) with fewer than 2 GPUs.
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
@@ -44,4 +45,21 @@ for sync in 1 5; do # spatial_parallel: bands, NCCL halos, agents moving between
 done
 same_everywhere "foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -s agents.count=20000 -s agents.capacity=80000 -s policy.kind=mcts \
   -s policy.mcts.simulations=16 -s run.snapshot_every=0 -o out.h5
+
+# epidemic on bands of GPUs: 3x3 contacts through NCCL halos; prevalence, the lockdown and
+# well-mixed infection from the window's flows summed over the GPUs (myr_nccl_sum_flows).
+epidemic_spatial() {
+  local sync mix epi
+  for mix in spatial well_mixed; do
+    for sync in 1 5; do
+      [ $mix = well_mixed ] && [ $sync = 1 ] && continue
+      epi=(-n 50 -s distributed.sync_frequency=$sync -s distributed.strategy=spatial_parallel -s run.snapshot_every=0
+           -o out.h5 -s agents.count=200000 -s world.width=512 -s world.height=512 -s model.params.mixing=$mix
+           -s model.params.initial_infected=500 -s model.params.contact_radius_cells=1 -s model.params.fatality=0.2
+           -s model.params.vaccination_rate=0.02 -s model.params.lockdown_threshold=0.005)
+      same_everywhere "spatial epidemic $mix sync $sync" "$cfgdir/epidemic-city.yaml" "${epi[@]}"
+    done
+  done
+}
+epidemic_spatial
 finish

@@ -1,7 +1,8 @@
 # The determinism contract across ranks (DESIGN §4.1) on CPU ranks of the host transport:
 # identical state hashes for 1, 2 and 4 ranks, sync windows of 1 and 5, births and deaths on,
-# for the built-in models, for MCTS decisions, for proportional balance, and for a run resumed
-# on another rank count. A different seed must give a different hash (the check can fail).
+# for the built-in models, for MCTS decisions, for proportional balance, for epidemic on bands,
+# and for a run resumed on another rank count. A different seed must give a different hash
+# (the check can fail).
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
 
@@ -116,13 +117,53 @@ resumed=$(run_hash "$cfgdir/foraging-small.yaml" -n 40 "${ck[@]}" -R 4 -s distri
   --resume ck.ckpt-20.h5)
 check "checkpoint of 2 ranks resumed as 4 spatial bands ($resumed) == straight" test "$resumed" = "$straight"
 
+# epidemic on bands: prevalence, the lockdown and well-mixed infection read the team's published
+# flows, contacts the 3x3 block through the halo. 1, 2 and 4 ranks x data_parallel and
+# spatial_parallel x sync 1 and 5 give one hash, with deaths, vaccination and a lockdown on;
+# so does a checkpoint of 2 bands resumed on 4 bands, 3 data_parallel ranks and 1.
+epidemic_bands() {
+  local epi=(-n 40 -t 2 -s agents.count=20000 -s agents.capacity=20000 -s world.width=120 -s world.height=120
+             -s model.params.initial_infected=200 -s model.params.contact_radius_cells=1 -s model.params.fatality=0.2
+             -s model.params.vaccination_rate=0.02 -s model.params.lockdown_threshold=0.005 -s run.snapshot_every=0)
+  local cfg=$cfgdir/epidemic-city.yaml sync mix h1 h strategy r
+  for mix in spatial well_mixed; do
+    for sync in 1 5; do
+      [ $mix = well_mixed ] && [ $sync = 1 ] && continue
+      h1=$(run_hash "$cfg" "${epi[@]}" -s model.params.mixing=$mix -s distributed.sync_frequency=$sync -o epi.h5 -R 1)
+      check "epidemic $mix sync $sync: 1 rank printed a hash" test ${#h1} -eq 64
+      "$MYRIAD_BIN" info epi.h5 >epi.txt
+      check "epidemic $mix sync $sync: deaths, vaccination and the lockdown happen" \
+        awk '$1 == "dead" && $4 > 0 {d = 1} $1 == "vaccinated" && $6 > 0 {v = 1} $1 == "locked_moves" && $6 > 0 {l = 1}
+             END {exit !(d && v && l)}' epi.txt
+      for strategy in data_parallel spatial_parallel; do
+        for r in 2 4; do
+          h=$(run_hash "$cfg" "${epi[@]}" -s model.params.mixing=$mix -s distributed.sync_frequency=$sync -o epi.h5 -R $r \
+                -s distributed.strategy=$strategy)
+          check "epidemic $mix sync $sync: $r ranks $strategy ($h) == 1 rank ($h1)" test "$h" = "$h1"
+        done
+      done
+    done
+  done
+  local ck=("${epi[@]}" -s distributed.sync_frequency=5 -s run.checkpoint_every=20 -o eck.h5)
+  local straight resumed
+  straight=$(run_hash "$cfg" "${ck[@]}" -R 2 -s distributed.strategy=spatial_parallel)
+  check "epidemic: the checkpoint at step 20 was written" test -f eck.ckpt-20.h5
+  for r in "4 spatial_parallel" "3 data_parallel" "1 data_parallel"; do
+    set -- $r
+    resumed=$(run_hash "$cfg" "${ck[@]}" -R $1 -s distributed.strategy=$2 --resume eck.ckpt-20.h5)
+    check "epidemic: checkpoint of 2 bands resumed on $1 ranks $2 ($resumed) == straight ($straight)" \
+      test "$resumed" = "$straight"
+  done
+}
+epidemic_bands
+
 # Bad input: nothing runs, exit 2, and the message names the key.
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -R 8 -s distributed.strategy=spatial_parallel \
   -s distributed.sync_frequency=10 -o bad.h5 --quiet 2>bad.log
 check "a world too small for the halo exits 2" test $? -eq 2
 check "the message gives the halo" grep -q "fewer than the halo of 18 rows (reach 8 + sync_frequency 10 x speed 1)" bad.log
-"$MYRIAD_BIN" run "$cfgdir/epidemic-city.yaml" -R 2 -s distributed.strategy=spatial_parallel -o bad.h5 --quiet 2>bad.log
-check "a model without bands exits 2" test $? -eq 2
+"$MYRIAD_BIN" run "$cfgdir/latent-small.yaml" -n 1 -R 2 -s distributed.strategy=spatial_parallel -o bad.h5 --quiet 2>bad.log
+check "a model without bands (latent) exits 2" test $? -eq 2
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -R 2 -s distributed.balance=proportional \
   -s distributed.device_weights=[1,2,3] -o bad.h5 --quiet 2>bad.log
 check "weights of the wrong length exit 2" test $? -eq 2

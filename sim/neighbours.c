@@ -4,8 +4,10 @@
  * Publishing: each agent's cell (OpenMP over agents); a histogram with relaxed atomic adds; an
  * exclusive scan; a scatter that takes places in each bin with atomic adds (so the order inside
  * a bin depends on the threads); then each bin sorted by agent id, which makes the result a
- * function of the agents alone; finally the published columns gathered in that order.
- * Owns: one myr_nbr_state per sim (sim->nbr), sized for agents.capacity and the cells. */
+ * function of the agents alone; finally the published columns gathered in that order. Ghost
+ * entries (spatial_parallel: other ranks' agents near the band, rows given by the partition)
+ * go through the same steps as sources n, n + 1, ... after the n agent slots.
+ * Owns: one myr_nbr_state per sim (sim->nbr), sized for agents.capacity + ghosts and the cells. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +17,14 @@
 #include "sim/sim.h"
 
 struct myr_nbr_state {
-  int64_t capacity, cells;
+  int64_t capacity, cells, room; /* agents.capacity it was sized for, bins, entries it holds */
   uint32_t *count, *start; /* cells, cells + 1 */
-  uint32_t *cell, *slot;   /* per agent slot / per entry */
+  uint32_t *cell, *slot;   /* per source (agent slot, then ghost) / per entry */
   uint64_t *id;
+  uint64_t *source_id;     /* per source, when there are ghosts: the ids the bins are sorted by */
+  const char *ghost_rows;  /* the partition's, until the next publish (myr_neighbours_ghosts) */
+  int64_t ghost_n;
+  int ghosts_given;        /* ghosts were given since the last publish */
   myr_nbr_pos *pos;
   float *col[MYR_NBR_MAX_COLUMNS];
   uint64_t published_step; /* the step whose window the snapshot belongs to */
@@ -83,9 +89,10 @@ int myr_nbr_layout(const myr_nbr_space *sp, myr_nbr_view *out, char *why, int wh
 
 myr_status myr_neighbours_check(const myr_sim *sim, myr_nbr_space *sp, myr_error *err) {
   const myr_model *m = sim->model;
-  if (sim->rank && sim->rank->count > 1)
+  if (sim->rank && sim->rank->count > 1 && sim->cfg->strategy != MYR_STRATEGY_SPATIAL_PARALLEL)
     return myr_fail(err, MYR_ERR_CONFIG,
-                    "model %s needs neighbour queries, which run on one rank for now (this team has %d ranks)",
+                    "model %s needs neighbour queries, which run on several ranks only under "
+                    "distributed.strategy: spatial_parallel (this team of %d ranks is data_parallel)",
                     m->name, sim->rank->count);
   if ((m->nbr_dims != 2 && m->nbr_dims != 3) || !m->nbr_columns || m->nbr_n_columns < m->nbr_dims ||
       m->nbr_n_columns > MYR_NBR_MAX_COLUMNS || !m->nbr_space)
@@ -111,49 +118,93 @@ myr_status myr_neighbours_check(const myr_sim *sim, myr_nbr_space *sp, myr_error
   return MYR_OK;
 }
 
-void myr_neighbours_free(myr_sim *sim) {
-  struct myr_nbr_state *s = sim->nbr;
-  if (!s) return;
+static void free_arrays(struct myr_nbr_state *s) {
   free(s->count);
   free(s->start);
   free(s->cell);
   free(s->slot);
   free(s->id);
+  free(s->source_id);
   free(s->pos);
   for (int k = 0; k < MYR_NBR_MAX_COLUMNS; k++) free(s->col[k]);
+  s->count = s->start = s->cell = s->slot = NULL;
+  s->id = s->source_id = NULL;
+  s->pos = NULL;
+  for (int k = 0; k < MYR_NBR_MAX_COLUMNS; k++) s->col[k] = NULL;
+  s->capacity = s->cells = s->room = 0;
+  s->published = 0;
+}
+
+void myr_neighbours_free(myr_sim *sim) {
+  struct myr_nbr_state *s = sim->nbr;
+  if (!s) return;
+  free_arrays(s);
   free(s);
   sim->nbr = NULL;
 }
 
-static myr_status state_for(myr_sim *sim, const myr_nbr_view *layout, struct myr_nbr_state **out, myr_error *err) {
-  int64_t cells = (int64_t)layout->bins[0] * layout->bins[1] * layout->bins[2], cap = sim->agents.capacity;
-  struct myr_nbr_state *s = sim->nbr;
-  if (s && s->capacity == cap && s->cells == cells) {
-    *out = s;
-    return MYR_OK;
-  }
-  myr_neighbours_free(sim);
-  s = calloc(1, sizeof *s);
+/* sim's state, made (empty) on first use. */
+static struct myr_nbr_state *state_of(myr_sim *sim) {
+  if (!sim->nbr) sim->nbr = calloc(1, sizeof(struct myr_nbr_state));
+  return sim->nbr;
+}
+
+myr_status myr_neighbours_ghosts(myr_sim *sim, const void *rows, int64_t n, myr_error *err) {
+  struct myr_nbr_state *s = state_of(sim);
   if (!s) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the neighbour snapshot");
-  sim->nbr = s;
+  s->ghost_rows = (const char *)rows;
+  s->ghost_n = n;
+  s->ghosts_given = 1;
+  return MYR_OK;
+}
+
+/* Arrays for the bins and for agents.capacity + `ghosts` entries; kept while they suffice (a
+ * team's ghost count changes every window: grown with room to spare). */
+static myr_status state_for(myr_sim *sim, const myr_nbr_view *layout, int64_t ghosts, struct myr_nbr_state **out,
+                            myr_error *err) {
+  int64_t cells = (int64_t)layout->bins[0] * layout->bins[1] * layout->bins[2], cap = sim->agents.capacity;
+  struct myr_nbr_state *s = state_of(sim);
+  if (!s) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the neighbour snapshot");
+  *out = s;
+  if (s->capacity == cap && s->cells == cells && s->room >= cap + ghosts && (ghosts == 0 || s->source_id))
+    return MYR_OK;
+  free_arrays(s);
+  int64_t room = cap + (ghosts > 0 ? ghosts + ghosts / 2 : 0);
+  if (room >= (int64_t)UINT32_MAX)
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "neighbour queries index entries with 32 bits: %lld agent slots and %lld ghosts are too many",
+                    (long long)cap, (long long)ghosts);
   s->capacity = cap;
   s->cells = cells;
-  size_t c = (size_t)(cap ? cap : 1);
+  s->room = room;
+  size_t c = (size_t)(room ? room : 1);
   s->count = calloc((size_t)cells, sizeof *s->count);
   s->start = calloc((size_t)cells + 1, sizeof *s->start);
   s->cell = malloc(c * sizeof *s->cell);
   s->slot = malloc(c * sizeof *s->slot);
   s->id = malloc(c * sizeof *s->id);
+  s->source_id = ghosts > 0 ? malloc(c * sizeof *s->source_id) : NULL;
   s->pos = aligned_alloc(16, c * sizeof *s->pos);
-  int ok = s->count && s->start && s->cell && s->slot && s->id && s->pos;
+  int ok = s->count && s->start && s->cell && s->slot && s->id && s->pos && (ghosts == 0 || s->source_id);
   for (int k = 0; k < sim->model->nbr_n_columns && ok; k++) ok = (s->col[k] = malloc(c * sizeof(float))) != NULL;
   if (!ok) {
-    myr_neighbours_free(sim);
-    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the neighbour snapshot for %lld agents and %lld bins",
-                    (long long)cap, (long long)cells);
+    free_arrays(s);
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the neighbour snapshot for %lld entries and %lld bins",
+                    (long long)room, (long long)cells);
   }
-  *out = s;
   return MYR_OK;
+}
+
+/* Ghost j's id and columns (a row of myr_nbr_ghost_row_bytes). */
+static uint64_t ghost_id(const char *row) {
+  uint64_t id;
+  memcpy(&id, row, sizeof id);
+  return id;
+}
+static float ghost_col(const char *row, int k) {
+  float f;
+  memcpy(&f, row + 8 + 4 * k, sizeof f);
+  return f;
 }
 
 static myr_status publish(myr_sim *sim, const myr_view *v, myr_error *err) {
@@ -163,17 +214,34 @@ static myr_status publish(myr_sim *sim, const myr_view *v, myr_error *err) {
   myr_nbr_view lay;
   char why[256];
   myr_nbr_layout(&sp, &lay, why, (int)sizeof why); /* checked above */
-  struct myr_nbr_state *s;
-  if ((st = state_for(sim, &lay, &s, err)) != MYR_OK) return st;
   const myr_model *m = sim->model;
+  int nc = m->nbr_n_columns;
+  struct myr_nbr_state *s = sim->nbr;
+  int64_t g = 0; /* ghosts: sources n .. n + g - 1 */
+  const char *ghosts = NULL;
+  size_t gb = (size_t)myr_nbr_ghost_row_bytes(nc);
+  if (sim->rank && sim->rank->count > 1) { /* spatial_parallel (checked): the partition's ghosts */
+    if (!s || !s->ghosts_given)
+      return myr_fail(err, MYR_ERR_INTERNAL, "rank %d, step %llu: no ghost entries were given for this snapshot",
+                      sim->rank->index, (unsigned long long)v->step);
+    g = s->ghost_n;
+    ghosts = s->ghost_rows;
+  }
+  if ((st = state_for(sim, &lay, g, &s, err)) != MYR_OK) return st;
   const float *px = v->col[m->nbr_columns[0]], *py = v->col[m->nbr_columns[1]];
   const float *pz = m->nbr_dims == 3 ? (const float *)v->col[m->nbr_columns[2]] : NULL;
   int64_t n = v->n, cells = s->cells;
   memset(s->count, 0, (size_t)cells * sizeof *s->count);
 #pragma omp parallel for schedule(static) num_threads(sim->threads)
-  for (int64_t i = 0; i < n; i++) {
-    if (!v->alive[i]) continue;
-    uint32_t c = (uint32_t)myr_nbr_cell(&lay, px[i], py[i], pz ? pz[i] : 0.0f);
+  for (int64_t i = 0; i < n + g; i++) {
+    uint32_t c;
+    if (i < n) {
+      if (!v->alive[i]) continue;
+      c = (uint32_t)myr_nbr_cell(&lay, px[i], py[i], pz ? pz[i] : 0.0f);
+    } else {
+      const char *row = ghosts + (size_t)(i - n) * gb;
+      c = (uint32_t)myr_nbr_cell(&lay, ghost_col(row, 0), ghost_col(row, 1), pz ? ghost_col(row, 2) : 0.0f);
+    }
     s->cell[i] = c;
     __atomic_fetch_add(&s->count[c], 1u, __ATOMIC_RELAXED);
   }
@@ -185,23 +253,39 @@ static myr_status publish(myr_sim *sim, const myr_view *v, myr_error *err) {
   }
   s->start[cells] = total;
 #pragma omp parallel for schedule(static) num_threads(sim->threads)
-  for (int64_t i = 0; i < n; i++) {
-    if (!v->alive[i]) continue;
+  for (int64_t i = 0; i < n + g; i++) {
+    if (i < n && !v->alive[i]) continue;
     uint32_t c = s->cell[i];
     s->slot[s->start[c] + __atomic_fetch_add(&s->count[c], 1u, __ATOMIC_RELAXED)] = (uint32_t)i;
   }
+  const uint64_t *source_id = v->id; /* the ids the bins are sorted by, per source */
+  if (g > 0) {
+#pragma omp parallel for schedule(static) num_threads(sim->threads)
+    for (int64_t i = 0; i < n + g; i++)
+      s->source_id[i] = i < n ? v->id[i] : ghost_id(ghosts + (size_t)(i - n) * gb);
+    source_id = s->source_id;
+  }
 #pragma omp parallel for schedule(dynamic, 1024) num_threads(sim->threads)
-  for (int64_t c = 0; c < cells; c++) myr_nbr_sort_bin(s->slot, v->id, s->start[c], s->start[c + 1]);
-  int nc = m->nbr_n_columns;
+  for (int64_t c = 0; c < cells; c++) myr_nbr_sort_bin(s->slot, source_id, s->start[c], s->start[c + 1]);
 #pragma omp parallel for schedule(static) num_threads(sim->threads)
   for (int64_t e = 0; e < (int64_t)total; e++) {
     uint32_t i = s->slot[e];
-    s->id[e] = v->id[i];
-    for (int k = 0; k < nc; k++) s->col[k][e] = ((const float *)v->col[m->nbr_columns[k]])[i];
-    s->pos[e] = (myr_nbr_pos){px[i], py[i], pz ? pz[i] : 0.0f, 0.0f};
+    float c[MYR_NBR_MAX_COLUMNS] = {0};
+    if (i < n) {
+      s->id[e] = v->id[i];
+      for (int k = 0; k < nc; k++) c[k] = ((const float *)v->col[m->nbr_columns[k]])[i];
+    } else { /* a ghost: no slot here */
+      const char *row = ghosts + (size_t)(i - n) * gb;
+      s->id[e] = ghost_id(row);
+      for (int k = 0; k < nc; k++) c[k] = ghost_col(row, k);
+      s->slot[e] = UINT32_MAX;
+    }
+    for (int k = 0; k < nc; k++) s->col[k][e] = c[k];
+    s->pos[e] = (myr_nbr_pos){c[0], c[1], pz ? c[2] : 0.0f, 0.0f};
   }
   s->view = lay;
   s->view.n = total;
+  s->view.ghosts = g;
   s->view.start = s->start;
   s->view.id = s->id;
   s->view.slot = s->slot;
@@ -209,6 +293,7 @@ static myr_status publish(myr_sim *sim, const myr_view *v, myr_error *err) {
   for (int k = 0; k < nc; k++) s->view.col[k] = s->col[k];
   s->published = 1;
   s->published_step = v->step;
+  s->ghosts_given = 0;
   return MYR_OK;
 }
 

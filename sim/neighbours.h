@@ -16,6 +16,16 @@
  * torus): coordinates must lie in [0, extent); distances use the nearest image; each axis needs
  * at least 3 bins, i.e. extent >= 3 radius (checked at publish).
  *
+ * Teams of ranks (distributed.strategy: spatial_parallel, partition/): rank r owns the agents
+ * whose bin along y lies in its band of y-bins, and its snapshot holds them plus *ghost*
+ * entries: copies of the published columns and ids of other ranks' agents whose y-bin lies
+ * within the team's halo of its band, handed over by the partition at every sync
+ * (myr_neighbours_ghosts). Ghosts are binned and ordered like the rank's own entries, so a walk
+ * from any agent of the rank visits the entries, in the order, that one rank's snapshot holds
+ * there: the same bits. A ghost has no slot on this rank (slot UINT32_MAX): per-agent code
+ * reads neighbours only through the published columns (col[k], pos) and ids, never through
+ * slot, which only the engine uses (agents in cell order on the GPU).
+ *
  * Owns nothing itself: the snapshot's memory belongs to the backend that publishes it (CPU:
  * sim/neighbours.c, freed by myr_neighbours_free; CUDA: sim/cuda/neighbours.cu, freed with the
  * backend). The view below holds plain pointers into it and stays valid for one window. */
@@ -39,6 +49,10 @@ typedef struct myr_nbr_space {
   int32_t wrap;     /* 1: torus; 0: closed box (points outside fall into the edge bins) */
   float extent[3];  /* side along x, y, z (z ignored in 2-D) */
   float radius;     /* interaction radius: every pair closer than this is in adjacent bins */
+  /* The most an agent moves in one step along any axis (continuous units; an upper bound,
+   * rounding included): spatial_parallel's halo covers the walk's reach + (sync_frequency - 1)
+   * x max_step. 0: unknown, and the model runs on one rank only. */
+  float max_step;
 } myr_nbr_space;
 
 /* An entry's position, x, y, z (0 in 2-D) and w = 0, 16-byte aligned: one vector load on a GPU
@@ -56,10 +70,11 @@ typedef struct myr_nbr_pos {
 
 /* The published snapshot as per-agent code sees it (inside myr_view: v->nbr). n == 0: none. */
 typedef struct myr_nbr_view {
-  int64_t n;                /* entries (agents published) */
+  int64_t n;                /* entries (agents published, ghosts included) */
+  int64_t ghosts;           /* entries of other ranks' agents (slot UINT32_MAX) */
   const uint32_t *start;    /* cells + 1: bin c holds entries [start[c], start[c + 1]) */
   const uint64_t *id;       /* entry -> agent id (ascending within a bin) */
-  const uint32_t *slot;     /* entry -> the agent's slot during this window */
+  const uint32_t *slot;     /* entry -> the agent's slot during this window; UINT32_MAX: a ghost */
   const myr_nbr_pos *pos;   /* entry -> position (the first nbr_dims published columns) */
   const float *col[MYR_NBR_MAX_COLUMNS]; /* entry -> published column k (position first) */
   int32_t dims, wrap;
@@ -184,10 +199,20 @@ struct myr_view;
 
 /* For a model with neighbour queries (myr_model.nbr_dims > 0), called by the CPU step before
  * decide: at the first step of each window (and whenever nothing is published yet) publishes
- * the snapshot of the current agents; then sets v->nbr. Returns MYR_OK, MYR_ERR_MODEL for a
- * descriptor or space that cannot be binned, MYR_ERR_CONFIG for a team of several ranks (not
- * supported yet), MYR_ERR_NOMEM. Does nothing for models without neighbour queries. */
+ * the snapshot of the current agents and the ghosts last given (myr_neighbours_ghosts); then
+ * sets v->nbr. Returns MYR_OK, MYR_ERR_MODEL for a descriptor or space that cannot be binned,
+ * MYR_ERR_CONFIG for a team of several ranks that is not spatial_parallel, MYR_ERR_INTERNAL
+ * for such a team whose partition gave no ghosts since the last publish, MYR_ERR_NOMEM. Does
+ * nothing for models without neighbour queries. */
 myr_status myr_neighbours_view(struct myr_sim *sim, struct myr_view *v, myr_error *err);
+/* Ghost entries travel between ranks as rows: the agent id (8 bytes), then its nbr_columns
+ * (f32, in the descriptor's order, position first), padded to a multiple of 8 bytes. */
+static inline int myr_nbr_ghost_row_bytes(int n_columns) { return (8 + 4 * n_columns + 7) / 8 * 8; }
+/* The ghosts for the next CPU publish of sim (spatial_parallel; called by the partition after
+ * each migration): n rows (myr_nbr_ghost_row_bytes) that the caller owns and keeps unchanged
+ * until that publish, which copies them into the snapshot. Any order: the publish sorts.
+ * MYR_ERR_NOMEM when the snapshot's state cannot be allocated. */
+myr_status myr_neighbours_ghosts(struct myr_sim *sim, const void *rows, int64_t n, myr_error *err);
 /* Frees the CPU snapshot of a sim (myr_sim_destroy). */
 void myr_neighbours_free(struct myr_sim *sim);
 /* The checks shared by both backends before publishing (descriptor, ranks, space). */

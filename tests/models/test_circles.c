@@ -196,8 +196,8 @@ static void two_agents(double d) {
   test_sim_close(&t);
 }
 
-/* A team of several ranks is refused at the first step with a message that says why (the
- * snapshot would miss the agents of the other ranks). */
+/* A data_parallel team of several ranks is refused at the first step with a message that says
+ * why (the snapshot would miss the agents of the other ranks; spatial_parallel gives ghosts). */
 static void refuses_teams(void) {
   myr_config cfg;
   myr_error e;
@@ -213,7 +213,8 @@ static void refuses_teams(void) {
   myr_sim *sim;
   REQUIRE(myr_sim_create_part(&cfg, &rank, 0, 50, 100, &sim, &e) == MYR_OK, "%s", e.msg);
   myr_status st = myr_sim_step(sim, &e);
-  CHECK(st == MYR_ERR_CONFIG && strstr(e.msg, "needs neighbour queries, which run on one rank for now"),
+  CHECK(st == MYR_ERR_CONFIG && strstr(e.msg, "needs neighbour queries, which run on several ranks only under distributed.strategy: "
+                                              "spatial_parallel"),
         "a 2-rank team: status %d, message '%s'", (int)st, st == MYR_OK ? "" : e.msg);
   myr_sim_destroy(sim);
   myr_config_free(&cfg);

@@ -183,7 +183,8 @@ typedef struct myr_model {
    * every window the engine publishes the f32 columns nbr_columns[0 .. nbr_n_columns) (one
    * component each; the first nbr_dims are the position x, y[, z]) binned by cell, and per-agent
    * code reads them through v->nbr. nbr_space() gives the space from the parameters (after
-   * setup). One rank only for now. nbr_dims 0: none. */
+   * setup). Several ranks: spatial_parallel only, with ghosts (sim/neighbours.h), which needs
+   * nbr_space to bound the step (max_step). nbr_dims 0: none. */
   int32_t nbr_dims;
   const int *nbr_columns;
   int32_t nbr_n_columns;

@@ -1,6 +1,7 @@
 /* circles: the CPU range functions over circles.h, the parameter, column and statistic tables,
  * setup() (the cube's side from the agent count and density) and the descriptor
  * myr_model_circles (registered in models/registry.def). Rules and parameters: README.md. */
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 
@@ -41,6 +42,13 @@ static void circles_space(const void *params, myr_nbr_space *out) {
   out->wrap = p->wrap;
   out->extent[0] = out->extent[1] = out->extent[2] = p->side_f;
   out->radius = p->radius_f;
+  /* The most an agent moves in a step, along any axis (circles.h): the move is the mean of its
+   * neighbours' forces (k / d) * delta, each of norm |k| * |delta| / d <= |repulse| since
+   * |myr_sinf| <= 1 and |delta| <= d, so the mean and each of its components are at most
+   * |repulse| too. Float rounding adds a relative error of about (neighbours + 8) x 2^-24 (the
+   * sine, the division by d, the running sum, the mean): the margin of 1e-3 covers up to
+   * 16000 neighbours per agent, and spatial_parallel's halo adds a whole bin beyond it. */
+  out->max_step = fmaxf(fabsf(p->repulse_f) * (1.0f + 1e-3f), FLT_MIN); /* repulse 0: no move, still a bound */
 }
 
 static void init_one(const myr_view *v, int64_t i, int64_t *flow) {

@@ -1,5 +1,6 @@
 /* spatial_parallel on the host transport (spatial.h). Every exchange pulls: a rank reads the
- * other ranks' rows between two barriers and writes only its own memory. */
+ * other ranks' rows (or agents, for ghosts) between two barriers and writes only its own
+ * memory. */
 #include "partition/spatial.h"
 
 #include <omp.h>
@@ -75,7 +76,36 @@ myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int3
   return s;
 }
 
+myr_status myr_spatial_use_bins(myr_spatial *sp, const myr_nbr_view *layout, const myr_model *m, myr_error *err) {
+  sp->by_bins = 1;
+  sp->bins = *layout;
+  sp->ycol = m->nbr_columns[1];
+  sp->n_cols = m->nbr_n_columns;
+  for (int k = 0; k < m->nbr_n_columns; k++) sp->cols[k] = m->nbr_columns[k];
+  sp->in_halo = calloc((size_t)sp->size * (size_t)sp->height, 1);
+  sp->ghosts = calloc((size_t)sp->size, sizeof *sp->ghosts);
+  sp->ghost_counts = calloc((size_t)sp->size * (size_t)sp->size, sizeof *sp->ghost_counts);
+  if (!sp->in_halo || !sp->ghosts || !sp->ghost_counts) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the ghosts");
+  for (int r = 0; r < sp->size; r++) {
+    const int32_t *rows;
+    int n = myr_spatial_halo_rows(sp, r, &rows);
+    for (int k = 0; k < n; k++) sp->in_halo[(size_t)r * (size_t)sp->height + (size_t)rows[k]] = 1;
+  }
+  return MYR_OK;
+}
+
+int32_t myr_spatial_row_of(const myr_spatial *sp, const myr_sim *sim, int64_t i) {
+  if (sp->by_bins) return myr_nbr_bin(&sp->bins, 1, ((const float *)sim->agents.col[sp->ycol])[i]);
+  const myr_model *m = sim->model;
+  const int *pos = m->position_columns ? m->position_columns : m->cell_columns;
+  return ((const int32_t *)sim->agents.col[pos[1]])[i];
+}
+
 void myr_spatial_free(myr_spatial *sp) {
+  for (int r = 0; sp->ghosts && r < sp->size; r++) free(sp->ghosts[r].data);
+  free(sp->ghosts);
+  free(sp->in_halo);
+  free(sp->ghost_counts);
   if (sp->row0) {
     halo_rows *h = halos_of(sp);
     for (int r = 0; r < sp->size; r++) free(h[r].rows);
@@ -171,6 +201,7 @@ static myr_status barrier(myr_spatial *sp, myr_rank *r, myr_error *err) {
 myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream, myr_error *err) {
   (void)v, (void)stream;
   myr_spatial *sp = (myr_spatial *)r->team;
+  if (sim->model->n_layers == 0) return MYR_OK; /* no grid to keep current */
   double t0 = omp_get_wtime();
   myr_status s = barrier(sp, r, err); /* every rank has finished the phase before */
   if (s != MYR_OK) return s;
@@ -196,36 +227,64 @@ myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int po
 
 /* ---- agents -------------------------------------------------------------------------------- */
 
-static const int *position_columns(const myr_model *m) {
-  return m->position_columns ? m->position_columns : m->cell_columns;
-}
-
-static int box_append(myr_spatial_box *b, const myr_sim *sim, int64_t i, size_t row) {
+/* Room for `row` more bytes at b->data + b->used; NULL when it cannot be had. */
+static char *box_room(myr_spatial_box *b, size_t row) {
   if (b->used + row > b->cap) {
     size_t cap = b->cap ? 2 * b->cap : 64 * row;
     while (cap < b->used + row) cap *= 2;
     char *grown = realloc(b->data, cap);
-    if (!grown) return 0;
+    if (!grown) return NULL;
     b->data = grown;
     b->cap = cap;
   }
-  myr_sim_pack_agent(sim, i, b->data + b->used);
+  return b->data + b->used;
+}
+
+static int box_append(myr_spatial_box *b, const myr_sim *sim, int64_t i, size_t row) {
+  char *at = box_room(b, row);
+  if (!at) return 0;
+  myr_sim_pack_agent(sim, i, at);
   b->used += row;
   return 1;
+}
+
+/* Rank me's ghosts: every other rank's agents standing in its halo, as rows (id, published
+ * columns) in its own box, handed to its next snapshot. Reads the others' agents: call
+ * between two barriers, after every migration has landed. */
+static myr_status collect_ghosts(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_error *err) {
+  int me = r->index;
+  myr_spatial_box *b = &sp->ghosts[me];
+  const uint8_t *mine = sp->in_halo + (size_t)me * (size_t)sp->height;
+  size_t gb = (size_t)myr_nbr_ghost_row_bytes(sp->n_cols);
+  b->used = 0;
+  for (int q = 0; q < sp->size; q++) {
+    const myr_sim *o = sp->sims[q];
+    if (q == me) continue;
+    for (int64_t i = 0; i < o->agents.n; i++) {
+      if (!o->agents.alive[i] || !mine[myr_spatial_row_of(sp, o, i)]) continue;
+      char *at = box_room(b, gb);
+      if (!at) return myr_fail(err, MYR_ERR_NOMEM, "rank %d: cannot hold its ghosts", me);
+      memset(at, 0, gb);
+      memcpy(at, &o->agents.id[i], sizeof(uint64_t));
+      for (int k = 0; k < sp->n_cols; k++) memcpy(at + 8 + 4 * k, (const float *)o->agents.col[sp->cols[k]] + i, 4);
+      b->used += gb;
+    }
+  }
+  r->bytes_moved += (double)b->used;
+  return myr_neighbours_ghosts(sim, b->data, (int64_t)(b->used / gb), err);
 }
 
 myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   myr_spatial *sp = (myr_spatial *)r->team;
   double t0 = omp_get_wtime();
   myr_agents *a = &sim->agents;
-  const int32_t *ys = (const int32_t *)a->col[position_columns(sim->model)[1]];
   size_t row = myr_sim_agent_row_bytes(sim);
   int me = r->index, failed = 0;
   int64_t leaving = 0;
   for (int q = 0; q < sp->size; q++) sp->boxes[me * sp->size + q].used = 0;
   for (int64_t i = 0; i < a->n; i++) {
     if (!a->alive[i]) continue;
-    int q = myr_spatial_owner(sp, ys[i]);
+    int q = myr_spatial_owner(sp, myr_spatial_row_of(sp, sim, i));
     if (q == me) continue;
     if (!box_append(&sp->boxes[me * sp->size + q], sim, i, row)) failed = 1;
     a->alive[i] = 0;
@@ -249,6 +308,11 @@ myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
     r->bytes_moved += (double)b->used;
   }
   if (s == MYR_OK) s = barrier(sp, r, err); /* every box is read before the next fill */
+  if (s == MYR_OK && sp->by_bins) {
+    s = collect_ghosts(sp, r, sim, err);
+    if (s != MYR_OK) myr_host_abort(&sp->host, me);
+    else s = barrier(sp, r, err); /* nobody moves an agent another rank is still copying */
+  }
   r->seconds_comm += omp_get_wtime() - t0;
   return s;
 }

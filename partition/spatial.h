@@ -9,13 +9,21 @@
  *   after cells_end     transient halos cleared, persistent halos copied from the owners;
  *   after compaction    agents that left the band move to the rank that owns their row.
  * halo = model reach + sync_frequency x max_speed: everything an agent reads or writes within
- * a window lies in its band or the halo, so every rank computes what one rank would. */
+ * a window lies in its band or the halo, so every rank computes what one rank would.
+ *
+ * Models with neighbour queries in continuous space (sim/neighbours.h; no grid) use the bins of
+ * the neighbour layout along y as rows (myr_spatial_use_bins): an agent's row is its y-bin,
+ * and after each migration every rank gets *ghosts*, copies (id and published columns) of the
+ * other ranks' agents whose y-bin lies in its halo, which its next snapshot bins with its own
+ * agents. halo = the walk's reach + (sync_frequency - 1) x max_step, in bins, plus one: the
+ * bins any walk of the window visits hold the entries one rank's snapshot would. */
 #ifndef MYR_PARTITION_SPATIAL_H
 #define MYR_PARTITION_SPATIAL_H
 
 #include <stddef.h>
 
 #include "partition/host.h"
+#include "sim/neighbours.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,11 +42,25 @@ typedef struct myr_spatial {
   myr_sim **sims;          /* [size]: every rank's sim, for the exchanges */
   myr_spatial_box *boxes;  /* [size][size]: agents leaving rank a for rank b at [a * size + b] */
   int64_t *moves;          /* [size][size]: GPU ranks' counts of agents leaving a for b */
+  /* rows are neighbour bins (myr_spatial_use_bins): the layout, the f32 column holding y, the
+   * published columns, which bins are in each rank's halo, each rank's ghost rows (CPU
+   * ranks), GPU ranks' counts of ghosts sent from a to b at [a * size + b] */
+  int by_bins;
+  myr_nbr_view bins;
+  int ycol, n_cols, cols[MYR_NBR_MAX_COLUMNS];
+  uint8_t *in_halo;        /* [size][height] */
+  myr_spatial_box *ghosts; /* [size] */
+  int64_t *ghost_counts;   /* [size][size] */
 } myr_spatial;
 
 myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int32_t width, int32_t height,
                             int32_t wrap, int32_t halo, myr_error *err);
 void myr_spatial_free(myr_spatial *sp);
+/* Rows are the y-bins of `layout` (height must be layout->bins[1]) for model m's agents, whose
+ * neighbour snapshot gets ghosts at every migration. */
+myr_status myr_spatial_use_bins(myr_spatial *sp, const myr_nbr_view *layout, const myr_model *m, myr_error *err);
+/* The row of agent slot i of sim (host columns): its grid row, or its y-bin. */
+int32_t myr_spatial_row_of(const myr_spatial *sp, const myr_sim *sim, int64_t i);
 /* The rank owning row y (0 <= y < height). */
 int myr_spatial_owner(const myr_spatial *sp, int32_t y);
 /* Rank r's halo: the rows (distinct, ascending) within `halo` of its band that others own. */

@@ -2,6 +2,7 @@
  * over ranks, and the gather of every rank's agents for the hash, snapshots and checkpoints. */
 #include "partition/team.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,9 @@ struct myr_team {
   myr_host_team *host;  /* own_host, or spatial's */
   int spatial_on;
   int32_t halo;
+  int32_t rows;         /* spatial_parallel: rows the bands cut (grid rows, or neighbour bins) */
+  int by_bins;          /* rows are the neighbour layout's bins along y (myr_spatial_use_bins) */
+  myr_nbr_view bins;
   char describe[320];
 };
 
@@ -65,6 +69,48 @@ static int64_t rank_capacity(const myr_team *t, int r, int64_t agents) {
 
 /* ---- checks before anything runs ------------------------------------------------------------ */
 
+/* spatial_parallel for a model with neighbour queries and no grid positions: the rows are the
+ * neighbour layout's bins along y, and the halo (in bins) holds every bin a walk of the window
+ * can visit from the band. An agent moves at most (sync_frequency - 1) x max_step before its
+ * last walk of the window reads the snapshot, and a walk visits the bins within `reach`; from
+ * a point in bin b, the bins of points within L are within ceil(L x bins / extent) of b, and
+ * ceil(a) + ceil(b) <= ceil(a + b) + 1 splits the two parts; one more bin covers float
+ * rounding in the bin arithmetic. */
+static myr_status nbr_bands(myr_team *t, myr_error *err) {
+  const myr_config *cfg = t->cfg;
+  const myr_model *m = cfg->model_desc;
+  myr_nbr_space sp;
+  memset(&sp, 0, sizeof sp);
+  char why[256] = "the descriptor gives no nbr_space";
+  if (m->nbr_space) {
+    m->nbr_space(cfg->model_params, &sp);
+    sp.dims = m->nbr_dims;
+  }
+  if (!m->nbr_space || m->nbr_n_columns < 2 || !myr_nbr_layout(&sp, &t->bins, why, (int)sizeof why))
+    return myr_fail(err, MYR_ERR_MODEL, "model %s: its space cannot be binned for neighbour queries: %s", m->name, why);
+  if (!(sp.max_step > 0.0f) || !isfinite(sp.max_step))
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "distributed.strategy: model %s runs spatial_parallel only with a bound on how far an agent "
+                    "moves in a step (myr_nbr_space.max_step, which it leaves at %g); use data_parallel on one rank",
+                    m->name, (double)sp.max_step);
+  double inv = t->bins.inv_width[1];
+  double halo = ceil((double)t->bins.reach * inv) + ceil((double)(cfg->sync_frequency - 1) * sp.max_step * inv) + 1;
+  t->by_bins = 1;
+  t->rows = t->bins.bins[1];
+  t->halo = halo < (double)INT32_MAX ? (int32_t)halo : INT32_MAX;
+  for (int r = 0; r < t->size; r++) {
+    int64_t rows = cut(t, t->rows, r + 1) - cut(t, t->rows, r);
+    if (rows < t->halo)
+      return myr_fail(err, MYR_ERR_CONFIG,
+                      "distributed.strategy: spatial_parallel gives rank %d %lld of the %d neighbour bins along y, "
+                      "fewer than the halo of %d bins (reach %g + (sync_frequency %lld - 1) x max_step %g, bins of "
+                      "%g, plus one); use fewer ranks, a larger space or a shorter sync window",
+                      r, (long long)rows, (int)t->rows, (int)t->halo, (double)t->bins.reach,
+                      (long long)cfg->sync_frequency, (double)sp.max_step, 1.0 / inv);
+  }
+  return MYR_OK;
+}
+
 static myr_status check_settings(myr_team *t, myr_error *err) {
   const myr_config *cfg = t->cfg;
   const myr_model *m = cfg->model_desc;
@@ -73,14 +119,32 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
                     "distributed.device_weights has %d weight%s but the team has %d rank%s (balance: "
                     "proportional needs one weight per rank)",
                     cfg->device_weights.n, cfg->device_weights.n == 1 ? "" : "s", t->size, t->size == 1 ? "" : "s");
-  if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL) {
-    if (m->max_speed <= 0 || !(m->position_columns || m->cell_columns))
+  int grid_positions = m->position_columns || m->cell_columns;
+  if (m->nbr_dims > 0 && t->size > 1 && cfg->strategy != MYR_STRATEGY_SPATIAL_PARALLEL)
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "distributed.strategy: model %s reads other agents through the neighbour snapshot, which "
+                    "several ranks share only under spatial_parallel (bands with ghost agents); data_parallel "
+                    "would need every agent on every rank", m->name);
+  if (m->nbr_dims > 0 && t->size > 1 && (grid_positions || m->n_layers > 0))
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "distributed.strategy: model %s has neighbour queries and a grid; spatial_parallel bands "
+                    "either grid rows or neighbour bins, not both: run it on one rank", m->name);
+  if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL && m->nbr_dims > 0 && !grid_positions) {
+    if (t->size > 1 && t->mpi)
+      return myr_fail(err, MYR_ERR_CONFIG,
+                      "distributed.strategy: spatial_parallel runs on the ranks of one process for now "
+                      "(--ranks N or --gpus N)");
+    myr_status s = t->size > 1 ? nbr_bands(t, err) : MYR_OK; /* one rank: no bands */
+    if (s != MYR_OK) return s;
+  } else if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL) {
+    if (m->max_speed <= 0 || !grid_positions)
       return myr_fail(err, MYR_ERR_CONFIG,
                       "distributed.strategy: model %s runs data_parallel only (its descriptor gives no "
                       "position columns and max_speed, which bands of the world need)", m->name);
     /* halo = reach + sync_frequency x max speed, from the model's own numbers */
     int64_t halo = (int64_t)m->reach + cfg->sync_frequency * (int64_t)m->max_speed;
     t->halo = (int32_t)halo;
+    t->rows = (int32_t)cfg->height;
     if (t->size > 1 && t->mpi)
       return myr_fail(err, MYR_ERR_CONFIG,
                       "distributed.strategy: spatial_parallel runs on the ranks of one process for now "
@@ -269,11 +333,13 @@ static myr_status resume_ranks(myr_team *t, const char *path, myr_error *err) {
 static myr_status open_spatial(myr_team *t, myr_error *err) {
   const myr_config *cfg = t->cfg;
   int32_t row0[1025];
-  for (int r = 0; r <= t->size; r++) row0[r] = (int32_t)cut(t, cfg->height, r);
+  for (int r = 0; r <= t->size; r++) row0[r] = (int32_t)cut(t, t->rows, r);
   t->spatial_on = 1;
   t->host = &t->spatial.host;
-  return myr_spatial_init(&t->spatial, t->size, row0, (int32_t)cfg->width, (int32_t)cfg->height, cfg->wrap,
-                          t->halo, err);
+  myr_status s = myr_spatial_init(&t->spatial, t->size, row0, t->by_bins ? 1 : (int32_t)cfg->width, t->rows,
+                                  t->by_bins ? t->bins.wrap : cfg->wrap, t->halo, err);
+  if (s == MYR_OK && t->by_bins) s = myr_spatial_use_bins(&t->spatial, &t->bins, cfg->model_desc, err);
+  return s;
 }
 
 static myr_status open_transport(myr_team *t, myr_error *err) {
@@ -337,7 +403,7 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
     for (int r = 0; r < t->local; r++) {
       myr_sim *sim = t->sim[r];
       if (!t->gpu && t->local > 1) sim->threads = threads / t->local > 0 ? threads / t->local : 1;
-      if (t->spatial_on) { /* its own band: cells, flows and statistics */
+      if (t->spatial_on && !t->by_bins) { /* its own band: cells, flows and statistics */
         const myr_spatial *sp = &t->spatial;
         sim->cells_first = (int64_t)sp->row0[r] * sp->width;
         sim->cells_n = (int64_t)(sp->row0[r + 1] - sp->row0[r]) * sp->width;
@@ -345,6 +411,7 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
         t->spatial.sims[r] = sim;
       } else {
         sim->owns_cells = t->base + r == 0; /* the grid is replicated: count its flows once */
+        if (t->spatial_on) t->spatial.sims[r] = sim; /* bands of neighbour bins: no grid of their own */
       }
     }
   }

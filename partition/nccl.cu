@@ -49,6 +49,12 @@ typedef struct nccl_rank {
   int32_t *row0; /* device [ranks + 1] */
   void *tmp, *out_rows, *in_rows;
   size_t tmp_cap, out_cap, in_cap;
+  /* ghosts (rows are neighbour bins): for each row, the ranks whose halo holds it (device, CSR:
+   * peers ghost_peer[ghost_start[y] .. ghost_start[y + 1])), and the ghost rows sent and
+   * received (the received stay until the next publish has read them) */
+  int32_t *ghost_start, *ghost_peer;
+  void *ghost_out, *ghost_in;
+  size_t ghost_out_cap, ghost_in_cap;
 } nccl_rank;
 
 #define NCCL_TRY(call, what)                                                                          \
@@ -243,6 +249,10 @@ extern "C" void myr_nccl_close(myr_rank *rank) {
   cudaFree(k->tmp);
   cudaFree(k->out_rows);
   cudaFree(k->in_rows);
+  cudaFree(k->ghost_start);
+  cudaFree(k->ghost_peer);
+  cudaFree(k->ghost_out);
+  cudaFree(k->ghost_in);
   free(k->halo);
   free(k->given);
   free(k);
@@ -365,6 +375,37 @@ static int runs_of(const myr_spatial *sp, int q, row_run *out) {
   return runs;
 }
 
+/* For each row this rank owns, the ranks that hold it in their halo (k->given), as CSR on the
+ * device; the others' rows have none. */
+static myr_status ghost_peers(nccl_rank *k, const myr_spatial *sp, myr_error *err) {
+  int32_t rows = sp->height, entries = 0;
+  int32_t *start = (int32_t *)calloc((size_t)rows + 1, sizeof *start);
+  for (int j = 0; start && j < k->n_given; j++) entries += k->given[j].rows;
+  int32_t *peer = (int32_t *)malloc(sizeof *peer * (size_t)(entries > 0 ? entries : 1)), *fill = NULL;
+  if (start && peer) fill = (int32_t *)calloc((size_t)rows + 1, sizeof *fill);
+  if (!start || !peer || !fill) {
+    free(start);
+    free(peer);
+    free(fill);
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the ghosts' peers");
+  }
+  for (int j = 0; j < k->n_given; j++)
+    for (int32_t y = k->given[j].y; y < k->given[j].y + k->given[j].rows; y++) start[y + 1]++;
+  for (int32_t y = 0; y < rows; y++) start[y + 1] += start[y];
+  for (int j = 0; j < k->n_given; j++)
+    for (int32_t y = k->given[j].y; y < k->given[j].y + k->given[j].rows; y++) peer[start[y] + fill[y]++] = k->given[j].peer;
+  free(fill);
+  cudaError_t e = cudaMalloc((void **)&k->ghost_start, sizeof(int32_t) * ((size_t)rows + 1));
+  if (e == cudaSuccess) e = cudaMalloc((void **)&k->ghost_peer, sizeof(int32_t) * (size_t)(entries > 0 ? entries : 1));
+  if (e == cudaSuccess) e = cudaMemcpy(k->ghost_start, start, sizeof(int32_t) * ((size_t)rows + 1), cudaMemcpyHostToDevice);
+  if (e == cudaSuccess && entries > 0)
+    e = cudaMemcpy(k->ghost_peer, peer, sizeof(int32_t) * (size_t)entries, cudaMemcpyHostToDevice);
+  free(start);
+  free(peer);
+  CU(e);
+  return MYR_OK;
+}
+
 extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp, myr_error *err) {
   nccl_rank *k = (nccl_rank *)r->team;
   k->sp = sp;
@@ -390,6 +431,10 @@ extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp
   free(scratch);
   CU(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1)));
   CU(cudaMemcpy(k->row0, sp->row0, sizeof(int32_t) * (size_t)(sp->size + 1), cudaMemcpyHostToDevice));
+  if (sp->by_bins) {
+    myr_status s = ghost_peers(k, sp, err);
+    if (s != MYR_OK) return s;
+  }
   r->sum_layers = myr_nccl_spatial_sync;
   r->migrate = myr_nccl_spatial_migrate;
   return MYR_OK;
@@ -524,9 +569,117 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
 }
 
 extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim);
-extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol, void **buf,
-                                        size_t *cap, int64_t *counts, myr_error *err);
+extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol,
+                                        const myr_nbr_view *bins, void **buf, size_t *cap, int64_t *counts,
+                                        myr_error *err);
 extern "C" myr_status myr_cuda_immigrate(myr_sim *sim, const void *rows, int64_t m, myr_error *err);
+extern "C" int myr_cuda_device_view(const myr_sim *sim, myr_view *v, void **stream);
+extern "C" myr_status myr_cuda_neighbours_ghosts(myr_sim *sim, const void *rows, int64_t n, myr_error *err);
+
+/* ---- ghosts: other ranks' agents near the band, for the neighbour snapshot -------------------- */
+
+typedef struct ghost_cols {
+  const float *col[MYR_NBR_MAX_COLUMNS];
+  int n, row_bytes;
+} ghost_cols;
+
+/* count[q] += this rank's alive agents whose y-bin lies in rank q's halo. */
+__global__ void ghost_count(const float *y, const uint8_t *alive, int64_t n, myr_nbr_view bins, const int32_t *start,
+                            const int32_t *peer, unsigned long long *count) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    if (!alive[i]) continue;
+    int32_t b = myr_nbr_bin(&bins, 1, y[i]);
+    for (int32_t j = start[b]; j < start[b + 1]; j++) atomicAdd(&count[peer[j]], 1ull);
+  }
+}
+
+/* The same agents as ghost rows (id, published columns, zero padding), each at a place taken
+ * from its peer's cursor (the peer's first row, then counting up): the order inside a peer's
+ * rows follows the atomics, which no result sees (the snapshot sorts its bins by id). */
+__global__ void ghost_pack(ghost_cols cols, const uint64_t *id, const float *y, const uint8_t *alive, int64_t n,
+                           myr_nbr_view bins, const int32_t *start, const int32_t *peer, unsigned long long *cursor,
+                           char *out) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    if (!alive[i]) continue;
+    int32_t b = myr_nbr_bin(&bins, 1, y[i]);
+    for (int32_t j = start[b]; j < start[b + 1]; j++) {
+      char *row = out + (size_t)atomicAdd(&cursor[peer[j]], 1ull) * (size_t)cols.row_bytes;
+      *(uint64_t *)row = id[i];
+      float *c = (float *)(row + 8);
+      for (int k = 0; k < cols.n; k++) c[k] = cols.col[k][i];
+      if (cols.n % 2) c[cols.n] = 0.0f; /* padding to 8 bytes */
+    }
+  }
+}
+
+/* After a migration: this rank's agents in the others' halos go to them as ghost rows and
+ * theirs come here, for the next snapshot (myr_cuda_neighbours_ghosts). Counts are packed on
+ * the device and shared through sp->ghost_counts between barriers (the caller's last barrier
+ * keeps them until all have read them); the rows travel in one group of sends and receives on
+ * the rank's stream, after the packing and before the next step's kernels (events). */
+static myr_status exchange_ghosts(myr_rank *r, nccl_rank *k, myr_spatial *sp, myr_sim *sim, myr_error *err) {
+  int R = sp->size, me = r->index;
+  myr_view v;
+  void *vs = NULL;
+  if (!myr_cuda_device_view(sim, &v, &vs)) return myr_fail(err, MYR_ERR_INTERNAL, "ghosts: rank %d is not on a GPU", me);
+  cudaStream_t step = (cudaStream_t)vs;
+  const float *y = (const float *)v.col[sp->ycol];
+  unsigned long long *dcount = (unsigned long long *)k->count;
+  CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)R, step));
+  if (v.n > 0) {
+    ghost_count<<<blocks_for(v.n), 256, 0, step>>>(y, v.alive, v.n, sp->bins, k->ghost_start, k->ghost_peer, dcount);
+    CU(cudaGetLastError());
+  }
+  CU(cudaMemcpyAsync(k->host_count, dcount, sizeof(long long) * (size_t)R, cudaMemcpyDeviceToHost, step));
+  CU(cudaStreamSynchronize(step));
+  for (int q = 0; q < R; q++) sp->ghost_counts[(size_t)me * (size_t)R + (size_t)q] = q == me ? 0 : k->host_count[q];
+  if (myr_host_barrier(&sp->host)) /* every rank's counts are in sp->ghost_counts */
+    return myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", me, sp->host.abort_rank);
+  size_t gb = (size_t)myr_nbr_ghost_row_bytes(sp->n_cols);
+  int64_t sent = 0, got = 0;
+  unsigned long long first[1024]; /* each peer's first row in the send buffer */
+  for (int q = 0; q < R; q++) {
+    first[q] = (unsigned long long)sent;
+    sent += sp->ghost_counts[(size_t)me * (size_t)R + (size_t)q];
+    got += sp->ghost_counts[(size_t)q * (size_t)R + (size_t)me];
+  }
+  if (!grow(&k->ghost_out, &k->ghost_out_cap, (size_t)sent * gb + 8) ||
+      !grow(&k->ghost_in, &k->ghost_in_cap, (size_t)got * gb + 8))
+    return myr_fail(err, MYR_ERR_NOMEM, "ghosts: no room for %lld rows out and %lld in", (long long)sent, (long long)got);
+  if (sent > 0) {
+    CU(cudaMemcpyAsync(dcount, first, sizeof(unsigned long long) * (size_t)R, cudaMemcpyHostToDevice, step));
+    ghost_cols cols;
+    memset(&cols, 0, sizeof cols);
+    cols.n = sp->n_cols;
+    cols.row_bytes = (int)gb;
+    for (int c = 0; c < sp->n_cols; c++) cols.col[c] = (const float *)v.col[sp->cols[c]];
+    ghost_pack<<<blocks_for(v.n), 256, 0, step>>>(cols, v.id, y, v.alive, v.n, sp->bins, k->ghost_start, k->ghost_peer,
+                                                  dcount, (char *)k->ghost_out);
+    CU(cudaGetLastError());
+  }
+  myr_status counted = count_previous(r, k, err);
+  if (counted != MYR_OK) return counted;
+  CU(cudaEventRecord(k->ready, step));
+  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
+  CU(cudaEventRecord(k->start, k->stream));
+  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+  size_t in_at = 0;
+  for (int q = 0; q < R; q++) {
+    if (q == me) continue;
+    size_t send = (size_t)sp->ghost_counts[(size_t)me * (size_t)R + (size_t)q] * gb;
+    size_t recv = (size_t)sp->ghost_counts[(size_t)q * (size_t)R + (size_t)me] * gb;
+    if (send)
+      NCCL_TRY(ncclSend((char *)k->ghost_out + first[q] * gb, send, ncclUint8, q, k->comm, k->stream), "ncclSend");
+    if (recv) NCCL_TRY(ncclRecv((char *)k->ghost_in + in_at, recv, ncclUint8, q, k->comm, k->stream), "ncclRecv");
+    in_at += recv;
+    r->bytes_moved += (double)send;
+  }
+  NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
+  CU(cudaEventRecord(k->done, k->stream));
+  CU(cudaStreamWaitEvent(step, k->done, 0));
+  k->timed = 1;
+  return myr_cuda_neighbours_ghosts(sim, k->ghost_in, got, err);
+}
 
 static double seconds_now(void) {
   struct timespec ts;
@@ -550,7 +703,8 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   int R = sp->size, me = r->index;
   const int *pos = sim->model->position_columns ? sim->model->position_columns : sim->model->cell_columns;
   int64_t *mine = sp->moves + (size_t)me * (size_t)R;
-  myr_status s = myr_cuda_emigrate(sim, k->row0, R, me, pos[1], &k->out_rows, &k->out_cap, mine, err);
+  myr_status s = myr_cuda_emigrate(sim, k->row0, R, me, sp->by_bins ? sp->ycol : pos[1], sp->by_bins ? &sp->bins : NULL,
+                                   &k->out_rows, &k->out_cap, mine, err);
   if (s != MYR_OK) myr_host_abort(&sp->host, me);
   if (myr_host_barrier(&sp->host)) /* every rank's counts are in sp->moves */
     return s != MYR_OK ? s : myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", me, sp->host.abort_rank);
@@ -578,6 +732,7 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   } else {
     s = myr_fail(err, MYR_ERR_NOMEM, "migration: no room for %lld arriving agents", (long long)arriving);
   }
+  if (s == MYR_OK && sp->by_bins) s = exchange_ghosts(r, k, sp, sim, err); /* for the next snapshot */
   if (s != MYR_OK) myr_host_abort(&sp->host, me);
   if (myr_host_barrier(&sp->host)) /* nobody refills sp->moves before all have read it */
     return s != MYR_OK ? s : myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", me, sp->host.abort_rank);

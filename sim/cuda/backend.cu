@@ -545,9 +545,10 @@ static agent_cols persistent_cols(const myr_sim *sim, const myr_view *v) {
 
 #define MIGRATE_SHARED_RANKS 64 /* counts per destination kept in shared memory up to this many ranks */
 
-/* dest[i] = the rank owning agent i's row; count[q] += agents going to q. */
-__global__ void owner_of_row(const int32_t *y, const uint8_t *alive, int64_t n, const int32_t *row0, int ranks,
-                             int32_t *dest, unsigned long long *count) {
+/* dest[i] = the rank owning agent i's row; count[q] += agents going to q. The row is y[i] (an
+ * int32 column), or with by_bins the bin along y of yf[i] (an f32 column) in `bins`. */
+__global__ void owner_of_row(const int32_t *y, const float *yf, myr_nbr_view bins, int by_bins, const uint8_t *alive,
+                             int64_t n, const int32_t *row0, int ranks, int32_t *dest, unsigned long long *count) {
   __shared__ unsigned long long block_count[MIGRATE_SHARED_RANKS];
   int shared = ranks <= MIGRATE_SHARED_RANKS;
   for (int q = threadIdx.x; shared && q < ranks; q += blockDim.x) block_count[q] = 0;
@@ -557,10 +558,11 @@ __global__ void owner_of_row(const int32_t *y, const uint8_t *alive, int64_t n, 
       dest[i] = -1;
       continue;
     }
+    int32_t row = by_bins ? myr_nbr_bin(&bins, 1, yf[i]) : y[i];
     int lo = 0, hi = ranks - 1;
     while (lo < hi) {
       int mid = (lo + hi + 1) / 2;
-      if (row0[mid] <= y[i]) lo = mid;
+      if (row0[mid] <= row) lo = mid;
       else hi = mid - 1;
     }
     dest[i] = lo;
@@ -642,9 +644,12 @@ extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim) {
 
 /* Packs the alive agents standing outside rank `me`'s rows (owner by row0, device
  * [ranks + 1]) into *buf (device, grown as needed), grouped by destination rank in rank order,
- * counts[q] rows each, and marks them dead (myr_cuda_compact removes them). Synchronous. */
-extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol, void **buf,
-                                        size_t *cap, int64_t *counts, myr_error *err) {
+ * counts[q] rows each, and marks them dead (myr_cuda_compact removes them). An agent's row is
+ * column ycol (int32), or with `bins` (neighbour layouts) the bin along y of the f32 column
+ * ycol. Synchronous. */
+extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol,
+                                        const myr_nbr_view *bins, void **buf, size_t *cap, int64_t *counts,
+                                        myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   myr_view v = device_view(sim);
   int64_t n = v.n;
@@ -656,8 +661,11 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int r
   unsigned long long *dcount = NULL;
   CU(cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)ranks, d->stream));
   CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)ranks, d->stream));
-  owner_of_row<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>((const int32_t *)v.col[ycol], v.alive, n, row0,
-                                                                      ranks, dest, dcount);
+  myr_nbr_view no_bins;
+  memset(&no_bins, 0, sizeof no_bins);
+  owner_of_row<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(
+      bins ? NULL : (const int32_t *)v.col[ycol], bins ? (const float *)v.col[ycol] : NULL, bins ? *bins : no_bins,
+      bins != NULL, v.alive, n, row0, ranks, dest, dcount);
   CU(cudaGetLastError());
   CU(cudaMemcpyAsync(counts, dcount, sizeof(int64_t) * (size_t)ranks, cudaMemcpyDeviceToHost, d->stream));
   CU(cudaFreeAsync(dcount, d->stream));

@@ -62,4 +62,20 @@ epidemic_spatial() {
   done
 }
 epidemic_spatial
+
+# circles on bands of GPUs: bands of neighbour bins along y, ghost agents through NCCL (packed on
+# the device) in every GPU's snapshot, agents moving between GPUs; open and wrapped cube, sync 1
+# and 3, 1 GPU against the CPU and 2 and 4 GPUs against 1.
+circles_spatial() {
+  local wrap sync cs
+  for wrap in false true; do
+    for sync in 1 3; do
+      cs=(-n 30 -s distributed.sync_frequency=$sync -s distributed.strategy=spatial_parallel -s run.snapshot_every=0
+          -o out.h5 -s agents.count=200000 -s agents.capacity=200000 -s model.params.repulse=0.5
+          -s model.params.wrap=$wrap)
+      same_everywhere "spatial circles wrap $wrap sync $sync" "$cfgdir/circles-small.yaml" "${cs[@]}"
+    done
+  done
+}
+circles_spatial
 finish

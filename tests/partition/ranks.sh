@@ -41,6 +41,40 @@ check "spatial, 3 uneven bands ($hs) == one rank ($hd)" test "$hs" = "$hd"
   -s distributed.sync_frequency=5 -s agents.count=3000 -o out.h5 >spatial.txt 2>err.log
 check "spatial: agents spread over the 4 bands" test "$(awk '$1 ~ /^[0-3]$/ && $2 > 100' spatial.txt | wc -l)" -eq 4
 
+# circles (neighbour queries in continuous space): bands of neighbour bins along y, ghost agents
+# near each band in every rank's snapshot, agents moving between bands: the one-rank hash, open
+# and wrapped cube, sync 1 and 3, and from a checkpoint of 2 bands resumed on 4 and 1. Too many
+# ranks for the halo, and data_parallel, are refused before anything runs.
+circles_ranks() {
+  local c=$cfgdir/circles-small.yaml wrap sync h r
+  local cs=(-n 20 -t 2 -s agents.count=8000 -s agents.capacity=8000 -s model.params.radius=1.0
+            -s model.params.repulse=0.5 -s distributed.strategy=spatial_parallel -s run.snapshot_every=0 -o out.h5)
+  for wrap in false true; do
+    for sync in 1 3; do
+      same_for_ranks "circles spatial wrap $wrap sync $sync" "$c" "${cs[@]}" -s model.params.wrap=$wrap \
+        -s distributed.sync_frequency=$sync
+    done
+  done
+  "$MYRIAD_BIN" run "$c" "${cs[@]}" -R 4 >circles.txt 2>err.log
+  check "circles spatial: agents spread over the 4 bands" \
+    test "$(awk '$1 ~ /^[0-3]$/ && $2 > 1000' circles.txt | wc -l)" -eq 4
+  h=$(run_hash "$c" "${cs[@]}" -n 18 -s distributed.sync_frequency=3 -s run.checkpoint_every=9 -o ck.h5 -R 2)
+  for r in 4 1; do
+    resumed=$(run_hash "$c" "${cs[@]}" -n 18 -s distributed.sync_frequency=3 -s run.checkpoint_every=9 -o ck.h5 -R $r \
+      --resume ck.ckpt-9.h5)
+    check "circles: checkpoint of 2 bands resumed on $r ranks ($resumed) == straight ($h)" test "$resumed" = "$h"
+  done
+  "$MYRIAD_BIN" run "$c" -R 8 -s agents.count=8000 -s distributed.strategy=spatial_parallel \
+    -s distributed.sync_frequency=3 -o bad.h5 --quiet 2>bad.log
+  check "circles: bands thinner than the halo exit 2" test $? -eq 2
+  check "the message gives the halo in bins" grep -q "neighbour bins along y, fewer than the halo of" bad.log
+  "$MYRIAD_BIN" run "$c" -R 2 -s agents.count=8000 -o bad.h5 --quiet 2>bad.log
+  check "circles: data_parallel on 2 ranks exits 2" test $? -eq 2
+  check "the message names spatial_parallel" grep -q "several ranks share only under spatial_parallel" bad.log
+  check "nothing was written" test ! -e bad.h5 -a ! -e bad.h5.part
+}
+circles_ranks
+
 # Training across ranks: the same samples, batches and updates, so the same network, series
 # and hash for 1, 2 and 4 ranks (data_parallel) and 2 and 3 bands (spatial_parallel), sync 1 and 5.
 learn=$MYRIAD_SOURCE_DIR/configs/foraging-learn-small.yaml

@@ -134,40 +134,34 @@ MYR_HD static inline float myr_tanhf(float x) {
 }
 
 /* sin x, from +, -, * and integer operations like the functions above (circles' force law):
- * x = n pi/2 + r with a three-part pi/2 (Cody and Waite; each part has 12 significant bits, so
- * n times a part is exact for |n| < 4096), then sin r or cos r by their Taylor series on
- * |r| <= pi/4 (to r^11 and r^12: truncation below 2^-28). A few ulp for |x| < 6400; beyond
+ * x = n pi + r with a three-part pi (Cody and Waite; twice the parts of pi/2 below, each of 12
+ * significant bits, so n times a part is exact for |n| < 2048), then (-1)^n sin r by its
+ * Taylor series on |r| <= pi/2 (to r^13: truncation below 2^-30). One polynomial and no branch
+ * on n: a GPU warp whose lanes fall in different quadrants runs it once (a sin/cos split ran
+ * both). At most 2 ulp for |x| < 6400 (tests/sim/test_neighbours.c measures [-7, 7]); beyond
  * that the reduction loses accuracy (still in [-1, 1]). NaN and +-inf give the one quiet NaN. */
 MYR_HD static inline float myr_sinf(float x);
 
 #define MYR__PIO2_HI 1.57080078125f        /* 0x3fc91000 */
 #define MYR__PIO2_MID -4.45358455181121826e-06f /* 0xb6957000 */
 #define MYR__PIO2_LO -8.70551575271605e-10f /* 0xb06f4b9f */
-#define MYR__TWO_OVER_PI 0.636619746685028076f
+#define MYR__ONE_OVER_PI 0.318309873342514038f
 
 MYR_HD static inline float myr_sinf(float x) {
   if (x != x || x - x != 0.0f) return myr__u2f(MYR__NANF_BITS); /* NaN or +-inf */
-  float t = x * MYR__TWO_OVER_PI;
+  float t = x * MYR__ONE_OVER_PI;
   int n = (int)(t + (t < 0.0f ? -0.5f : 0.5f));
-  float fn = (float)n;
-  float r = ((x - fn * MYR__PIO2_HI) - fn * MYR__PIO2_MID) - fn * MYR__PIO2_LO;
-  float z = r * r, y;
-  if (n & 1) { /* cos r */
-    float q = 1.0f / 479001600.0f;
-    q = -1.0f / 3628800.0f + z * q;
-    q = 1.0f / 40320.0f + z * q;
-    q = -1.0f / 720.0f + z * q;
-    q = 1.0f / 24.0f + z * q;
-    y = (1.0f - 0.5f * z) + (z * z) * q;
-  } else { /* sin r */
-    float q = -1.0f / 39916800.0f;
-    q = 1.0f / 362880.0f + z * q;
-    q = -1.0f / 5040.0f + z * q;
-    q = 1.0f / 120.0f + z * q;
-    q = -1.0f / 6.0f + z * q;
-    y = r + (r * z) * q;
-  }
-  return (n & 2) ? -y : y;
+  float f2n = (float)(2 * n); /* x - n pi = x - 2n (pi/2), by the parts of pi/2 */
+  float r = ((x - f2n * MYR__PIO2_HI) - f2n * MYR__PIO2_MID) - f2n * MYR__PIO2_LO;
+  float z = r * r;
+  float q = 1.0f / 6227020800.0f;
+  q = -1.0f / 39916800.0f + z * q;
+  q = 1.0f / 362880.0f + z * q;
+  q = -1.0f / 5040.0f + z * q;
+  q = 1.0f / 120.0f + z * q;
+  q = -1.0f / 6.0f + z * q;
+  float y = r + (r * z) * q;
+  return (n & 1) ? -y : y;
 }
 
 #endif

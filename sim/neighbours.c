@@ -42,8 +42,14 @@ int myr_nbr_layout(const myr_nbr_space *sp, myr_nbr_view *out, char *why, int wh
     snprintf(why, (size_t)why_size, "interaction radius %g; expected a finite value > 0", (double)sp->radius);
     return 0;
   }
+  int32_t k = sp->bins_per_radius > 0 ? sp->bins_per_radius : 1;
+  if (k > 8) {
+    snprintf(why, (size_t)why_size, "bins_per_radius %d; at most 8", (int)k);
+    return 0;
+  }
   out->dims = sp->dims;
   out->wrap = sp->wrap;
+  float longest = 0.0f;
   int64_t cells = 1;
   for (int a = 0; a < 3; a++) {
     if (a >= sp->dims) {
@@ -57,15 +63,15 @@ int myr_nbr_layout(const myr_nbr_space *sp, myr_nbr_view *out, char *why, int wh
       snprintf(why, (size_t)why_size, "extent %g along axis %d; expected a finite value > 0", e, a);
       return 0;
     }
-    /* Bin arithmetic is c * bins / extent in float: relative error about 2^-23 of the bin
-     * index, so bins wider than the radius by that margin keep any two points closer than the
-     * radius in the same or adjacent bins. */
-    double width = (double)sp->radius * (1.0 + 4.8e-7 * (e / sp->radius + 1.0));
+    /* Bins of radius / k; a wrapped axis takes the most that tile it and are at least that
+     * wide, and needs extent >= 3 radius (with a margin for float rounding) for the nearest
+     * image to be the only one within the radius. */
+    double width = (double)sp->radius / k;
     double nb = sp->wrap ? floor(e / width) : ceil(e / width);
     if (nb < 1) nb = 1;
-    if (sp->wrap && nb < 3) {
+    if (sp->wrap && e < 3.0 * sp->radius * (1.0 + 4.8e-7 * (e / sp->radius + 1.0))) {
       snprintf(why, (size_t)why_size,
-               "a wrapped axis needs at least 3 bins: extent %g along axis %d is under 3 x radius %g", e, a,
+               "a wrapped axis needs an extent of at least 3 x radius: extent %g along axis %d, radius %g", e, a,
                (double)sp->radius);
       return 0;
     }
@@ -79,7 +85,11 @@ int myr_nbr_layout(const myr_nbr_space *sp, myr_nbr_view *out, char *why, int wh
      * tile the extent exactly. */
     out->inv_width[a] = sp->wrap ? (float)(nb / e) : (float)(1.0 / width);
     cells *= (int64_t)nb;
+    if (out->extent[a] > longest) longest = out->extent[a];
   }
+  /* A coordinate c and c +- radius carry float rounding of about 2^-24 of the coordinate and
+   * of the radius: a margin far above it keeps every point within the radius inside the span. */
+  out->reach = (float)((double)sp->radius * (1.0 + 0x1p-16) + (double)longest * 0x1p-20);
   if (cells >= (int64_t)1 << 31) {
     snprintf(why, (size_t)why_size, "%lld bins; at most 2^31 - 1", (long long)cells);
     return 0;

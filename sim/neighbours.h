@@ -9,12 +9,13 @@
  * that depends on neither the thread count nor where agents sit in memory, so sums taken in
  * it are the same bits on every backend (where the arithmetic allows: sim/mathf.h).
  *
- * Space: [0, extent[a]) along each axis a, split into bins[a] bins of equal width, each at least
- * the interaction radius (a little more, so that float rounding in the bin arithmetic can never
- * put two points closer than the radius two bins apart). Closed space: coordinates outside the
- * box fall into the edge bins (agents may leave it; they are still found). Wrapped space (a
- * torus): coordinates must lie in [0, extent); distances use the nearest image; each axis needs
- * at least 3 bins, i.e. extent >= 3 radius (checked at publish).
+ * Space: [0, extent[a]) along each axis a, split into bins[a] bins of equal width, about
+ * radius / bins_per_radius. A walk around a point visits, along each axis, the bins from the
+ * coordinate minus `reach` to the coordinate plus `reach` (the radius and a margin for float
+ * rounding): every entry closer than the radius, and with finer bins fewer that are farther.
+ * Closed space: coordinates outside the box fall into the edge bins (agents may leave it; they
+ * are still found). Wrapped space (a torus): coordinates must lie in [0, extent); distances use
+ * the nearest image; each axis needs extent >= 3 radius (checked at publish).
  *
  * Teams of ranks (distributed.strategy: spatial_parallel, partition/): rank r owns the agents
  * whose bin along y lies in its band of y-bins, and its snapshot holds them plus *ghost*
@@ -32,6 +33,7 @@
 #ifndef MYR_NEIGHBOURS_H
 #define MYR_NEIGHBOURS_H
 
+#include <math.h> /* floorf */
 #include <stdint.h>
 
 #include "sim/hd.h"
@@ -48,7 +50,9 @@ typedef struct myr_nbr_space {
   int32_t dims;     /* 2 or 3 */
   int32_t wrap;     /* 1: torus; 0: closed box (points outside fall into the edge bins) */
   float extent[3];  /* side along x, y, z (z ignored in 2-D) */
-  float radius;     /* interaction radius: every pair closer than this is in adjacent bins */
+  float radius;     /* interaction radius: a walk visits every entry closer than this */
+  int32_t bins_per_radius; /* bins per radius along each axis (0 = 1): finer bins put fewer
+                              entries outside the radius in a walk, for more bins to visit */
   /* The most an agent moves in one step along any axis (continuous units; an upper bound,
    * rounding included): spatial_parallel's halo covers the walk's reach + (sync_frequency - 1)
    * x max_step. 0: unknown, and the model runs on one rank only. */
@@ -81,6 +85,8 @@ typedef struct myr_nbr_view {
   int32_t bins[3];          /* bins along x, y, z (1 along z in 2-D); cell = (z * by + y) * bx + x */
   float extent[3];
   float inv_width[3];       /* bins / extent */
+  float reach;              /* the radius plus a margin for float rounding: a walk around a point
+                               visits the bins of every coordinate within reach of it */
 } myr_nbr_view;
 
 /* The bin along `axis` of coordinate c: clamped into [0, bins) (NaN goes to 0). */
@@ -113,24 +119,41 @@ MYR_HD static inline int64_t myr_nbr_cell(const myr_nbr_view *s, float x, float 
   return (bz * s->bins[1] + myr_nbr_bin(s, 1, y)) * s->bins[0] + myr_nbr_bin(s, 0, x);
 }
 
-/* The bins around bin b along an axis of nb bins, as at most two runs of consecutive bins in
- * ascending order, [lo0, hi0] then [lo1, hi1] (empty when lo1 > hi1): closed, b-1 .. b+1 cut
- * at the edges; wrapped (nb >= 3), b-1 .. b+1 modulo nb, which splits in two at an edge. */
-MYR_HD static inline void myr_nbr_runs(int32_t b, int32_t nb, int32_t wrap, int32_t *lo0, int32_t *hi0,
+/* The bins along `axis` that hold every coordinate within reach of c, as at most two runs of
+ * consecutive bins in ascending order, [lo0, hi0] then [lo1, hi1] (empty when lo1 > hi1).
+ * Closed: bin(c - reach) .. bin(c + reach), the bins clamped at the edges like every point's
+ * (bins are monotone in the coordinate, so a point within reach lies in that range). Wrapped
+ * (c in [0, extent)): the same range taken modulo the bins, split in two where it crosses an
+ * edge, or every bin once when it spans them all. */
+MYR_HD static inline void myr_nbr_span(const myr_nbr_view *s, int axis, float c, int32_t *lo0, int32_t *hi0,
                                        int32_t *lo1, int32_t *hi1) {
   *lo1 = 1;
   *hi1 = 0;
-  if (!wrap || (b > 0 && b < nb - 1)) {
-    *lo0 = b > 0 ? b - 1 : 0;
-    *hi0 = b < nb - 1 ? b + 1 : nb - 1;
-  } else if (b == 0) { /* {0, 1} then {nb - 1} */
+  if (!s->wrap) {
+    *lo0 = myr_nbr_bin(s, axis, c - s->reach);
+    *hi0 = myr_nbr_bin(s, axis, c + s->reach);
+    return;
+  }
+  int32_t nb = s->bins[axis];
+  if (!(c >= 0.0f && c < s->extent[axis])) c = 0.0f; /* outside the torus (NaN): any bin will do */
+  int32_t bl = (int32_t)floorf((c - s->reach) * s->inv_width[axis]);
+  int32_t bh = (int32_t)floorf((c + s->reach) * s->inv_width[axis]);
+  if (bh - bl + 1 >= nb) {
     *lo0 = 0;
-    *hi0 = 1;
-    *lo1 = *hi1 = nb - 1;
-  } else { /* b == nb - 1: {0} then {nb - 2, nb - 1} */
-    *lo0 = *hi0 = 0;
-    *lo1 = nb - 2;
+    *hi0 = nb - 1;
+  } else if (bl < 0) { /* 0 .. bh, then the wrapped bl + nb .. nb - 1 */
+    *lo0 = 0;
+    *hi0 = bh;
+    *lo1 = bl + nb;
     *hi1 = nb - 1;
+  } else if (bh >= nb) { /* the wrapped 0 .. bh - nb, then bl .. nb - 1 */
+    *lo0 = 0;
+    *hi0 = bh - nb;
+    *lo1 = bl;
+    *hi1 = nb - 1;
+  } else {
+    *lo0 = bl;
+    *hi0 = bh;
   }
 }
 
@@ -153,19 +176,19 @@ MYR_HD static inline float myr_nbr_delta(const myr_nbr_view *s, int axis, float 
 }
 
 /* Runs the statement(s) after `end` once for every run of consecutive published entries
- * [b, end) (uint32_t) in the bins around the point (x, y, z) (z ignored in 2-D): the bins of a
- * row along x are contiguous in the snapshot, so a run is one row's bins x-1 .. x+1 (two runs
- * where a wrapped row splits). Runs come in ascending cell order, so walking each from b up
- * visits the entries in MYR_NBR_FOREACH's order; a caller that owns the inner loop can count
- * a run at once (end - b) or unroll it. Loops over runs, not arrays, so that GPU code keeps
- * everything in registers. */
+ * [b, end) (uint32_t) in the bins within reach of the point (x, y, z) (z ignored in 2-D): the
+ * bins of a row along x are contiguous in the snapshot, so a run is one row's bins from
+ * x - reach to x + reach (two runs where a wrapped row splits). Runs come in ascending cell
+ * order, so walking each from b up visits the entries in MYR_NBR_FOREACH's order; a caller
+ * that owns the inner loop can count a run at once (end - b) or unroll it. Loops over runs,
+ * not arrays, so that GPU code keeps everything in registers. */
 #define MYR_NBR_FOREACH_RUN(s, x, y, z, b, end, ...)                                                  \
   do {                                                                                                 \
     const myr_nbr_view *ns_ = (s);                                                                     \
     int32_t zl0_ = 0, zh0_ = 0, zl1_ = 1, zh1_ = 0, yl0_, yh0_, yl1_, yh1_, xl0_, xh0_, xl1_, xh1_;     \
-    if (ns_->dims == 3) myr_nbr_runs(myr_nbr_bin(ns_, 2, (z)), ns_->bins[2], ns_->wrap, &zl0_, &zh0_, &zl1_, &zh1_); \
-    myr_nbr_runs(myr_nbr_bin(ns_, 1, (y)), ns_->bins[1], ns_->wrap, &yl0_, &yh0_, &yl1_, &yh1_);      \
-    myr_nbr_runs(myr_nbr_bin(ns_, 0, (x)), ns_->bins[0], ns_->wrap, &xl0_, &xh0_, &xl1_, &xh1_);      \
+    if (ns_->dims == 3) myr_nbr_span(ns_, 2, (z), &zl0_, &zh0_, &zl1_, &zh1_);                        \
+    myr_nbr_span(ns_, 1, (y), &yl0_, &yh0_, &yl1_, &yh1_);                                             \
+    myr_nbr_span(ns_, 0, (x), &xl0_, &xh0_, &xl1_, &xh1_);                                             \
     for (int zr_ = 0; zr_ < 2; zr_++)                                                                  \
       for (int32_t zc_ = zr_ ? zl1_ : zl0_; zc_ <= (zr_ ? zh1_ : zh0_); zc_++)                         \
         for (int yr_ = 0; yr_ < 2; yr_++)                                                              \
@@ -179,8 +202,8 @@ MYR_HD static inline float myr_nbr_delta(const myr_nbr_view *s, int axis, float 
             }                                                                                          \
   } while (0)
 
-/* Runs the statement(s) after `e` for every published entry e (a uint32_t) in the bins around
- * the point (x, y, z) (z ignored in 2-D), in ascending cell order and ascending id within a
+/* Runs the statement(s) after `e` for every published entry e (a uint32_t) in the bins within
+ * reach of the point (x, y, z) (z ignored in 2-D), in ascending cell order and ascending id within a
  * cell. Entries are candidates: the caller tests the distance (myr_nbr_delta) and excludes the
  * agent's own entry by id. `break` leaves only the innermost run; use a flag to stop early. */
 #define MYR_NBR_FOREACH(s, x, y, z, e, ...)                                                            \

@@ -4,7 +4,7 @@
  * agent reads the positions of the others published at the start of the window (a spatial
  * message list in FLAME GPU's words: sim/neighbours.h here) and moves by the mean of
  * pairwise forces from those closer than `radius`:
- *     f_ij = repulse * sin(-2 * 3.141 * d / radius) * (p_j - p_i) / d      for 0 < d < radius
+ *     f_ij = (repulse * sin(-2 * 3.141 * d / radius) / d) * (p_j - p_i)      for 0 < d < radius
  *     p_i += (sum over j of f_ij) / max(1, number of such j)
  * (repulsion below radius / 2, attraction above). Sums run in the engine's neighbour order
  * (ascending cell, then id) with no fused multiply-add and the engine's myr_sinf, so the CPU
@@ -30,6 +30,7 @@ typedef struct circles_params {
   double radius;   /* interaction radius */
   double repulse;  /* force scale */
   int wrap;        /* 1: the cube is a torus; 0: open like FLAME GPU's (bins clamp at the edges) */
+  int64_t bins_per_radius; /* neighbour bins per radius along each axis (sim/neighbours.h) */
   /* Derived by setup(). */
   float side_f, radius_f, repulse_f;
   float cut2_f; /* radius^2 (1 + 1e-5): a squared distance at least this has sqrtf(it) >= radius */
@@ -78,18 +79,31 @@ MYR_HD static CIRCLES_INLINE float circles_d2(const myr_nbr_view *s, uint32_t e,
 
 /* The force of the published entry e on a point at (x, y, z) of agent `id`, for an entry whose
  * squared distance is below cut2_f (the cheap test that most candidates fail: circles_act):
- * adds it to f[3] and returns 1 if e is another agent within the radius, else 0. FLAME GPU's
- * arithmetic, in its order: k = sin((d / r) * 3.141 * -2) * repulse, then k * (delta / d). */
-MYR_HD static CIRCLES_INLINE int circles_force(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id,
-                                               float x, float y, float z, int wrap, float *f) {
+ * returns 1 and sets t[3] to the three terms to add to the force if e is another agent within
+ * the radius, else returns 0. FLAME GPU's law, k = sin((d / r) * 3.141 * -2) * repulse, times
+ * the unit vector, with one division: (k / d) * delta (FLAME GPU divides each component). */
+MYR_HD static CIRCLES_INLINE int circles_term(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id,
+                                              float x, float y, float z, int wrap, float *t) {
   float dx, dy, dz;
   float d = sqrtf(circles_d2(&v->nbr, e, x, y, z, wrap, &dx, &dy, &dz));
   if (!(d < p->radius_f && d > 0.0f) || v->nbr.id[e] == id) return 0;
   float u = p->inv_radius_f != 0.0f ? d * p->inv_radius_f : d / p->radius_f; /* the same bits */
   float k = myr_sinf((u * 3.141f) * -2.0f) * p->repulse_f;
-  f[0] += k * (dx / d);
-  f[1] += k * (dy / d);
-  f[2] += k * (dz / d);
+  float w = k / d;
+  t[0] = w * dx;
+  t[1] = w * dy;
+  t[2] = w * dz;
+  return 1;
+}
+
+/* circles_term added to f[3] (a neighbour's terms in the walk's order: the sum's bits). */
+MYR_HD static CIRCLES_INLINE int circles_force(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id,
+                                               float x, float y, float z, int wrap, float *f) {
+  float t[3];
+  if (!circles_term(v, p, e, id, x, y, z, wrap, t)) return 0;
+  f[0] += t[0];
+  f[1] += t[1];
+  f[2] += t[2];
   return 1;
 }
 
@@ -113,10 +127,9 @@ MYR_HD static inline float circles_move(const myr_view *v, const circles_params 
 
 /* The walk and the forces of circles_act for a point (x, y, z) of agent `id`, with the space's
  * wrap flag as a constant: adds the force to f[3], returns the neighbours, and sets *candidates
- * (entries read; fewer than 2^32: the snapshot indexes entries with 32 bits). One pass: an
- * entry closer than the cheap cutoff has its force added at once. (A two-pass variant that
- * buffered the hits in a per-thread array measured 2.5x slower on an H100: the buffer lives in
- * local memory and competed with the positions for L1.) */
+ * (entries in the bins of its walk; fewer than 2^32: the snapshot indexes entries with 32 bits).
+ * One pass: an entry closer than the cheap cutoff has its force added at once. The GPU runs
+ * the same terms in the same order per agent on its own schedule (circles.cu). */
 MYR_HD static CIRCLES_INLINE int circles_walk(const myr_view *v, const circles_params *p, uint64_t id, float x,
                                               float y, float z, int wrap, float *f, uint32_t *candidates) {
   int count = 0;
@@ -133,6 +146,16 @@ MYR_HD static CIRCLES_INLINE int circles_walk(const myr_view *v, const circles_p
   return count;
 }
 
+/* The end of an agent's step: the move by the mean force, and the flows. */
+MYR_HD static inline void circles_finish(const myr_view *v, const circles_params *p, int64_t i, const float *f,
+                                         int count, uint32_t candidates, int64_t *flow) {
+  float drift = circles_move(v, p, i, f, count);
+  flow[CIRCLES_FLOW_AGENT_STEPS] += 1;
+  flow[CIRCLES_FLOW_NEIGHBOURS] += count;
+  flow[CIRCLES_FLOW_CANDIDATES] += candidates;
+  flow[CIRCLES_FLOW_DRIFT] += (int64_t)((double)drift * CIRCLES_DRIFT_SCALE);
+}
+
 /* act: the forces from every neighbour in the published snapshot, in the engine's order. */
 MYR_HD static inline void circles_act(const myr_view *v, int64_t i, int64_t *flow) {
   const circles_params *p = (const circles_params *)v->params;
@@ -143,11 +166,7 @@ MYR_HD static inline void circles_act(const myr_view *v, int64_t i, int64_t *flo
   uint32_t candidates;
   int count = v->nbr.wrap ? circles_walk(v, p, id, x, y, z, 1, f, &candidates)
                           : circles_walk(v, p, id, x, y, z, 0, f, &candidates);
-  float drift = circles_move(v, p, i, f, count);
-  flow[CIRCLES_FLOW_AGENT_STEPS] += 1;
-  flow[CIRCLES_FLOW_NEIGHBOURS] += count;
-  flow[CIRCLES_FLOW_CANDIDATES] += candidates;
-  flow[CIRCLES_FLOW_DRIFT] += (int64_t)((double)drift * CIRCLES_DRIFT_SCALE);
+  circles_finish(v, p, i, f, count, candidates, flow);
 }
 
 #endif

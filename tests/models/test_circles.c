@@ -34,14 +34,16 @@ static float image(float d, float side, int wrap) {
   return d;
 }
 
-/* 1 if bins a and b along an axis of nb bins are the same or adjacent. */
-static int adjacent(int32_t a, int32_t b, int32_t nb, int wrap) {
-  int32_t d = a > b ? a - b : b - a;
-  return d <= 1 || (wrap && d == nb - 1);
+/* 1 if coordinate cj's bin along an axis is among the bins a walk around ci visits: those of
+ * every coordinate within the layout's reach of ci (sim/neighbours.h). */
+static int in_span(const myr_nbr_view *lay, int axis, float ci, float cj) {
+  int32_t lo0, hi0, lo1, hi1, b = myr_nbr_bin(lay, axis, cj);
+  myr_nbr_span(lay, axis, ci, &lo0, &hi0, &lo1, &hi1);
+  return (b >= lo0 && b <= hi0) || (b >= lo1 && b <= hi1);
 }
 
 /* One step of the reference from positions P (n x 3, slot order) into Q; counts neighbours and
- * the candidates in the 27 bins around each agent (itself included). */
+ * the candidates in the bins a walk around each agent visits (itself included). */
 static int64_t reference_step(const myr_sim *sim, const float *P, float *Q, int64_t *candidates) {
   const circles_params *p = sim->params;
   myr_nbr_space sp = {0};
@@ -59,7 +61,7 @@ static int64_t reference_step(const myr_sim *sim, const float *P, float *Q, int6
     for (int64_t j = 0; j < n; j++) {
       int near = 1;
       for (int a = 0; a < 3; a++)
-        near &= adjacent(myr_nbr_bin(&lay, a, P[3 * i + a]), myr_nbr_bin(&lay, a, P[3 * j + a]), lay.bins[a], p->wrap);
+        near &= in_span(&lay, a, P[3 * i + a], P[3 * j + a]);
       *candidates += near;
       if (id[j] == id[i]) continue;
       float dx = image(P[3 * j] - P[3 * i], p->side_f, p->wrap);
@@ -73,9 +75,10 @@ static int64_t reference_step(const myr_sim *sim, const float *P, float *Q, int6
     float f[3] = {0, 0, 0};
     for (int64_t m = 0; m < k; m++) {
       float s = myr_sinf(((list[m].d / p->radius_f) * 3.141f) * -2.0f) * p->repulse_f;
-      f[0] += s * (list[m].dx / list[m].d);
-      f[1] += s * (list[m].dy / list[m].d);
-      f[2] += s * (list[m].dz / list[m].d);
+      float w = s / list[m].d;
+      f[0] += w * list[m].dx;
+      f[1] += w * list[m].dy;
+      f[2] += w * list[m].dz;
     }
     float c = k > 0 ? (float)k : 1.0f;
     for (int a = 0; a < 3; a++) {

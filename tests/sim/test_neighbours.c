@@ -23,6 +23,7 @@
 typedef struct nt_params {
   double side, radius;
   int wrap;
+  int64_t bins;
   float side_f, radius_f;
 } nt_params;
 
@@ -42,6 +43,7 @@ static void nt_space(const void *params, myr_nbr_space *out) {
   out->extent[1] = 0.75f * p->side_f; /* not a cube: axes binned apart */
   out->extent[2] = 0.5f * p->side_f;
   out->radius = p->radius_f;
+  out->bins_per_radius = (int32_t)p->bins;
 }
 
 static void nt_init(const myr_view *v, int64_t b, int64_t e, int64_t *flow) {
@@ -75,6 +77,8 @@ static const myr_param_desc nt_param_table[] = {
     {.name = "radius", .type = MYR_P_FLOAT, .def = 1.5, .min = 1e-3, .max = 1e6, .offset = offsetof(nt_params, radius),
      .doc = "radius"},
     {.name = "wrap", .type = MYR_P_BOOL, .def = 0, .offset = offsetof(nt_params, wrap), .doc = "torus"},
+    {.name = "bins", .type = MYR_P_INT, .def = 1, .min = 1, .max = 8, .offset = offsetof(nt_params, bins),
+     .doc = "bins per radius"},
 };
 static const myr_column_desc nt_columns[3] = {
     {"x", MYR_F32, 1, MYR_PERSISTENT, "x"}, {"y", MYR_F32, 1, MYR_PERSISTENT, "y"}, {"z", MYR_F32, 1, MYR_PERSISTENT, "z"}};
@@ -83,7 +87,7 @@ static const int nt_nbr_columns[3] = {0, 1, 2};
 
 #define NT_MODEL(NAME, DIMS)                                                                                     \
   static const myr_model NAME = {.name = #NAME, .summary = "neighbour test points", .params_size = sizeof(nt_params), \
-                                 .params = nt_param_table, .n_params = 3, .setup = nt_setup, .columns = nt_columns, \
+                                 .params = nt_param_table, .n_params = 4, .setup = nt_setup, .columns = nt_columns, \
                                  .n_columns = 3, .init_agents = nt_init, .n_actions = 1, .action_names = nt_actions, \
                                  .legal = nt_legal, .heuristic = nt_none, .act = nt_none, .sync_agents = nt_none,     \
                                  .finish_stats = nt_finish, .nbr_dims = DIMS, .nbr_columns = nt_nbr_columns,         \
@@ -91,12 +95,15 @@ static const int nt_nbr_columns[3] = {0, 1, 2};
 NT_MODEL(nbrtest2, 2);
 NT_MODEL(nbrtest3, 3);
 
+static int bins_per_radius = 1; /* the layout of the cases that follow (main) */
+
 static myr_sim *open_sim(myr_config *cfg, const char *model, int n, double side, double radius, int wrap, int threads) {
   char yaml[1024];
   snprintf(yaml, sizeof yaml,
            "run: {steps: 1, seed: 7, threads: %d}\nworld: {width: 1, height: 1, wrap: false}\n"
-           "agents: {count: %d}\nmodel: {name: %s, params: {side: %g, radius: %g, wrap: %s}}\npolicy: {kind: heuristic}\n",
-           threads, n, model, side, radius, wrap ? "true" : "false");
+           "agents: {count: %d}\nmodel: {name: %s, params: {side: %g, radius: %g, wrap: %s, bins: %d}}\n"
+           "policy: {kind: heuristic}\n",
+           threads, n, model, side, radius, wrap ? "true" : "false", bins_per_radius);
   myr_error e;
   REQUIRE(myr_config_load_text(cfg, "test.yaml", yaml, NULL, 0, &e) == MYR_OK, "config: %s", e.msg);
   myr_sim *sim;
@@ -225,5 +232,13 @@ int main(void) {
   check_case("nbrtest2", 2, 3000, 40.0, 1.7, 0);
   check_case("nbrtest2", 2, 3000, 40.0, 1.7, 1);
   check_case("nbrtest3", 3, 1500, 10.0, 0.7, 0); /* radius not a power of two: bin arithmetic rounds */
+  for (bins_per_radius = 2; bins_per_radius <= 3; bins_per_radius++) { /* finer bins: walks span 5 or 7 */
+    printf("bins per radius: %d\n", bins_per_radius);
+    check_case("nbrtest3", 3, 3000, 20.0, 1.5, 0);
+    check_case("nbrtest3", 3, 3000, 20.0, 1.5, 1);
+    check_case("nbrtest3", 3, 2000, 20.0, 3.2, 1);
+    check_case("nbrtest2", 2, 3000, 40.0, 1.7, 1);
+    check_case("nbrtest3", 3, 1500, 10.0, 0.7, 0);
+  }
   return check_summary();
 }

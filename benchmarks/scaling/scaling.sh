@@ -5,7 +5,9 @@
 # load imbalance come from the per-rank table. Appends rows to CSV.
 #   benchmarks/scaling/scaling.sh MYRIAD CSV "GPU_COUNTS" CASE...
 # CASE = name:mode:model:policy:agents:world:steps:sync[:extra --set key=value,...]
-#   mode strong: `agents` in total; weak: `agents` per GPU. world: cells per side.
+#   mode strong: `agents` in total; weak: `agents` per GPU, the same world; weakgrid: `agents`
+#   per GPU and the world's height times the GPU count (each GPU's band of a spatial_parallel
+#   run the same size). world: cells per side (of the one-GPU world).
 set -u
 bin=$1 csv=$2 counts=$3
 shift 3
@@ -19,10 +21,11 @@ for c in "$@"; do
   IFS=: read -r name mode model policy agents world steps sync extra <<< "$c"
   base=""
   for g in $counts; do
-    total=$agents
-    [ "$mode" = weak ] && total=$((agents * g))
+    total=$agents height=$world
+    [ "$mode" != strong ] && total=$((agents * g))
+    [ "$mode" = weakgrid ] && height=$((world * g))
     sets=(-s run.steps=$steps -s run.record_every=$steps -s run.final_state=false -s run.snapshot_every=0
-          -s agents.count=$total -s agents.capacity=$((total * 2)) -s world.width=$world -s world.height=$world
+          -s agents.count=$total -s agents.capacity=$((total * 2)) -s world.width=$world -s world.height=$height
           -s distributed.sync_frequency=$sync -s policy.kind=$policy -s run.progress=false -o "$work/out.h5")
     if [ -n "${extra:-}" ]; then IFS=, read -ra kv <<< "$extra"; for x in "${kv[@]}"; do sets+=(-s "$x"); done; fi
     "$bin" run "$root/configs/$model-small.yaml" -b cuda -g "$g" "${sets[@]}" > "$work/run.txt" 2> "$work/err.txt"
@@ -34,7 +37,7 @@ for c in "$@"; do
     [ -z "$base" ] && base=$rate
     speedup=$(python3 -c "print(f'{$rate / $base:.3f}')")
     eff=$(python3 -c "print(f'{$rate / $base / $g:.3f}')")
-    [ "$mode" = weak ] && speedup=$(python3 -c "print(f'{$rate / $base:.3f}')")
+    [ "$mode" != strong ] && speedup=$(python3 -c "print(f'{$rate / $base:.3f}')")
     echo "$name,$mode,$model,$policy,$sync,$g,$total,$world,$steps,$wall,$rate,$comm,$imb,$speedup,$eff,$hw,$commit,$(date -u +%F)" | tee -a "$csv"
   done
 done

@@ -12,18 +12,13 @@
  * Batches. Update u (0 for the run's first update) draws batch_size numbers with replacement:
  * element j is q = total - size + below(size), the j-th draw of the counter RNG keyed by
  * (seed, id = u, step 0, purpose MYR_RNG_TRAIN + 1). Batch row j is sample q: rows are in draw
- * order, whatever holds them. One rank holds the whole ring here; with several ranks each holds
- * the samples of its agents, and a partition layer gathers row j from the rank holding number q
- * (myr_replay_index says where a number lies in a ring, myr_replay_copy copies it out).
+ * order, whatever holds them.
  *
- * Several ranks (not built yet; training refuses teams for now). What stays: the global order,
- * myr_replay_draw over the global (total, size), and batch rows in draw order. What a partition
- * layer adds: after each step's samples are made, an exchange of every rank's count of new
- * samples, so that each rank knows the global numbers of its own (its new samples interleave with
- * the others' by (pick step, id): exchange the keys, or the counts per pick step and the ids);
- * a ring per rank that stores those numbers (here number == push count, since one rank makes
- * them all) and finds q among them; and a gather of the batch rows from their owners, in row
- * order. The window [total - size, total) is then global: capacity counts samples of all ranks.
+ * Several ranks (partition/train.h): the leader (rank 0) holds the team's ring; after each step
+ * every rank's finished samples are merged into it in the global order (gathered to it under
+ * mpirun), so its numbers, window and batches are those of one rank. Spreading the ring over
+ * the ranks (a ring per rank storing global numbers, batch rows gathered from their owners in
+ * row order) would keep all of this and is not built.
  *
  * Memory: one allocation per array, owned by the ring (myr_replay_free). */
 #ifndef MYR_SEARCH_REPLAY_H

@@ -536,6 +536,212 @@ myr_status myr_trainer_rehome(myr_trainer *const *ranks, int n, const uint64_t *
   return MYR_OK;
 }
 
+/* ---- teams of processes and checkpoints of a team ------------------------------------------- */
+
+/* A pack: a header of three u64 (samples, terms, the step the samples were done at), then per
+ * sample its id, pick step (u64), return (f64), legal mask (u32), features [F] and policy
+ * target [A] (f32), then per term its step, id (u64), value (f32) and kind (i32). Packs of
+ * several ranks are concatenated; the byte order is the machine's (a team runs one build). */
+#define PACK_HEAD (3 * sizeof(uint64_t))
+#define TERM_BYTES (2 * sizeof(uint64_t) + sizeof(float) + sizeof(int32_t))
+
+static size_t sample_bytes(const myr_trainer *t) {
+  return 3 * sizeof(uint64_t) + sizeof(uint32_t) + ((size_t)t->features + (size_t)t->actions) * sizeof(float);
+}
+
+static char *put(char *w, const void *v, size_t n) {
+  memcpy(w, v, n);
+  return w + n;
+}
+
+static const char *get(const char *r, void *v, size_t n) {
+  memcpy(v, r, n);
+  return r + n;
+}
+
+static myr_status pack(const myr_trainer *t, const pending_set *p, const myr_trainer_term *terms, int64_t n_terms,
+                       uint64_t done, void **buf, int64_t *bytes, myr_error *err) {
+  const size_t F = (size_t)t->features, A = (size_t)t->actions;
+  size_t total = PACK_HEAD + (size_t)p->n * sample_bytes(t) + (size_t)n_terms * TERM_BYTES;
+  char *out = malloc(total), *w = out;
+  *buf = NULL;
+  *bytes = 0;
+  if (!out) return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory packing %lld samples", (long long)p->n);
+  uint64_t head[3] = {(uint64_t)p->n, (uint64_t)n_terms, done};
+  w = put(w, head, sizeof head);
+  for (int64_t k = 0; k < p->n; k++) {
+    w = put(w, &p->id[k], sizeof p->id[k]);
+    w = put(w, &p->step[k], sizeof p->step[k]);
+    w = put(w, &p->ret[k], sizeof p->ret[k]);
+    w = put(w, &p->legal[k], sizeof p->legal[k]);
+    w = put(w, p->x + (size_t)k * F, F * sizeof *p->x);
+    w = put(w, p->target + (size_t)k * A, A * sizeof *p->target);
+  }
+  for (int64_t j = 0; j < n_terms; j++) {
+    int32_t kind = terms[j].kind;
+    w = put(w, &terms[j].step, sizeof terms[j].step);
+    w = put(w, &terms[j].id, sizeof terms[j].id);
+    w = put(w, &terms[j].value, sizeof terms[j].value);
+    w = put(w, &kind, sizeof kind);
+  }
+  *buf = out;
+  *bytes = (int64_t)total;
+  return MYR_OK;
+}
+
+/* Appends the samples of every pack in buf to p, and their terms to t's (when `terms`). *done
+ * gets the step the samples were done at (*have: some pack held samples; they must agree). */
+static myr_status unpack(myr_trainer *t, pending_set *p, int terms, const void *buf, int64_t bytes, uint64_t *done,
+                         int *have, myr_error *err) {
+  const int F = t->features, A = t->actions;
+  const char *r = buf, *end = (const char *)buf + bytes;
+  *have = 0;
+  while (r < end) {
+    uint64_t head[3];
+    if ((size_t)(end - r) < PACK_HEAD) return myr_fail(err, MYR_ERR_INTERNAL, "train: a truncated sample pack");
+    r = get(r, head, sizeof head);
+    size_t need = (size_t)head[0] * sample_bytes(t) + (size_t)head[1] * TERM_BYTES;
+    if (head[0] > (uint64_t)INT32_MAX * 64 || head[1] > (uint64_t)INT32_MAX * 64 || (size_t)(end - r) < need ||
+        (head[1] > 0 && !terms))
+      return myr_fail(err, MYR_ERR_INTERNAL, "train: a malformed sample pack (%llu samples, %llu terms)",
+                      (unsigned long long)head[0], (unsigned long long)head[1]);
+    if (head[0] > 0) {
+      if (*have && *done != head[2])
+        return myr_fail(err, MYR_ERR_INTERNAL, "train: ranks finished samples at steps %llu and %llu",
+                        (unsigned long long)*done, (unsigned long long)head[2]);
+      *done = head[2];
+      *have = 1;
+    }
+    if (!pending_reserve(p, p->n + (int64_t)head[0], F, A))
+      return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory for %llu samples", (unsigned long long)head[0]);
+    for (uint64_t k = 0; k < head[0]; k++, p->n++) {
+      r = get(r, &p->id[p->n], sizeof *p->id);
+      r = get(r, &p->step[p->n], sizeof *p->step);
+      r = get(r, &p->ret[p->n], sizeof *p->ret);
+      r = get(r, &p->legal[p->n], sizeof *p->legal);
+      r = get(r, p->x + (size_t)p->n * (size_t)F, (size_t)F * sizeof *p->x);
+      r = get(r, p->target + (size_t)p->n * (size_t)A, (size_t)A * sizeof *p->target);
+    }
+    if (head[1] > 0 && t->n_terms + (int64_t)head[1] > t->terms_cap) {
+      int64_t cap = t->terms_cap ? t->terms_cap : 1024;
+      while (cap < t->n_terms + (int64_t)head[1]) cap *= 2;
+      myr_trainer_term *grown = realloc(t->terms, (size_t)cap * sizeof *grown);
+      if (!grown) return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory for %llu terms", (unsigned long long)head[1]);
+      t->terms = grown;
+      t->terms_cap = cap;
+    }
+    for (uint64_t j = 0; j < head[1]; j++) {
+      myr_trainer_term *term = &t->terms[t->n_terms++];
+      int32_t kind;
+      r = get(r, &term->step, sizeof term->step);
+      r = get(r, &term->id, sizeof term->id);
+      r = get(r, &term->value, sizeof term->value);
+      r = get(r, &kind, sizeof kind);
+      term->kind = kind;
+    }
+  }
+  return MYR_OK;
+}
+
+myr_status myr_trainer_take_out(myr_trainer *t, void **buf, int64_t *bytes, myr_error *err) {
+  myr_status s = pack(t, &t->out, t->terms, t->n_terms, t->out_step, buf, bytes, err);
+  if (s == MYR_OK) {
+    t->out.n = 0;
+    t->n_terms = 0;
+  }
+  return s;
+}
+
+myr_status myr_trainer_merge_packed(myr_trainer *leader, const void *buf, int64_t bytes, myr_error *err) {
+  double t0 = omp_get_wtime();
+  leader->out.n = 0;
+  leader->n_terms = 0;
+  uint64_t done = leader->out_step;
+  int have = 0;
+  myr_status s = unpack(leader, &leader->out, 1, buf, bytes, &done, &have, err);
+  if (s == MYR_OK && have) leader->out_step = done;
+  if (s == MYR_OK) s = myr_trainer_merge(leader, &leader, 1, err); /* it sorts: the packs' order does not matter */
+  leader->out.n = 0;
+  leader->n_terms = 0;
+  leader->seconds += omp_get_wtime() - t0;
+  return s;
+}
+
+myr_status myr_trainer_pack_pending(const myr_trainer *t, void **buf, int64_t *bytes, myr_error *err) {
+  return pack(t, &t->pend, NULL, 0, 0, buf, bytes, err);
+}
+
+/* The optimizer, counters and replay of `from` into `to` (trainers of one config). */
+static myr_status copy_state(myr_trainer *to, const myr_trainer *from, myr_error *err) {
+  myr_replay *r = &to->replay;
+  const myr_replay *f = &from->replay;
+  if (to->st.n_params != from->st.n_params || r->capacity != f->capacity || r->features != f->features ||
+      r->actions != f->actions)
+    return myr_fail(err, MYR_ERR_INTERNAL, "train: the team's trainers differ in shape");
+  size_t P = from->st.n_params, c = (size_t)f->capacity;
+  memcpy(to->st.m, from->st.m, P * sizeof *to->st.m);
+  memcpy(to->st.v, from->st.v, P * sizeof *to->st.v);
+  to->st.step = from->st.step;
+  to->st.skipped = from->st.skipped;
+  memcpy(r->x, f->x, c * (size_t)f->features * sizeof *r->x);
+  memcpy(r->policy, f->policy, c * (size_t)f->actions * sizeof *r->policy);
+  memcpy(r->legal, f->legal, c * sizeof *r->legal);
+  memcpy(r->value, f->value, c * sizeof *r->value);
+  memcpy(r->id, f->id, c * sizeof *r->id);
+  memcpy(r->step, f->step, c * sizeof *r->step);
+  memcpy(r->done, f->done, c * sizeof *r->done);
+  r->total = f->total;
+  return MYR_OK;
+}
+
+myr_status myr_trainer_adopt(myr_trainer *to, const myr_trainer *leader, const void *pending, int64_t bytes,
+                             myr_error *err) {
+  myr_status s = copy_state(to, leader, err);
+  if (s != MYR_OK) return s;
+  pending_set *p = &to->pend;
+  p->n = 0;
+  uint64_t done = 0;
+  int have = 0;
+  if ((s = unpack(to, p, 0, pending, bytes, &done, &have, err)) != MYR_OK) return s;
+  /* in (pick step, id) order, as one trainer holds them */
+  const int F = to->features, A = to->actions;
+  member_key *keys = malloc((size_t)(p->n > 0 ? p->n : 1) * sizeof *keys);
+  if (!keys || !pending_reserve(&to->next, p->n, F, A)) {
+    free(keys);
+    return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory ordering %lld unfinished samples", (long long)p->n);
+  }
+  for (int64_t k = 0; k < p->n; k++) keys[k] = (member_key){p->step[k], p->id[k], 0, k};
+  qsort(keys, (size_t)p->n, sizeof *keys, cmp_member);
+  pending_set *q = &to->next;
+  for (int64_t j = 0; j < p->n; j++) {
+    int64_t k = keys[j].k;
+    pending_put(q, j, p->id[k], p->step[k], p->ret[k], p->x + k * F, p->legal[k], p->target + k * A, F, A);
+  }
+  q->n = p->n;
+  pending_set swap = to->pend;
+  to->pend = to->next;
+  to->next = swap;
+  to->next.n = 0;
+  free(keys);
+  return MYR_OK;
+}
+
+myr_status myr_trainer_resume_part(myr_trainer *t, const myr_trainer *whole, int leader, const uint8_t *take,
+                                   myr_error *err) {
+  myr_status s = leader ? copy_state(t, whole, err) : MYR_OK;
+  if (s != MYR_OK) return s;
+  const int F = t->features, A = t->actions;
+  const pending_set *w = &whole->pend;
+  if (!pending_reserve(&t->pend, w->n, F, A))
+    return myr_fail(err, MYR_ERR_NOMEM, "train: out of memory for %lld unfinished samples", (long long)w->n);
+  t->pend.n = 0;
+  for (int64_t k = 0; k < w->n; k++)
+    if (take[k])
+      pending_put(&t->pend, t->pend.n++, w->id[k], w->step[k], w->ret[k], w->x + k * F, w->legal[k],
+                  w->target + k * A, F, A);
+  return MYR_OK;
+}
+
 static myr_status after_step(myr_trainer *t, uint64_t steps_done, int threads, int gpu, int *changed,
                              myr_error *err);
 
@@ -639,6 +845,7 @@ void myr_trainer_stats(myr_trainer *t, double *out) {
 const myr_train_state *myr_trainer_state(const myr_trainer *t) { return &t->st; }
 const myr_replay *myr_trainer_replay(const myr_trainer *t) { return &t->replay; }
 int64_t myr_trainer_pending(const myr_trainer *t) { return t->pend.n; }
+const uint64_t *myr_trainer_pending_ids(const myr_trainer *t) { return t->pend.id; }
 
 /* ---- checkpoints -------------------------------------------------------------------------- */
 

@@ -111,10 +111,29 @@ myr_status myr_trainer_team_update(myr_trainer *t, uint64_t steps_done, int thre
 myr_status myr_trainer_rehome(myr_trainer *const *ranks, int n, const uint64_t *const *ids, const uint8_t *const *alive,
                               const int64_t *slots, myr_error *err);
 
+/* Teams of processes (mpirun): a rank's finished samples and statistic terms packed into one
+ * buffer (*buf malloc'd, the caller frees it; the outboxes are emptied), and the leader's merge
+ * of every process's packs, concatenated in any order: the same replay and sums as
+ * myr_trainer_merge gives for ranks of one process. */
+myr_status myr_trainer_take_out(myr_trainer *t, void **buf, int64_t *bytes, myr_error *err);
+myr_status myr_trainer_merge_packed(myr_trainer *leader, const void *buf, int64_t bytes, myr_error *err);
+/* Checkpoints of a team. pack_pending: a rank's unfinished samples packed (*buf malloc'd; t
+ * unchanged). adopt: `to` (the gathered state's trainer, same config) takes the leader's
+ * optimizer, counters and replay and the packed unfinished samples of every rank in the order
+ * (pick step, id): the state one trainer would hold. resume_part: rank trainer t takes the
+ * unfinished samples k of `whole` (a checkpoint's trainer) with take[k] (k <
+ * myr_trainer_pending(whole)), in order, and when `leader` its optimizer, counters and replay. */
+myr_status myr_trainer_pack_pending(const myr_trainer *t, void **buf, int64_t *bytes, myr_error *err);
+myr_status myr_trainer_adopt(myr_trainer *to, const myr_trainer *leader, const void *pending, int64_t bytes,
+                             myr_error *err);
+myr_status myr_trainer_resume_part(myr_trainer *t, const myr_trainer *whole, int leader, const uint8_t *take,
+                                   myr_error *err);
+
 /* Read-only access for tests and tools. */
 const myr_train_state *myr_trainer_state(const myr_trainer *t);
 const myr_replay *myr_trainer_replay(const myr_trainer *t);
 int64_t myr_trainer_pending(const myr_trainer *t);
+const uint64_t *myr_trainer_pending_ids(const myr_trainer *t); /* [myr_trainer_pending(t)] */
 
 #ifdef MYRIAD_HAVE_CUDA
 /* search/train.cu: one update with shard gradients on the current CUDA device (the batch on the
@@ -123,6 +142,9 @@ int64_t myr_trainer_pending(const myr_trainer *t);
 myr_status myr_train_update_cuda(myr_net *net, myr_train_state *s, const myr_train_config *c,
                                  const myr_train_batch *b, void **ws, myr_train_stats *stats, myr_error *err);
 void myr_train_cuda_free(void **ws);
+/* search/policy_cuda.cu: the ids of a GPU rank's slots [0, n) (every slot alive outside a sync)
+ * into id (host, n of them): where a team's unfinished samples go after agents moved. */
+myr_status myr_search_train_ids_cuda(const myr_sim *sim, uint64_t *id, myr_error *err);
 /* The gradient alone: grad (host, n_params floats) = the sum over batch b's K shards, as
  * myr_train_shard_gradient and myr_train_sum_shards give it (tests, benchmarks/train). */
 myr_status myr_train_gradient_cuda(const myr_net *net, const myr_train_batch *b, int K, float value_weight, void **ws,

@@ -155,10 +155,23 @@ extern "C" myr_status myr_search_upload_weights_cuda(myr_search *s, myr_error *e
   search_cuda *d = (search_cuda *)s->device;
   if (!d || !d->w) return MYR_OK;
   CU(cudaMemcpy(d->w, s->net.w, s->net.n_params * sizeof(float), cudaMemcpyHostToDevice));
-  if (d->w16) { /* network.precision bf16: the tensor cores read the packed copy */
+  if (d->w16) /* network.precision bf16: the tensor cores read the packed copy */
     CU(myr_net_pack_bf16_cuda(&d->net, d->w16, NULL));
-    CU(cudaDeviceSynchronize());
-  }
+  /* a pageable copy may still be in flight when cudaMemcpy returns, and the backend's stream does
+   * not wait for the default one: the next search must see every new weight */
+  CU(cudaDeviceSynchronize());
+  return MYR_OK;
+}
+
+extern "C" int myr_cuda_device_view(const myr_sim *sim, myr_view *v, void **stream); /* sim/cuda/backend.cu */
+
+extern "C" myr_status myr_search_train_ids_cuda(const myr_sim *sim, uint64_t *id, myr_error *err) {
+  myr_view v;
+  void *stream = NULL;
+  if (!myr_cuda_device_view(sim, &v, &stream)) return myr_fail(err, MYR_ERR_INTERNAL, "train: the rank is not on a GPU");
+  if (v.n == 0) return MYR_OK;
+  CU(cudaMemcpyAsync(id, v.id, (size_t)v.n * sizeof(uint64_t), cudaMemcpyDeviceToHost, (cudaStream_t)stream));
+  CU(cudaStreamSynchronize((cudaStream_t)stream));
   return MYR_OK;
 }
 
@@ -267,8 +280,6 @@ extern "C" myr_status myr_search_train_observe_cuda(myr_sim *sim, const myr_view
   myr_search *s = sim->search;
   search_cuda *d = (search_cuda *)s->device;
   if (!s->trainer || !d) return MYR_OK;
-  if (sim->rank) /* the picks need the team's population and the updates its gathered batch */
-    return myr_fail(err, MYR_ERR_CONFIG, "train.enabled runs on one rank for now (distributed.ranks: 1, run.gpus: 1)");
   if (!d->ids) {
     d->ids = (uint64_t *)malloc((size_t)sim->agents.capacity * sizeof(uint64_t));
     if (!d->ids) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the trainer's id copy");

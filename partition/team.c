@@ -324,6 +324,7 @@ static myr_status resume_ranks(myr_team *t, const char *path, myr_error *err) {
     split_arg a = {whole, order, n};
     s = for_each_rank(t, split_rank, &a, err);
   }
+  if (s == MYR_OK) s = myr_team_train_resume(t->sim, t->local, whole, err); /* network, replay, samples */
   free(order);
   myr_sim_destroy(whole);
   return s;
@@ -420,7 +421,7 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
     t->rank[r].seconds_comm = 0;
     t->rank[r].bytes_moved = 0;
   }
-  if (s == MYR_OK && t->size > 1) s = myr_team_train_start(t->sim, t->local, t->gpu, t->mpi, err);
+  if (s == MYR_OK && t->size > 1) s = myr_team_train_start(t->sim, t->local, t->mpi, t->spatial_on, err);
   if (s != MYR_OK) {
     myr_team_destroy(t);
     return s;
@@ -558,7 +559,7 @@ static myr_status rebalance(myr_team *t, myr_error *err) {
 }
 
 myr_status myr_team_step(myr_team *t, int record_hint, myr_error *err) {
-  int training = t->local > 1 && myr_team_train_on(t->sim, t->local);
+  int training = t->size > 1 && myr_team_train_on(t->sim, t->local);
   if (training) myr_team_train_before_step(t->sim, t->local, myr_team_population(t));
   myr_status s = myr_team_agree(t, for_each_rank(t, step_rank, &record_hint, err), err); /* no process goes on alone */
   int moved = 0;
@@ -571,7 +572,7 @@ myr_status myr_team_step(myr_team *t, int record_hint, myr_error *err) {
   }
   if (s == MYR_OK && training) {
     int threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
-    s = myr_team_train_after_step(t->sim, t->local, t->spatial_on || moved, threads, err);
+    s = myr_team_train_after_step(t->sim, t->local, t->mpi, t->spatial_on || moved, threads, err);
   }
   return s;
 }
@@ -666,8 +667,15 @@ myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
     return MYR_OK;
   }
   myr_sim *g = NULL;
+  /* checkpoints hold the team's trainer state (the leader's, and every rank's unfinished samples) */
+  int trainer = t->cfg->checkpoint_every > 0 && myr_team_train_on(t->sim, t->local);
   if (t->mpi) {
-    if ((s = gather_processes(t, &g, err)) != MYR_OK || !g) return s;
+    s = gather_processes(t, &g, err);
+    if (s == MYR_OK && trainer) s = myr_team_train_gather(t->sim, t->local, 1, g, err); /* every process: a gather */
+    if (s != MYR_OK || !g) {
+      myr_sim_destroy(g);
+      return s;
+    }
   } else {
     int64_t slots = myr_team_slots(t);
     if ((s = myr_sim_create_empty_part(t->cfg, slots > 0 ? slots : 1, &g, err)) != MYR_OK) return s;
@@ -689,6 +697,11 @@ myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
   myr_sim_copy_published(g, s0); /* the same on every rank */
   /* the network (the one every rank holds) goes with the state into checkpoints */
   myr_sim_copy_network(g, s0);
+  if (!t->mpi && trainer) s = myr_team_train_gather(t->sim, t->local, 0, g, err);
+  if (s != MYR_OK) {
+    myr_sim_destroy(g);
+    return s;
+  }
   *global = g;
   return MYR_OK;
 }

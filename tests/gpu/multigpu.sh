@@ -78,4 +78,53 @@ circles_spatial() {
   done
 }
 circles_spatial
+
+# Training on GPU ranks (train.enabled): every GPU's finished samples merged into rank 0's replay
+# in the global order, rank 0's update, its weights uploaded to every GPU. 1, 2 and 4 GPUs by
+# threads and by mpirun, and 2 and 4 spatial bands by threads, give the CPU single rank's hash,
+# network and training series; a checkpoint of 2 GPUs (threads, and mpirun) resumes on 1 GPU, 4
+# GPUs and 2 processes as it does on the CPU, where the straight run ends.
+train_digest() { # NAME COMMAND...: the hash, the network and the training series as one digest
+  local name=$1; shift
+  "$@" -o $name.h5 --quiet 2>err.log | tail -n 1 >$name.hash
+  if command -v h5dump >/dev/null; then
+    h5dump -d /network/weights -y -w 1 -o $name.w $name.h5 >/dev/null 2>&1 || echo "no /network" >$name.w
+  else
+    : >$name.w # no h5dump: the network shows in the series and the hash
+  fi
+  "$MYRIAD_BIN" info $name.h5 | grep "train_" >$name.series
+  cat $name.hash $name.w $name.series | sha256sum | cut -c1-16
+}
+gpu_training() {
+  local learn=$cfgdir/foraging-learn-small.yaml n d cpu cpu_resumed straight
+  local tr=(-n 30 -s run.snapshot_every=0 -s run.checkpoint_every=10)
+  cpu=$(train_digest tcpu "$MYRIAD_BIN" run "$learn" "${tr[@]}" -b cpu -R 1)
+  straight=$(cat tcpu.hash)
+  echo "training: cpu $cpu ($straight)"
+  check "training: the CPU run printed a hash" test ${#straight} -eq 64
+  check "training: updates happened" grep -Eq "train_updates_applied +[0-9]+ +0 +[1-9]" tcpu.series
+  for n in 1 $counts; do
+    d=$(train_digest tg$n "$MYRIAD_BIN" run "$learn" "${tr[@]}" -b cuda -g $n)
+    echo "training: $n GPUs (threads) $d"
+    check "training: $n GPUs, threads ($d) == CPU ($cpu)" test "$d" = "$cpu"
+    [ $n = 1 ] && continue
+    d=$(train_digest tm$n mpi $n "$MYRIAD_BIN" run "$learn" "${tr[@]}" -b cuda)
+    echo "training: $n GPUs (mpirun) $d"
+    check "training: $n GPUs, mpirun ($d) == CPU ($cpu)" test "$d" = "$cpu"
+    d=$(train_digest ts$n "$MYRIAD_BIN" run "$learn" "${tr[@]}" -b cuda -g $n -s distributed.strategy=spatial_parallel)
+    echo "training: $n GPUs (spatial bands) $d"
+    check "training: $n GPUs, spatial bands ($d) == CPU ($cpu)" test "$d" = "$cpu"
+  done
+  cpu_resumed=$(train_digest rcpu "$MYRIAD_BIN" run "$learn" "${tr[@]}" -b cpu -R 1 --resume tg2.ckpt-10.h5)
+  check "training: a checkpoint of 2 GPUs resumed on the CPU ends where the straight run ends" \
+    test "$(cat rcpu.hash)" = "$straight"
+  for n in 1 $counts; do
+    d=$(train_digest rg$n "$MYRIAD_BIN" run "$learn" "${tr[@]}" -b cuda -g $n --resume tg2.ckpt-10.h5)
+    check "training: a checkpoint of 2 GPUs resumed on $n GPUs ($d) == on the CPU ($cpu_resumed)" test "$d" = "$cpu_resumed"
+  done
+  d=$(train_digest rm2 mpi 2 "$MYRIAD_BIN" run "$learn" "${tr[@]}" -b cuda --resume tm2.ckpt-10.h5)
+  check "training: a checkpoint of 2 processes resumed on 2 processes ($d) == on the CPU ($cpu_resumed)" \
+    test "$d" = "$cpu_resumed"
+}
+gpu_training
 finish

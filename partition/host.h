@@ -31,7 +31,7 @@ int myr_host_barrier(myr_host_team *h);
 /* Rank `rank` failed: wakes every waiter and makes later barriers fail. */
 void myr_host_abort(myr_host_team *h, int rank);
 
-/* myr_rank.sum_layers for CPU ranks: every rank sums a slice of the cells over all ranks'
+/* myr_rank.sync_layers for CPU ranks: every rank sums a slice of the cells over all ranks'
  * host layers (integer adds, wrapping like the single-rank run's) and writes the total back
  * to every rank. */
 myr_status myr_host_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,

@@ -27,7 +27,7 @@ void myr_mpi_bcast(void *buf, int64_t bytes, int root);
  * bytes); other processes get NULL. */
 myr_status myr_mpi_gather(const void *buf, int64_t bytes, void **all, int64_t *total, myr_error *err);
 
-/* myr_rank.sum_layers for CPU ranks of separate processes. */
+/* myr_rank.sync_layers for CPU ranks of separate processes. */
 myr_status myr_mpi_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                               myr_error *err);
 

@@ -201,7 +201,7 @@ extern "C" myr_status myr_nccl_open_local(int n, const int *devices, myr_rank *r
     k->comm = comms[i];
     cudaSetDevice(devices[i]);
     ranks[i].team = k;
-    ranks[i].sum_layers = myr_nccl_sum_layers;
+    ranks[i].sync_layers = myr_nccl_sum_layers;
     ranks[i].sum_flows = myr_nccl_sum_flows;
     s = make_streams(k, err);
   }
@@ -223,7 +223,7 @@ extern "C" myr_status myr_nccl_open_rank(const void *id, int size, myr_rank *ran
   memcpy(&u, id, sizeof u);
   CU(cudaSetDevice(rank->device));
   rank->team = k;
-  rank->sum_layers = myr_nccl_sum_layers;
+  rank->sync_layers = myr_nccl_sum_layers;
   rank->sum_flows = myr_nccl_sum_flows;
   NCCL_TRY(ncclCommInitRank(&k->comm, size, u, rank->index), "ncclCommInitRank");
   return make_streams(k, err);
@@ -435,7 +435,7 @@ extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp
     myr_status s = ghost_peers(k, sp, err);
     if (s != MYR_OK) return s;
   }
-  r->sum_layers = myr_nccl_spatial_sync;
+  r->sync_layers = myr_nccl_spatial_sync;
   r->migrate = myr_nccl_spatial_migrate;
   return MYR_OK;
 }

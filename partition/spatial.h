@@ -66,7 +66,7 @@ int myr_spatial_owner(const myr_spatial *sp, int32_t y);
 /* Rank r's halo: the rows (distinct, ascending) within `halo` of its band that others own. */
 int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows);
 
-/* myr_rank.sum_layers and .migrate for spatial CPU ranks (r->team is the myr_spatial). */
+/* myr_rank.sync_layers and .migrate for spatial CPU ranks (r->team is the myr_spatial). */
 myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream, myr_error *err);
 myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err);
 

@@ -350,7 +350,7 @@ static myr_status open_transport(myr_team *t, myr_error *err) {
     t->rank[r].count = t->size;
     t->rank[r].device = t->gpu ? t->device0 + r : -1;
     t->rank[r].team = spatial ? (void *)&t->spatial : (void *)&t->own_host;
-    t->rank[r].sum_layers = spatial ? myr_spatial_sync : t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
+    t->rank[r].sync_layers = spatial ? myr_spatial_sync : t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
     t->rank[r].sum_flows = t->mpi ? myr_mpi_sum_flows : myr_host_sum_flows; /* GPU ranks: NCCL's, below */
     t->rank[r].migrate = spatial ? myr_spatial_migrate : NULL;
   }

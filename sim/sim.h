@@ -46,7 +46,7 @@ typedef struct myr_sim myr_sim;
  * sim->rank is NULL when the sim is the only rank. */
 typedef struct myr_rank myr_rank;
 
-/* Where a sync calls its team (myr_rank.sum_layers): after act (claims written), after
+/* Where a sync calls its team (myr_rank.sync_layers): after act (claims written), after
  * sync_cells_begin, after sync_agents (settlements written), after sync_cells_end. The first
  * and third equal myr_written_in's values: the phases whose layers are summed there. */
 typedef enum {
@@ -57,26 +57,27 @@ typedef enum {
 } myr_sync_point;
 struct myr_rank {
   int index, count;
-  /* Called by every rank at each point of a sync (myr_sync_point), in step: sums the
-   * transient layers written in the phase just ended over every rank of the team, exchanges
-   * halos. v's layer pointers are host memory on the CPU backend and device memory on a device
-   * backend, whose cudaStream_t is `stream`. */
-  myr_status (*sum_layers)(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream,
-                           myr_error *err);
+  /* Called by every rank at each point of a sync (myr_sync_point), in step: brings the
+   * layers to what one rank would hold there (data_parallel: sums the transient layers
+   * written in the phase just ended over every rank; spatial_parallel: halo sums, copies and
+   * clearing). v's layer pointers are host memory on the CPU backend and device memory on a
+   * device backend, whose cudaStream_t is `stream`. */
+  myr_status (*sync_layers)(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream,
+                            myr_error *err);
   /* Agents that left this rank's part of the world go to the rank that owns it
    * (spatial_parallel; NULL otherwise). The CPU backend calls it after the sync's compaction
    * (host memory); a device backend before it, and the departed are left dead for that one
    * compaction, the arrivals appended after the slots in use. */
   myr_status (*migrate)(myr_rank *r, myr_sim *sim, myr_error *err);
-  /* Called by every rank at the end of each sync window, after the last sum_layers:
+  /* Called by every rank at the end of each sync window, after the last sync_layers:
    * window[MYR_MAX_FLOWS] holds this rank's flows of the window; on return it holds their
    * exact integer sum over the team, the same on every rank (myr_view.flows_window). Host
    * memory on the CPU backend; device memory on a device backend, ordered on `stream`. */
   myr_status (*sum_flows)(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err);
   void *team;          /* the partition layer's */
   int device;          /* the GPU of a device backend */
-  double seconds_comm; /* wall seconds in sum_layers and sum_flows */
-  double bytes_moved;  /* bytes this rank sent in sum_layers and sum_flows */
+  double seconds_comm; /* wall seconds in sync_layers and sum_flows */
+  double bytes_moved;  /* bytes this rank sent in sync_layers and sum_flows */
 };
 
 struct myr_sim {

@@ -111,8 +111,8 @@ static myr_status give_birth(myr_sim *sim, myr_view *v, int64_t *births, myr_err
 }
 
 /* The team's part of a sync at `point` (no-op for a lone rank). */
-static myr_status sum_layers(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
-  return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, point, NULL, err) : MYR_OK;
+static myr_status team_sync(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
+  return sim->rank ? sim->rank->sync_layers(sim->rank, sim, v, point, NULL, err) : MYR_OK;
 }
 
 /* A phase's flows go to the counts since the previous record (statistics) and to those of the
@@ -176,17 +176,17 @@ void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, 
 
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   const myr_model *m = sim->model;
-  myr_status s = sum_layers(sim, v, MYR_SYNC_AFTER_ACT, err);
+  myr_status s = team_sync(sim, v, MYR_SYNC_AFTER_ACT, err);
   if (s != MYR_OK) return s;
   cell_ranges(sim, v, m->sync_cells_begin);
-  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
+  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
   agent_ranges(sim, v, m->sync_agents);
-  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
+  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
   int64_t deaths = count_dead(sim, v), births = 0;
   s = give_birth(sim, v, &births, err);
   if (s != MYR_OK) return s;
   cell_ranges(sim, v, m->sync_cells_end);
-  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
+  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
   if (deaths > 0) myr__sim_compact(sim);
   if (sim->rank && sim->rank->migrate && (s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
   sim->births += births;

@@ -466,9 +466,9 @@ static myr_status publish_flows(myr_sim *sim, myr_error *err) {
 }
 
 /* The team's part of a sync at `point` (no-op for a lone rank). */
-static myr_status sum_layers(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
+static myr_status team_sync(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
-  return sim->rank ? sim->rank->sum_layers(sim->rank, sim, v, point, d->stream, err) : MYR_OK;
+  return sim->rank ? sim->rank->sync_layers(sim->rank, sim, v, point, d->stream, err) : MYR_OK;
 }
 
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
@@ -481,12 +481,12 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   /* A replicated grid's cells run on every rank; only the owner keeps their flows. */
   int64_t *cell_flow = sim->owns_cells ? flow : d->counters + COUNTER_DISCARD;
   int64_t n_before = v->n, births, alive;
-  myr_status s = sum_layers(sim, v, MYR_SYNC_AFTER_ACT, err);
+  myr_status s = team_sync(sim, v, MYR_SYNC_AFTER_ACT, err);
   if (s != MYR_OK) return s;
   if (k->sync_cells_begin) CU(k->sync_cells_begin(&cv, cells, cell_flow, d->stream));
-  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
+  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
   if (k->sync_agents) CU(k->sync_agents(v, v->n, flow, d->stream));
-  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
+  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
   if (k->sync_agents) {
     s = give_birth(sim, v, &births, &alive, err);
   } else {
@@ -495,7 +495,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   }
   if (s != MYR_OK) return s;
   if (k->sync_cells_end) CU(k->sync_cells_end(&cv, cells, cell_flow, d->stream));
-  if ((s = sum_layers(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
+  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
   int64_t deaths = n_before - alive;
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (sim->rank && sim->rank->migrate) {

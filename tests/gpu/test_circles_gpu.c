@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "check.h"
+#include "gpu_skip.h" /* gpu_or_skip */
 #include "sim/config.h"
 #include "sim/hash.h"
 #include "sim/sim.h"
 
-int myr_cuda_probe(char *name, size_t n);
 
 enum { MAXK = 16 };
 
@@ -65,12 +65,7 @@ static void agreement(const char *params, int agents, int steps) {
 }
 
 int main(void) {
-  char device[256];
-  if (!myr_cuda_probe(device, sizeof device)) {
-    printf("skipped: %s\n", device);
-    return 77;
-  }
-  printf("device: %s\n", device);
+  gpu_or_skip();
   agreement("radius: 2.0", 30000, 30);
   agreement("radius: 1.7, wrap: true", 30000, 30);
   agreement("size: 20, radius: 2.0, repulse: 0.3", 20000, 30); /* dense: bins of ~20 */

@@ -14,13 +14,13 @@
 #include <string.h>
 
 #include "check.h"
+#include "gpu_skip.h" /* gpu_or_skip */
 #include "sim/backend.h"
 #include "sim/checkpoint.h"
 #include "sim/config.h"
 #include "sim/hash.h"
 #include "sim/sim.h"
 
-int myr_cuda_probe(char *name, size_t n);
 
 static void load(myr_config *cfg, const char *yaml, const char *backend) {
   char set[64];
@@ -206,12 +206,7 @@ static void refuses_what_cannot_fit(void) {
 }
 
 int main(void) {
-  char device[256];
-  if (!myr_cuda_probe(device, sizeof device)) {
-    printf("skipped: %s\n", device);
-    return 77;
-  }
-  printf("device: %s\n", device);
+  gpu_or_skip();
   agreement();
   policies_agreement();
   checkpoint_across_devices();

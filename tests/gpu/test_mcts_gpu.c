@@ -16,12 +16,12 @@
 #include <string.h>
 
 #include "check.h"
+#include "gpu_skip.h" /* gpu_or_skip */
 #include "search/mcts_cuda.h"
 #include "search/policy.h"
 #include "sim/config.h"
 #include "sim/sim.h"
 
-int myr_cuda_probe(char *name, size_t n);
 int myr_cuda_device_view(const myr_sim *sim, myr_view *v, void **stream);
 
 #define CUDA_REQUIRE(call) REQUIRE((call) == cudaSuccess, "%s: %s", #call, cudaGetErrorString(cudaGetLastError()))
@@ -247,12 +247,7 @@ static void bf16_case(const char *name, const char *yaml, int algorithm, int64_t
 }
 
 int main(void) {
-  char device[256];
-  if (!myr_cuda_probe(device, sizeof device)) {
-    printf("skipped: %s\n", device);
-    return 77;
-  }
-  printf("device: %s\n", device);
+  gpu_or_skip();
   const char *latent = "model: {name: latent}\nagents: {count: 3000}\nworld: {width: 1, height: 1}\n";
   const char *foraging = "model: {name: foraging, params: {max_age: 60}}\nagents: {count: 3000, capacity: 6000}\n"
                          "world: {width: 96, height: 80, wrap: false}\n";

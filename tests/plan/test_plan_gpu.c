@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../models/common.h"
+#include "gpu_skip.h" /* gpu_or_skip */
 #include "models/plan_hd.h" /* myr_plan_mask_bits */
 #include "sim/hash.h"
 
@@ -21,7 +22,6 @@
     REQUIRE(e_ == cudaSuccess, "%s: %s", #call, cudaGetErrorString(e_));                            \
   } while (0)
 
-int myr_cuda_probe(char *name, size_t n);
 
 static void *dev_copy(const void *host, size_t bytes) {
   void *d = NULL;
@@ -279,12 +279,7 @@ static void test_latent_backends(const char *policy) {
 }
 
 int main(void) {
-  char device[256];
-  if (!myr_cuda_probe(device, sizeof device)) {
-    printf("skipped: %s\n", device);
-    return 77;
-  }
-  printf("device: %s\n", device);
+  gpu_or_skip();
   test_foraging();
   test_latent_plan();
   test_latent_backends("random");

@@ -274,6 +274,25 @@ static myr_status count_previous(myr_rank *r, nccl_rank *k, myr_error *err) {
   return MYR_OK;
 }
 
+/* An exchange on the rank's NCCL stream: it starts after the step's work queued so far (and
+ * after the previous exchange's time is counted), and the step's next work waits for its end;
+ * the host never waits. Its time is counted at the next exchange. */
+static myr_status begin_exchange(myr_rank *r, nccl_rank *k, cudaStream_t step, myr_error *err) {
+  myr_status counted = count_previous(r, k, err);
+  if (counted != MYR_OK) return counted;
+  CU(cudaEventRecord(k->ready, step));
+  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
+  CU(cudaEventRecord(k->start, k->stream));
+  return MYR_OK;
+}
+
+static myr_status end_exchange(nccl_rank *k, cudaStream_t step, myr_error *err) {
+  CU(cudaEventRecord(k->done, k->stream));
+  CU(cudaStreamWaitEvent(step, k->done, 0));
+  k->timed = 1;
+  return MYR_OK;
+}
+
 extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                                           myr_error *err) {
   nccl_rank *k = (nccl_rank *)r->team;
@@ -281,14 +300,11 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
   int any = 0;
   for (int l = 0; l < m->n_layers; l++) any |= myr_layer_summed_in(m, l, phase);
   if (!any) return MYR_OK;
-  myr_status counted = count_previous(r, k, err);
-  if (counted != MYR_OK) return counted;
   cudaStream_t step = (cudaStream_t)stream;
   int64_t cells = (int64_t)v->width * v->height;
   int ranks = r->count, me = r->index;
-  CU(cudaEventRecord(k->ready, step));
-  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
-  CU(cudaEventRecord(k->start, k->stream));
+  myr_status begun = begin_exchange(r, k, step, err);
+  if (begun != MYR_OK) return begun;
   for (int l = 0; l < m->n_layers; l++) {
     if (!myr_layer_summed_in(m, l, phase)) continue;
     size_t es = myr_type_size(m->layers[l].type);
@@ -330,10 +346,7 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
       r->bytes_moved += dense; /* a ring all-reduce sends 2 (n - 1) / n of the buffer from every rank */
     }
   }
-  CU(cudaEventRecord(k->done, k->stream));
-  CU(cudaStreamWaitEvent(step, k->done, 0));
-  k->timed = 1;
-  return MYR_OK;
+  return end_exchange(k, step, err);
 }
 
 /* The window's flows: one in-place ncclAllReduce of MYR_MAX_FLOWS int64 on the rank's stream,
@@ -341,18 +354,12 @@ extern "C" myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_v
 extern "C" myr_status myr_nccl_sum_flows(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err) {
   (void)sim;
   nccl_rank *k = (nccl_rank *)r->team;
-  myr_status counted = count_previous(r, k, err);
-  if (counted != MYR_OK) return counted;
   cudaStream_t step = (cudaStream_t)stream;
-  CU(cudaEventRecord(k->ready, step));
-  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
-  CU(cudaEventRecord(k->start, k->stream));
+  myr_status begun = begin_exchange(r, k, step, err);
+  if (begun != MYR_OK) return begun;
   NCCL_TRY(ncclAllReduce(window, window, MYR_MAX_FLOWS, ncclInt64, ncclSum, k->comm, k->stream), "ncclAllReduce");
   r->bytes_moved += 2.0 * (double)(r->count - 1) / (double)r->count * (double)(MYR_MAX_FLOWS * sizeof *window);
-  CU(cudaEventRecord(k->done, k->stream));
-  CU(cudaStreamWaitEvent(step, k->done, 0));
-  k->timed = 1;
-  return MYR_OK;
+  return end_exchange(k, step, err);
 }
 
 /* ---- spatial_parallel on GPU ranks ------------------------------------------------------------ */
@@ -539,12 +546,9 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
   nccl_rank *k = (nccl_rank *)r->team;
   const myr_model *m = sim->model;
   if (m->n_layers == 0) return MYR_OK;
-  myr_status counted = count_previous(r, k, err);
-  if (counted != MYR_OK) return counted;
   cudaStream_t step = (cudaStream_t)stream;
-  CU(cudaEventRecord(k->ready, step));
-  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
-  CU(cudaEventRecord(k->start, k->stream));
+  myr_status begun = begin_exchange(r, k, step, err);
+  if (begun != MYR_OK) return begun;
   myr_status s = MYR_OK;
   switch (point) {
   case MYR_SYNC_AFTER_ACT:
@@ -562,10 +566,7 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
     break;
   }
   if (s != MYR_OK) return s;
-  CU(cudaEventRecord(k->done, k->stream));
-  CU(cudaStreamWaitEvent(step, k->done, 0));
-  k->timed = 1;
-  return MYR_OK;
+  return end_exchange(k, step, err);
 }
 
 extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim);
@@ -657,11 +658,8 @@ static myr_status exchange_ghosts(myr_rank *r, nccl_rank *k, myr_spatial *sp, my
                                                   dcount, (char *)k->ghost_out);
     CU(cudaGetLastError());
   }
-  myr_status counted = count_previous(r, k, err);
-  if (counted != MYR_OK) return counted;
-  CU(cudaEventRecord(k->ready, step));
-  CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
-  CU(cudaEventRecord(k->start, k->stream));
+  myr_status begun = begin_exchange(r, k, step, err);
+  if (begun != MYR_OK) return begun;
   NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
   size_t in_at = 0;
   for (int q = 0; q < R; q++) {
@@ -675,10 +673,8 @@ static myr_status exchange_ghosts(myr_rank *r, nccl_rank *k, myr_spatial *sp, my
     r->bytes_moved += (double)send;
   }
   NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
-  CU(cudaEventRecord(k->done, k->stream));
-  CU(cudaStreamWaitEvent(step, k->done, 0));
-  k->timed = 1;
-  return myr_cuda_neighbours_ghosts(sim, k->ghost_in, got, err);
+  myr_status ended = end_exchange(k, step, err);
+  return ended != MYR_OK ? ended : myr_cuda_neighbours_ghosts(sim, k->ghost_in, got, err);
 }
 
 static double seconds_now(void) {

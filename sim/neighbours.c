@@ -97,6 +97,15 @@ int myr_nbr_layout(const myr_nbr_space *sp, myr_nbr_view *out, char *why, int wh
   return 1;
 }
 
+myr_status myr_nbr_room(int64_t capacity, int64_t ghosts, int64_t *room, myr_error *err) {
+  *room = capacity + (ghosts > 0 ? ghosts + ghosts / 2 : 0);
+  if (*room >= (int64_t)UINT32_MAX)
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "neighbour queries index entries with 32 bits: %lld agent slots and %lld ghosts are too many",
+                    (long long)capacity, (long long)ghosts);
+  return MYR_OK;
+}
+
 myr_status myr_neighbours_check(const myr_sim *sim, myr_nbr_space *sp, myr_error *err) {
   const myr_model *m = sim->model;
   if (sim->rank && sim->rank->count > 1 && sim->cfg->strategy != MYR_STRATEGY_SPATIAL_PARALLEL)
@@ -179,11 +188,9 @@ static myr_status state_for(myr_sim *sim, const myr_nbr_view *layout, int64_t gh
   if (s->capacity == cap && s->cells == cells && s->room >= cap + ghosts && (ghosts == 0 || s->source_id))
     return MYR_OK;
   free_arrays(s);
-  int64_t room = cap + (ghosts > 0 ? ghosts + ghosts / 2 : 0);
-  if (room >= (int64_t)UINT32_MAX)
-    return myr_fail(err, MYR_ERR_CONFIG,
-                    "neighbour queries index entries with 32 bits: %lld agent slots and %lld ghosts are too many",
-                    (long long)cap, (long long)ghosts);
+  int64_t room;
+  myr_status st = myr_nbr_room(cap, ghosts, &room, err);
+  if (st != MYR_OK) return st;
   s->capacity = cap;
   s->cells = cells;
   s->room = room;

@@ -216,6 +216,10 @@ MYR_HD static inline float myr_nbr_delta(const myr_nbr_view *s, int axis, float 
  * when the space cannot be binned (bad extent or radius; a wrapped axis with fewer than 3
  * bins). Shared by the CPU and CUDA publishers. */
 int myr_nbr_layout(const myr_nbr_space *sp, myr_nbr_view *out, char *why, int why_size);
+/* Entries a snapshot's memory is sized for: the agent slots, plus the ghosts with room to spare
+ * (a team's ghost count changes every window). MYR_ERR_CONFIG when entries would not fit the
+ * snapshot's 32-bit indices. Shared by the CPU and CUDA publishers. */
+myr_status myr_nbr_room(int64_t capacity, int64_t ghosts, int64_t *room, myr_error *err);
 
 struct myr_sim;
 struct myr_view;

@@ -188,11 +188,9 @@ static myr_status device_for(myr_sim *sim, const myr_nbr_view *lay, int64_t ghos
       (ghosts == 0 || d->source_id))
     return MYR_OK;
   free_block(d);
-  int64_t room = cap + (ghosts > 0 ? ghosts + ghosts / 2 : 0);
-  if (room >= (int64_t)UINT32_MAX)
-    return myr_fail(err, MYR_ERR_CONFIG,
-                    "neighbour queries index entries with 32 bits: %lld agent slots and %lld ghosts are too many",
-                    (long long)cap, (long long)ghosts);
+  int64_t room;
+  myr_status rs = myr_nbr_room(cap, ghosts, &room, err);
+  if (rs != MYR_OK) return rs;
   d->capacity = cap;
   d->cells = cells;
   d->room = room;

@@ -48,6 +48,8 @@ static myr_view dev_view(const myr_sim *sim) {
   for (int l = 0; l < sim->model->n_layers; l++)
     d.layer[l] = dev_copy(v.layer[l], (size_t)myr_cells(&v) * myr_type_size(sim->model->layers[l].type));
   d.params = dev_copy(v.params, sim->model->params_size);
+  d.flows_window = dev_copy(v.flows_window, MYR_MAX_FLOWS * sizeof *v.flows_window); /* per-agent code may read them */
+  d.flows_total = dev_copy(v.flows_total, MYR_MAX_FLOWS * sizeof *v.flows_total);
   return d;
 }
 
@@ -59,6 +61,8 @@ static void dev_view_free(const myr_sim *sim, myr_view *d) {
   for (int c = 0; c < sim->model->n_columns; c++) cudaFree(d->col[c]);
   for (int l = 0; l < sim->model->n_layers; l++) cudaFree(d->layer[l]);
   cudaFree((void *)d->params);
+  cudaFree((void *)d->flows_window);
+  cudaFree((void *)d->flows_total);
 }
 
 static int first_difference(const void *a, const void *b, size_t bytes) {

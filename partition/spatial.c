@@ -7,15 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partition/spatial_internal.h" /* halo lists, row helpers, layer picks, boxes */
 #include "sim/sim_internal.h"
-
-/* Halo rows of each rank, distinct and in order: halo_rows[r] has n_halo[r] rows. Kept beside
- * the public struct (one allocation per team). */
-typedef struct halo_rows {
-  int32_t *rows;
-  int n;
-} halo_rows;
-static halo_rows *halos_of(const myr_spatial *sp) { return (halo_rows *)(sp->row0 + sp->size + 1); }
 
 int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows) {
   const halo_rows *h = &halos_of(sp)[r];
@@ -121,33 +114,6 @@ void myr_spatial_free(myr_spatial *sp) {
 
 /* ---- layers -------------------------------------------------------------------------------- */
 
-static char *row_of(const myr_spatial *sp, const myr_sim *sim, int l, int32_t y) {
-  size_t es = myr_type_size(sim->model->layers[l].type);
-  return (char *)sim->grid.layer[l] + (size_t)y * (size_t)sp->width * es;
-}
-
-/* mine[y] += theirs[y] over a row, wrapping like the single rank's integer adds. */
-static void add_row(char *mine, const char *theirs, int32_t width, size_t es) {
-  if (es == 1)
-    for (int32_t x = 0; x < width; x++) ((uint8_t *)mine)[x] = (uint8_t)(((uint8_t *)mine)[x] + ((const uint8_t *)theirs)[x]);
-  else if (es == 4)
-    for (int32_t x = 0; x < width; x++) ((uint32_t *)mine)[x] += ((const uint32_t *)theirs)[x];
-  else
-    for (int32_t x = 0; x < width; x++) ((uint64_t *)mine)[x] += ((const uint64_t *)theirs)[x];
-}
-
-typedef int (*layer_pick)(const myr_model *m, int l, int point);
-static int transient_of(const myr_model *m, int l, int point) { return myr_layer_summed_in(m, l, point); }
-static int any_layer(const myr_model *m, int l, int point) { (void)m, (void)l, (void)point; return 1; }
-static int any_transient(const myr_model *m, int l, int point) {
-  (void)point;
-  return m->layers[l].lifetime == MYR_TRANSIENT;
-}
-static int persistent(const myr_model *m, int l, int point) {
-  (void)point;
-  return m->layers[l].lifetime == MYR_PERSISTENT;
-}
-
 /* What other ranks wrote into their halo rows that rank r owns, added into r's rows. */
 static void pull_sums(myr_spatial *sp, myr_rank *r, myr_sim *sim, int point) {
   const myr_model *m = sim->model;
@@ -164,16 +130,6 @@ static void pull_sums(myr_spatial *sp, myr_rank *r, myr_sim *sim, int point) {
         r->bytes_moved += (double)sp->width * (double)es;
       }
     }
-  }
-}
-
-static void clear_halo(myr_spatial *sp, myr_rank *r, myr_sim *sim, layer_pick pick, int point) {
-  const myr_model *m = sim->model;
-  const halo_rows *h = &halos_of(sp)[r->index];
-  for (int l = 0; l < m->n_layers; l++) {
-    if (!pick(m, l, point)) continue;
-    size_t es = myr_type_size(m->layers[l].type);
-    for (int k = 0; k < h->n; k++) memset(row_of(sp, sim, l, h->rows[k]), 0, (size_t)sp->width * es);
   }
 }
 
@@ -210,13 +166,13 @@ myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int po
   case MYR_SYNC_AFTER_AGENTS:
     pull_sums(sp, r, sim, point);
     if ((s = barrier(sp, r, err)) != MYR_OK) return s; /* nobody reads a halo any more */
-    clear_halo(sp, r, sim, transient_of, point);
+    clear_halo(sp, r->index, sim, transient_of, point);
     break;
   case MYR_SYNC_AFTER_CELLS_BEGIN:
     pull_copies(sp, r, sim, any_layer, point);
     break;
   case MYR_SYNC_AFTER_CELLS_END:
-    clear_halo(sp, r, sim, any_transient, point);
+    clear_halo(sp, r->index, sim, any_transient, point);
     pull_copies(sp, r, sim, persistent, point);
     break;
   }
@@ -226,27 +182,6 @@ myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int po
 }
 
 /* ---- agents -------------------------------------------------------------------------------- */
-
-/* Room for `row` more bytes at b->data + b->used; NULL when it cannot be had. */
-static char *box_room(myr_spatial_box *b, size_t row) {
-  if (b->used + row > b->cap) {
-    size_t cap = b->cap ? 2 * b->cap : 64 * row;
-    while (cap < b->used + row) cap *= 2;
-    char *grown = realloc(b->data, cap);
-    if (!grown) return NULL;
-    b->data = grown;
-    b->cap = cap;
-  }
-  return b->data + b->used;
-}
-
-static int box_append(myr_spatial_box *b, const myr_sim *sim, int64_t i, size_t row) {
-  char *at = box_room(b, row);
-  if (!at) return 0;
-  myr_sim_pack_agent(sim, i, at);
-  b->used += row;
-  return 1;
-}
 
 /* Rank me's ghosts: every other rank's agents standing in its halo, as rows (id, published
  * columns) in its own box, handed to its next snapshot. Reads the others' agents: call
@@ -264,9 +199,7 @@ static myr_status collect_ghosts(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr
       if (!o->agents.alive[i] || !mine[myr_spatial_row_of(sp, o, i)]) continue;
       char *at = box_room(b, gb);
       if (!at) return myr_fail(err, MYR_ERR_NOMEM, "rank %d: cannot hold its ghosts", me);
-      memset(at, 0, gb);
-      memcpy(at, &o->agents.id[i], sizeof(uint64_t));
-      for (int k = 0; k < sp->n_cols; k++) memcpy(at + 8 + 4 * k, (const float *)o->agents.col[sp->cols[k]] + i, 4);
+      ghost_row(sp, o, i, at);
       b->used += gb;
     }
   }

@@ -109,6 +109,35 @@ myr_status myr_mpi_gather(const void *buf, int64_t bytes, void **all, int64_t *t
   return MYR_OK;
 }
 
+void myr_mpi_alltoall_i64(const int64_t *in, int64_t *out) {
+  MPI_Alltoall(in, 1, MPI_INT64_T, out, 1, MPI_INT64_T, MPI_COMM_WORLD);
+}
+
+myr_status myr_mpi_exchange(const void *const *send, const int64_t *send_bytes, void *const *recv,
+                            const int64_t *recv_bytes, myr_error *err) {
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int64_t n = 0; /* one request per chunk; a pair's chunks arrive in order (one tag) */
+  for (int q = 0; q < size; q++)
+    if (q != rank) n += (send_bytes[q] + CHUNK - 1) / CHUNK + (recv_bytes[q] + CHUNK - 1) / CHUNK;
+  MPI_Request *req = malloc(sizeof *req * (size_t)(n > 0 ? n : 1));
+  if (!req) return myr_fail(err, MYR_ERR_NOMEM, "rank %d: cannot allocate %lld MPI requests", rank, (long long)n);
+  int k = 0, rc = MPI_SUCCESS;
+  for (int q = 0; q < size && rc == MPI_SUCCESS; q++)
+    for (int64_t b = 0; q != rank && b < recv_bytes[q] && rc == MPI_SUCCESS; b += CHUNK)
+      rc = MPI_Irecv((char *)recv[q] + b, (int)(recv_bytes[q] - b < CHUNK ? recv_bytes[q] - b : CHUNK), MPI_BYTE, q, 11,
+                     MPI_COMM_WORLD, &req[k++]);
+  for (int q = 0; q < size && rc == MPI_SUCCESS; q++)
+    for (int64_t b = 0; q != rank && b < send_bytes[q] && rc == MPI_SUCCESS; b += CHUNK)
+      rc = MPI_Isend((const char *)send[q] + b, (int)(send_bytes[q] - b < CHUNK ? send_bytes[q] - b : CHUNK), MPI_BYTE,
+                     q, 11, MPI_COMM_WORLD, &req[k++]);
+  if (rc == MPI_SUCCESS) rc = MPI_Waitall(k, req, MPI_STATUSES_IGNORE);
+  free(req);
+  if (rc != MPI_SUCCESS) return myr_fail(err, MYR_ERR_INTERNAL, "rank %d: an MPI exchange failed (code %d)", rank, rc);
+  return MYR_OK;
+}
+
 myr_status myr_mpi_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                               myr_error *err) {
   (void)stream, (void)err;
@@ -152,6 +181,12 @@ myr_status myr_mpi_gather(const void *buf, int64_t bytes, void **all, int64_t *t
   memcpy(*all, buf, (size_t)bytes);
   *total = bytes;
   return MYR_OK;
+}
+void myr_mpi_alltoall_i64(const int64_t *in, int64_t *out) { out[0] = in[0]; }
+myr_status myr_mpi_exchange(const void *const *send, const int64_t *send_bytes, void *const *recv,
+                            const int64_t *recv_bytes, myr_error *err) {
+  (void)send, (void)send_bytes, (void)recv, (void)recv_bytes, (void)err;
+  return MYR_OK; /* a world of one: nothing to or from oneself */
 }
 myr_status myr_mpi_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                               myr_error *err) {

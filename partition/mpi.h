@@ -27,6 +27,15 @@ void myr_mpi_bcast(void *buf, int64_t bytes, int root);
  * bytes); other processes get NULL. */
 myr_status myr_mpi_gather(const void *buf, int64_t bytes, void **all, int64_t *total, myr_error *err);
 
+/* out[q] = in[me] of process q: each process tells every other how much it will send. */
+void myr_mpi_alltoall_i64(const int64_t *in, int64_t *out);
+/* Point to point between every pair of processes (spatial_parallel's halos, agents, ghosts):
+ * send[q] (send_bytes[q] bytes) goes to process q, and recv[q] gets recv_bytes[q] bytes from
+ * q, sizes that both sides know (e.g. from myr_mpi_alltoall_i64). Nothing moves for zero
+ * counts or to oneself. The buffers stay the caller's; they may be reused on return. */
+myr_status myr_mpi_exchange(const void *const *send, const int64_t *send_bytes, void *const *recv,
+                            const int64_t *recv_bytes, myr_error *err);
+
 /* myr_rank.sync_layers for CPU ranks of separate processes. */
 myr_status myr_mpi_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                               myr_error *err);

@@ -99,6 +99,8 @@ void myr_spatial_free(myr_spatial *sp) {
   free(sp->ghosts);
   free(sp->in_halo);
   free(sp->ghost_counts);
+  free(sp->mpi_out.data);
+  free(sp->mpi_in.data);
   if (sp->row0) {
     halo_rows *h = halos_of(sp);
     for (int r = 0; r < sp->size; r++) free(h[r].rows);

@@ -1,4 +1,5 @@
-/* spatial_parallel on the host transport: rank r owns the band of rows [row0[r], row0[r + 1])
+/* spatial_parallel on CPU ranks, threads of one process (shared memory, spatial.c) or one
+ * process per rank (MPI, spatial_mpi.c): rank r owns the band of rows [row0[r], row0[r + 1])
  * of the world and the agents standing in it. Every rank keeps full-size layers, but only its
  * own rows and a halo of `halo` rows on each side are kept current:
  *   after act           claims placed in the halo are added into their owner's rows, and the
@@ -51,6 +52,11 @@ typedef struct myr_spatial {
   uint8_t *in_halo;        /* [size][height] */
   myr_spatial_box *ghosts; /* [size] */
   int64_t *ghost_counts;   /* [size][size] */
+  /* one process per rank (spatial_mpi.c): this process's packed halo rows out and in, and
+   * whether its exchanges saw a failure that every process agreed on (the step's own
+   * agreement then has happened already) */
+  myr_spatial_box mpi_out, mpi_in;
+  int agreed_failure;
 } myr_spatial;
 
 myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int32_t width, int32_t height,
@@ -69,6 +75,13 @@ int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows);
 /* myr_rank.sync_layers and .migrate for spatial CPU ranks (r->team is the myr_spatial). */
 myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream, myr_error *err);
 myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err);
+/* The same for CPU ranks that are processes (mpirun, spatial_mpi.c): each process sends what
+ * the others would have pulled, MPI point to point; the same bits as the threads' path. Every
+ * exchange first agrees with every process on whether one has failed, so that all stop at
+ * the same collective (sp->agreed_failure). */
+myr_status myr_spatial_mpi_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream,
+                                myr_error *err);
+myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err);
 
 #ifdef __cplusplus
 }

@@ -129,11 +129,11 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
     return myr_fail(err, MYR_ERR_CONFIG,
                     "distributed.strategy: model %s has neighbour queries and a grid; spatial_parallel bands "
                     "either grid rows or neighbour bins, not both: run it on one rank", m->name);
+  if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL && t->size > 1 && t->mpi && t->gpu)
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "distributed.strategy: spatial_parallel on GPU ranks runs on the GPUs of one process for now "
+                    "(--gpus N); under mpirun use CPU processes (run.backend: cpu) or data_parallel");
   if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL && m->nbr_dims > 0 && !grid_positions) {
-    if (t->size > 1 && t->mpi)
-      return myr_fail(err, MYR_ERR_CONFIG,
-                      "distributed.strategy: spatial_parallel runs on the ranks of one process for now "
-                      "(--ranks N or --gpus N)");
     myr_status s = t->size > 1 ? nbr_bands(t, err) : MYR_OK; /* one rank: no bands */
     if (s != MYR_OK) return s;
   } else if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL) {
@@ -145,10 +145,6 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
     int64_t halo = (int64_t)m->reach + cfg->sync_frequency * (int64_t)m->max_speed;
     t->halo = (int32_t)halo;
     t->rows = (int32_t)cfg->height;
-    if (t->size > 1 && t->mpi)
-      return myr_fail(err, MYR_ERR_CONFIG,
-                      "distributed.strategy: spatial_parallel runs on the ranks of one process for now "
-                      "(--ranks N or --gpus N); under mpirun use data_parallel");
     for (int r = 0; r < t->size && t->size > 1; r++) {
       int64_t rows = cut(t, cfg->height, r + 1) - cut(t, cfg->height, r);
       if (rows < halo)
@@ -350,9 +346,11 @@ static myr_status open_transport(myr_team *t, myr_error *err) {
     t->rank[r].count = t->size;
     t->rank[r].device = t->gpu ? t->device0 + r : -1;
     t->rank[r].team = spatial ? (void *)&t->spatial : (void *)&t->own_host;
-    t->rank[r].sync_layers = spatial ? myr_spatial_sync : t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
+    if (spatial) /* CPU processes exchange over MPI (GPU ranks: NCCL's, below) */
+      t->rank[r].sync_layers = t->mpi ? myr_spatial_mpi_sync : myr_spatial_sync;
+    else t->rank[r].sync_layers = t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
     t->rank[r].sum_flows = t->mpi ? myr_mpi_sum_flows : myr_host_sum_flows; /* GPU ranks: NCCL's, below */
-    t->rank[r].migrate = spatial ? myr_spatial_migrate : NULL;
+    t->rank[r].migrate = !spatial ? NULL : t->mpi ? myr_spatial_mpi_migrate : myr_spatial_migrate;
   }
   t->host = &t->own_host;
   myr_status s = spatial ? open_spatial(t, err) : myr_host_team_init(&t->own_host, t->local, err);
@@ -403,16 +401,17 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
     int threads = cfg->threads > 0 ? (int)cfg->threads : omp_get_max_threads();
     for (int r = 0; r < t->local; r++) {
       myr_sim *sim = t->sim[r];
+      int g = t->base + r;
       if (!t->gpu && t->local > 1) sim->threads = threads / t->local > 0 ? threads / t->local : 1;
       if (t->spatial_on && !t->by_bins) { /* its own band: cells, flows and statistics */
         const myr_spatial *sp = &t->spatial;
-        sim->cells_first = (int64_t)sp->row0[r] * sp->width;
-        sim->cells_n = (int64_t)(sp->row0[r + 1] - sp->row0[r]) * sp->width;
+        sim->cells_first = (int64_t)sp->row0[g] * sp->width;
+        sim->cells_n = (int64_t)(sp->row0[g + 1] - sp->row0[g]) * sp->width;
         sim->owns_cells = 1;
-        t->spatial.sims[r] = sim;
+        t->spatial.sims[g] = sim;
       } else {
-        sim->owns_cells = t->base + r == 0; /* the grid is replicated: count its flows once */
-        if (t->spatial_on) t->spatial.sims[r] = sim; /* bands of neighbour bins: no grid of their own */
+        sim->owns_cells = g == 0; /* the grid is replicated: count its flows once */
+        if (t->spatial_on) t->spatial.sims[g] = sim; /* bands of neighbour bins: no grid of their own */
       }
     }
   }
@@ -561,7 +560,9 @@ static myr_status rebalance(myr_team *t, myr_error *err) {
 myr_status myr_team_step(myr_team *t, int record_hint, myr_error *err) {
   int training = t->size > 1 && myr_team_train_on(t->sim, t->local);
   if (training) myr_team_train_before_step(t->sim, t->local, myr_team_population(t));
-  myr_status s = myr_team_agree(t, for_each_rank(t, step_rank, &record_hint, err), err); /* no process goes on alone */
+  myr_status s = for_each_rank(t, step_rank, &record_hint, err);
+  /* no process goes on alone; a spatial exchange under mpirun may have agreed on a failure already */
+  if (!t->spatial.agreed_failure) s = myr_team_agree(t, s, err);
   int moved = 0;
   const myr_config *cfg = t->cfg;
   if (s == MYR_OK && cfg->balance == MYR_BALANCE_DYNAMIC && t->local > 1 && myr_sim_at_sync(t->sim[0]) &&
@@ -658,6 +659,34 @@ static myr_status gather_processes(myr_team *t, myr_sim **global, myr_error *err
   return s;
 }
 
+/* The grid into g (the root's gathered state; NULL elsewhere): rank 0's where every rank holds
+ * all of it, else each band from its owner; under mpirun the bands are gathered to the root,
+ * where they arrive in rank order, which is row order. Every process calls it. */
+static myr_status gather_layers(myr_team *t, myr_sim *g, myr_error *err) {
+  const myr_sim *s0 = t->sim[0];
+  size_t cells = (size_t)s0->grid.width * (size_t)s0->grid.height;
+  for (int l = 0; l < s0->grid.n_layers; l++) {
+    size_t es = myr_type_size(s0->model->layers[l].type);
+    if (!t->spatial_on) { /* the same on every rank */
+      if (g) memcpy(g->grid.layer[l], s0->grid.layer[l], cells * es);
+    } else if (t->mpi) {
+      void *all = NULL;
+      int64_t total = 0;
+      myr_status s = myr_mpi_gather((const char *)s0->grid.layer[l] + (size_t)s0->cells_first * es,
+                                    s0->cells_n * (int64_t)es, &all, &total, err);
+      if (s == MYR_OK && g) memcpy(g->grid.layer[l], all, (size_t)total < cells * es ? (size_t)total : cells * es);
+      free(all);
+      if (s != MYR_OK) return s;
+    } else {
+      for (int r = 0; r < t->size; r++) {
+        size_t at = (size_t)t->sim[r]->cells_first * es;
+        memcpy((char *)g->grid.layer[l] + at, (const char *)t->sim[r]->grid.layer[l] + at, (size_t)t->sim[r]->cells_n * es);
+      }
+    }
+  }
+  return MYR_OK;
+}
+
 myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
   *global = NULL;
   myr_status s = for_each_rank(t, download_rank, NULL, err);
@@ -672,6 +701,8 @@ myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
   if (t->mpi) {
     s = gather_processes(t, &g, err);
     if (s == MYR_OK && trainer) s = myr_team_train_gather(t->sim, t->local, 1, g, err); /* every process: a gather */
+    if (t->spatial_on) s = myr_team_agree(t, s, err); /* the bands' gathers need every process */
+    if (s == MYR_OK) s = gather_layers(t, g, err);
     if (s != MYR_OK || !g) {
       myr_sim_destroy(g);
       return s;
@@ -680,19 +711,9 @@ myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
     int64_t slots = myr_team_slots(t);
     if ((s = myr_sim_create_empty_part(t->cfg, slots > 0 ? slots : 1, &g, err)) != MYR_OK) return s;
     for (int r = 0; r < t->local; r++) append_agents(g, t->sim[r]);
+    gather_layers(t, g, err); /* one process: plain copies */
   }
   const myr_sim *s0 = t->sim[0];
-  for (int l = 0; l < s0->grid.n_layers; l++) {
-    size_t es = myr_type_size(s0->model->layers[l].type);
-    if (!t->spatial_on) { /* rank 0's grid: the same on every rank */
-      memcpy(g->grid.layer[l], s0->grid.layer[l], (size_t)s0->grid.width * (size_t)s0->grid.height * es);
-      continue;
-    }
-    for (int r = 0; r < t->size; r++) { /* each band from its owner */
-      size_t at = (size_t)t->sim[r]->cells_first * es;
-      memcpy((char *)g->grid.layer[l] + at, (const char *)t->sim[r]->grid.layer[l] + at, (size_t)t->sim[r]->cells_n * es);
-    }
-  }
   g->step = s0->step;
   myr_sim_copy_published(g, s0); /* the same on every rank */
   /* the network (the one every rank holds) goes with the state into checkpoints */

@@ -1,7 +1,9 @@
 # One process per rank (mpirun, CPU backend, oversubscribed): the state hash equals the
-# single-process run's for 2 and 3 processes (births and deaths on), a checkpoint written by 2
-# processes resumes in one, training gives the single rank's network and hash (and its
-# checkpoints resume on any rank count), and a failing rank stops every process with its message.
+# single-process run's for 2 and 3 processes (births and deaths on), under data_parallel and
+# spatial_parallel (halos, migration and ghost agents over MPI), a checkpoint written by 2
+# processes resumes in one (and a spatial one on 3 ranks of one process and 3 processes),
+# training gives the single rank's network and hash (and its checkpoints resume on any rank
+# count), and a failing rank stops every process with its message.
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfg=$MYRIAD_SOURCE_DIR/configs/foraging-small.yaml
 mpirun_n() { local n=$1; shift; mpirun --allow-run-as-root --oversubscribe -np "$n" "$@"; }
@@ -15,6 +17,63 @@ for np in 2 3; do
 done
 resumed=$("$MYRIAD_BIN" run "$cfg" "${common[@]}" --resume out.ckpt-20.h5 --quiet 2>err.log | tail -n 1)
 check "checkpoint of 2 processes resumed in one ($resumed)" test "$resumed" = "$h1"
+
+# spatial_parallel across processes: each process sends the halo rows, leaving agents and
+# ghost agents the others need. 2 and 3 processes give the one-process hash and statistics for
+# foraging (births and deaths), epidemic (published flows, deaths, the lockdown) and circles
+# (ghost agents, open and wrapped), at sync 1 and a longer window.
+series() { "$MYRIAD_BIN" info "$1" | sed -n '/^time series/,/^snapshots/p'; }
+spatial_same() { # spatial_same LABEL CONFIG ARGS...
+  local label=$1 config=$2 h1 hn np; shift 2
+  h1=$("$MYRIAD_BIN" run "$config" "$@" -o sp1.h5 --quiet 2>err.log | tail -n 1)
+  check "$label: one process printed a hash" test ${#h1} -eq 64
+  series sp1.h5 >sp1.series
+  for np in 2 3; do
+    hn=$(mpirun_n $np "$MYRIAD_BIN" run "$config" "$@" -s distributed.strategy=spatial_parallel -o spn.h5 --quiet \
+           2>err.log | tail -n 1)
+    check "$label: mpirun -np $np spatial_parallel ($hn) == one process ($h1)" test "$hn" = "$h1"
+    series spn.h5 >spn.series
+    check "$label: ... with the one-process statistics" cmp -s spn.series sp1.series
+  done
+}
+for sync in 1 5; do
+  spatial_same "spatial foraging sync $sync" "$cfg" -n 40 -t 1 -s agents.count=3000 -s distributed.sync_frequency=$sync
+  check "spatial foraging sync $sync: births and deaths happen" \
+    awk '$1 == "births" && $6 > 0 {b = 1} $1 == "deaths" && $6 > 0 {d = 1} END {exit !(b && d)}' sp1.series
+  spatial_same "spatial epidemic sync $sync" "$MYRIAD_SOURCE_DIR/configs/epidemic-city.yaml" -n 40 -t 1 \
+    -s agents.count=20000 -s agents.capacity=20000 -s world.width=120 -s world.height=120 \
+    -s model.params.initial_infected=200 -s model.params.contact_radius_cells=1 -s model.params.fatality=0.2 \
+    -s model.params.vaccination_rate=0.02 -s model.params.lockdown_threshold=0.005 -s distributed.sync_frequency=$sync
+  check "spatial epidemic sync $sync: deaths, vaccination and the lockdown happen" \
+    awk '$1 == "dead" && $4 > 0 {d = 1} $1 == "vaccinated" && $6 > 0 {v = 1} $1 == "locked_moves" && $6 > 0 {l = 1}
+         END {exit !(d && v && l)}' sp1.series
+done
+for sync in 1 3; do
+  for wrap in false true; do
+    spatial_same "spatial circles wrap $wrap sync $sync" "$MYRIAD_SOURCE_DIR/configs/circles-small.yaml" -n 20 -t 1 \
+      -s agents.count=8000 -s agents.capacity=8000 -s model.params.radius=1.0 -s model.params.repulse=0.5 \
+      -s model.params.wrap=$wrap -s distributed.sync_frequency=$sync
+  done
+done
+mpirun_n 3 "$MYRIAD_BIN" run "$cfg" -n 20 -t 1 -s agents.count=3000 -s distributed.strategy=spatial_parallel -o spn.h5 \
+  >spatial.txt 2>err.log
+check "spatial: agents spread over the 3 processes' bands" test "$(awk '$1 ~ /^[0-2]$/ && $2 > 300' spatial.txt | wc -l)" -eq 3
+check "spatial: every process moved bytes" test "$(awk '$1 ~ /^[0-2]$/ && $7 > 0' spatial.txt | wc -l)" -eq 3
+
+# A checkpoint written by 2 spatial processes ends where the straight run ends, resumed on 1
+# process, on 3 spatial ranks of one process and on 3 spatial processes.
+sck=(-n 40 -t 1 -s agents.count=3000 -s distributed.sync_frequency=5 -s run.checkpoint_every=20 -o sck.h5)
+straight=$("$MYRIAD_BIN" run "$cfg" "${sck[@]}" --quiet 2>err.log | tail -n 1)
+hn=$(mpirun_n 2 "$MYRIAD_BIN" run "$cfg" "${sck[@]}" -s distributed.strategy=spatial_parallel --quiet 2>err.log | tail -n 1)
+check "spatial checkpointing run on 2 processes ($hn) == one process ($straight)" test "$hn" = "$straight"
+resumed=$("$MYRIAD_BIN" run "$cfg" "${sck[@]}" --resume sck.ckpt-20.h5 --quiet 2>err.log | tail -n 1)
+check "checkpoint of 2 spatial processes resumed on 1 process ($resumed)" test "$resumed" = "$straight"
+resumed=$("$MYRIAD_BIN" run "$cfg" "${sck[@]}" -R 3 -s distributed.strategy=spatial_parallel --resume sck.ckpt-20.h5 \
+            --quiet 2>err.log | tail -n 1)
+check "... resumed on 3 spatial ranks of one process ($resumed)" test "$resumed" = "$straight"
+resumed=$(mpirun_n 3 "$MYRIAD_BIN" run "$cfg" "${sck[@]}" -s distributed.strategy=spatial_parallel --resume sck.ckpt-20.h5 \
+            --quiet 2>err.log | tail -n 1)
+check "... resumed on 3 spatial processes ($resumed)" test "$resumed" = "$straight"
 
 # Training (train.enabled): rank 0 gathers every process's finished samples in the global order,
 # updates and broadcasts its weights, so 2 and 3 processes give the single rank's hash, network

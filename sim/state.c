@@ -251,11 +251,14 @@ void myr_sim_copy_published(myr_sim *to, const myr_sim *from) {
   memcpy(to->flows_total, from->flows_total, sizeof to->flows_total);
 }
 
+static void kept_put(const myr_sim *sim, int64_t *order, int64_t n); /* the id order kept for reuse */
+
 void myr_sim_destroy(myr_sim *sim) {
   if (!sim) return;
   if (sim->backend) sim->backend->detach(sim);
   myr_search_stop(sim);
   myr_neighbours_free(sim);
+  kept_put(sim, NULL, 0);
   zfree(sim->agents.id); /* the start of the agent block */
   if (sim->grid.n_layers > 0) zfree(sim->grid.layer[0]);
   free(sim);
@@ -301,11 +304,6 @@ typedef struct {
   int64_t slot;
 } id_slot;
 
-static int compare_id(const void *pa, const void *pb) {
-  uint64_t a = ((const id_slot *)pa)->id, b = ((const id_slot *)pb)->id;
-  return (a > b) - (a < b);
-}
-
 /* 1 if every slot is alive and ids ascend strictly with the slot (no births since creation
  * or a checkpoint load): the id order is then the slot order. */
 static int slots_in_id_order(const myr_agents *a) {
@@ -314,37 +312,176 @@ static int slots_in_id_order(const myr_agents *a) {
   return 1;
 }
 
+/* Sorts pairs[0..n) by id: a parallel LSD radix sort on bytes through tmp[n]; returns the
+ * buffer (pairs or tmp) that holds the result. Why not qsort: a run's state is 10^7..10^9
+ * agents, sorted for every snapshot, checkpoint and the hash, and qsort's serial n log n
+ * calls through a function pointer took seconds to a minute there; a radix pass is two
+ * streaming sweeps shared by the threads. Only the bytes set in `varying` (the bits that
+ * differ between keys) are sorted: the high bytes of ids below 2^56 are zero in every key,
+ * and children's ids all share their top bit. A pass is stable (each thread scatters its own
+ * contiguous chunk, chunks in order), so the pairs end sorted on every byte. */
+static id_slot *radix_sort(id_slot *pairs, id_slot *tmp, int64_t n, uint64_t varying, int64_t (*at)[256],
+                           int threads) {
+  for (int shift = 0; shift < 64; shift += 8) {
+    if (!((varying >> shift) & 0xff)) continue;
+#pragma omp parallel num_threads(threads)
+    {
+      int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      int64_t lo = n * t / nt, hi = n * (t + 1) / nt, *mine = at[t];
+      memset(mine, 0, sizeof at[0]);
+      for (int64_t i = lo; i < hi; i++) mine[(pairs[i].id >> shift) & 0xff]++;
+#pragma omp barrier
+#pragma omp single
+      { /* where each thread's first pair of each digit goes: digits in order, then threads */
+        int64_t sum = 0;
+        for (int d = 0; d < 256; d++)
+          for (int u = 0; u < nt; u++) {
+            int64_t c = at[u][d];
+            at[u][d] = sum;
+            sum += c;
+          }
+      }
+      for (int64_t i = lo; i < hi; i++) tmp[mine[(pairs[i].id >> shift) & 0xff]++] = pairs[i];
+    }
+    id_slot *sorted = tmp;
+    tmp = pairs;
+    pairs = sorted;
+  }
+  return pairs;
+}
+
+/* The alive slots sorted by id into slots[] (room for a->n), their count in *k. */
+static myr_status sort_by_id(const myr_sim *sim, int64_t *slots, int64_t *k, myr_error *err) {
+  const myr_agents *a = &sim->agents;
+  int threads = sim->threads > 0 ? sim->threads : 1;
+  size_t slots_n = (size_t)(a->n ? a->n : 1);
+  id_slot *pairs = malloc(2 * slots_n * sizeof *pairs); /* and the radix sort's other buffer */
+  int64_t(*at)[256] = malloc((size_t)threads * sizeof *at);
+  if (!pairs || !at) {
+    free(pairs);
+    free(at);
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the id order of %lld agents", (long long)a->n);
+  }
+  /* The alive slots' (id, slot) in slot order, each thread's chunk after the previous ones';
+   * the bits that differ between ids: set in some (or) and clear in some (~and). */
+  int64_t alive = 0;
+  uint64_t or_ids = 0, and_ids = ~0ull;
+#pragma omp parallel num_threads(threads) reduction(| : or_ids) reduction(& : and_ids)
+  {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t lo = a->n * t / nt, hi = a->n * (t + 1) / nt, mine = 0;
+    for (int64_t i = lo; i < hi; i++) mine += a->alive[i];
+    at[t][0] = mine;
+#pragma omp barrier
+    int64_t j = 0;
+    for (int u = 0; u < t; u++) j += at[u][0];
+    for (int64_t i = lo; i < hi; i++)
+      if (a->alive[i]) {
+        pairs[j++] = (id_slot){a->id[i], i};
+        or_ids |= a->id[i];
+        and_ids &= a->id[i];
+      }
+    if (t == nt - 1) alive = j;
+  }
+  id_slot *sorted = radix_sort(pairs, pairs + slots_n, alive, alive > 1 ? or_ids ^ and_ids : 0, at, threads);
+  int64_t dup = -1; /* ids are unique unless two children's ids collided */
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(max : dup)
+  for (int64_t i = 0; i < alive; i++) {
+    slots[i] = sorted[i].slot;
+    if (i > 0 && sorted[i].id == sorted[i - 1].id) dup = i;
+  }
+  uint64_t dup_id = dup >= 0 ? sorted[dup].id : 0;
+  free(pairs);
+  free(at);
+  if (dup >= 0)
+    return myr_fail(err, MYR_ERR_INTERNAL, "two agents share id %llu (a child-id collision)", (unsigned long long)dup_id);
+  *k = alive;
+  return MYR_OK;
+}
+
+/* The last sorted id order, kept for the next caller of the same sim: the final snapshot, the
+ * state hash and a checkpoint of one step each ask for the order of the same state. Nothing
+ * tells this file when agents change (steps, a backend's download, migration, tests that move
+ * agents), so a kept order is used only once checked: every slot in range and alive, ids
+ * strictly ascending, as many as the alive slots. It then holds each alive slot once, sorted:
+ * it is the id order. The check is one pass of reads instead of a sort. One order is kept,
+ * until another sim's replaces it or its sim is destroyed (8 bytes an agent). */
+static struct {
+  const myr_sim *sim;
+  int64_t *order, n;
+} kept;
+
+/* Takes the kept order of `sim` out (NULL if none), so that no other thread frees it. */
+static int64_t *kept_take(const myr_sim *sim, int64_t *n) {
+  int64_t *order = NULL;
+#pragma omp critical(myr__id_order_kept)
+  if (kept.sim == sim && kept.order) {
+    order = kept.order;
+    *n = kept.n;
+    kept.order = NULL;
+  }
+  return order;
+}
+
+/* Keeps `order` (owned from now on) for `sim`, freeing what was kept; NULL forgets `sim`'s. */
+static void kept_put(const myr_sim *sim, int64_t *order, int64_t n) {
+  int64_t *old = NULL;
+#pragma omp critical(myr__id_order_kept)
+  {
+    if (order || kept.sim == sim) {
+      old = kept.order;
+      kept.sim = order ? sim : NULL;
+      kept.order = order;
+      kept.n = n;
+    }
+  }
+  free(old);
+}
+
+/* 1 if order[0..n) is still the id order of sim's alive agents (see `kept`). */
+static int still_id_order(const myr_sim *sim, const int64_t *order, int64_t n) {
+  const myr_agents *a = &sim->agents;
+  int64_t bad = 0, alive = 0;
+#pragma omp parallel num_threads(sim->threads > 0 ? sim->threads : 1)
+  {
+#pragma omp for schedule(static) reduction(+ : alive)
+    for (int64_t i = 0; i < a->n; i++) alive += a->alive[i];
+#pragma omp for schedule(static) reduction(| : bad)
+    for (int64_t j = 0; j < n; j++) {
+      int64_t i = order[j], p = j > 0 ? order[j - 1] : 0;
+      bad |= i < 0 || i >= a->n || !a->alive[i] || (j > 0 && (p < 0 || p >= a->n || a->id[p] >= a->id[i]));
+    }
+  }
+  return !bad && alive == n;
+}
+
 myr_status myr_sim_id_order(const myr_sim *sim, int64_t **order, int64_t *n, myr_error *err) {
   const myr_agents *a = &sim->agents;
+  int threads = sim->threads > 0 ? sim->threads : 1;
   size_t slots_n = (size_t)(a->n ? a->n : 1);
-  int64_t *slots = malloc(slots_n * sizeof *slots);
+  int64_t *slots = malloc(slots_n * sizeof *slots), k = 0;
   if (!slots) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the id order of %lld agents", (long long)a->n);
   if (slots_in_id_order(a)) {
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t i = 0; i < a->n; i++) slots[i] = i;
     *order = slots;
     *n = a->n;
     return MYR_OK;
   }
-  id_slot *pairs = malloc(slots_n * sizeof *pairs);
-  if (!pairs) {
-    free(slots);
-    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the id order of %lld agents", (long long)a->n);
-  }
-  int64_t k = 0;
-  for (int64_t i = 0; i < a->n; i++)
-    if (a->alive[i]) pairs[k++] = (id_slot){a->id[i], i};
-  qsort(pairs, (size_t)k, sizeof *pairs, compare_id);
-  for (int64_t i = 0; i < k; i++) {
-    if (i > 0 && pairs[i].id == pairs[i - 1].id) {
-      uint64_t dup = pairs[i].id;
-      free(pairs);
+  int64_t *known = kept_take(sim, &k);
+  if (known && still_id_order(sim, known, k)) {
+    memcpy(slots, known, (size_t)k * sizeof *slots);
+  } else {
+    free(known);
+    myr_status s = sort_by_id(sim, slots, &k, err);
+    if (s != MYR_OK) {
       free(slots);
-      return myr_fail(err, MYR_ERR_INTERNAL, "two agents share id %llu (a child-id collision)",
-                      (unsigned long long)dup);
+      return s;
     }
-    slots[i] = pairs[i].slot;
+    known = malloc((size_t)(k ? k : 1) * sizeof *known);
+    if (known) memcpy(known, slots, (size_t)k * sizeof *known); /* without memory: not kept */
   }
-  free(pairs);
+  kept_put(sim, known, k);
   *order = slots;
   *n = k;
   return MYR_OK;

@@ -365,21 +365,26 @@ myr_status myr__h5_rows(hid_t ds, hid_t mtype, int rank, hsize_t row0, hsize_t r
   return MYR_OK;
 }
 
-/* dst[j * comps + k] = src[k * cap + order[j]] for j < m, elements of `size` bytes. */
+/* dst[j * comps + k] = src[k * cap + order[j]] for j < m, elements of `size` bytes; random
+ * reads when slots are not in id order, so shared by `threads`. */
 static void gather(void *dst, const void *src, size_t size, const int64_t *order, int64_t m,
-                   int comps, int64_t cap) {
+                   int comps, int64_t cap, int threads) {
 #define GATHER(T)                                                                  \
   do {                                                                             \
     T *d = (T *)dst;                                                               \
     const T *s = (const T *)src;                                                   \
-    for (int64_t j = 0; j < m; j++)                                                \
+    _Pragma("omp parallel for schedule(static) num_threads(threads)")             \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      if (j + 16 < m) __builtin_prefetch(&s[order[j + 16]]);                       \
       for (int k = 0; k < comps; k++) d[j * comps + k] = s[(int64_t)k * cap + order[j]]; \
+    }                                                                              \
   } while (0)
   switch (size) {
   case 1: GATHER(uint8_t); break;
   case 4: GATHER(uint32_t); break;
   case 8: GATHER(uint64_t); break;
   default:
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t j = 0; j < m; j++)
       for (int k = 0; k < comps; k++)
         memcpy((char *)dst + ((size_t)j * comps + k) * size,
@@ -436,7 +441,7 @@ myr_status myr__h5_write_state(hid_t loc, const myr_sim *sim, const char *file,
     size_t size = myr_type_size(t);
     for (int64_t r0 = 0; s == MYR_OK && r0 < n; r0 += slab) {
       int64_t rows = n - r0 < slab ? n - r0 : slab;
-      gather(buf, src, size, order + r0, rows, comps, ag->capacity);
+      gather(buf, src, size, order + r0, rows, comps, ag->capacity, sim->threads > 0 ? sim->threads : 1);
       s = myr__h5_rows(ds, myr__h5_mem_type(t), rank, (hsize_t)r0, (hsize_t)rows, (hsize_t)comps, buf, 1,
                        file, path, err);
     }

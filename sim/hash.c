@@ -1,6 +1,8 @@
 /* The state hash (hash.h, DESIGN §4): SHA-256 (OpenSSL libcrypto EVP) over the step, the
  * population, each alive agent's id and persistent columns in id order, then the persistent
- * layers. Bytes are staged in a 64 KiB buffer so that the digest sees large updates. */
+ * layers. Small values are staged in a 64 KiB buffer so that the digest sees large updates;
+ * agents are packed into rows by all threads, a block of rows at a time (SHA-256 itself is
+ * serial, but the gather of columns in id order is random access and is most of the cost). */
 #include "sim/hash.h"
 
 #include <openssl/evp.h> // EVP_MD_CTX, EVP_sha256: SHA-256
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #define STAGE_BYTES (64 * 1024)
+#define BLOCK_BYTES ((size_t)8 << 20) /* agent rows packed in parallel, then digested */
 
 /* A digest being fed through a staging buffer; `failed` latches the first libcrypto error. */
 typedef struct stage {
@@ -22,10 +25,8 @@ static void stage_flush(stage *st) {
   st->used = 0;
 }
 
-/* Appends one value of `size` bytes (1, 4 or 8) from host memory as little-endian bytes. */
-static inline void stage_value(stage *st, const void *v, size_t size) {
-  if (st->used + size > STAGE_BYTES) stage_flush(st);
-  unsigned char *dst = st->buf + st->used;
+/* Writes one value of `size` bytes (1, 4 or 8) from host memory as little-endian bytes. */
+static inline void put_le(unsigned char *dst, const void *v, size_t size) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
   for (size_t b = 0; b < size; b++) dst[b] = ((const unsigned char *)v)[size - 1 - b];
 #else
@@ -36,6 +37,12 @@ static inline void stage_value(stage *st, const void *v, size_t size) {
   default: memcpy(dst, v, size);
   }
 #endif
+}
+
+/* Appends one value of `size` bytes as little-endian bytes. */
+static void stage_value(stage *st, const void *v, size_t size) {
+  if (st->used + size > STAGE_BYTES) stage_flush(st);
+  put_le(st->buf + st->used, v, size);
   st->used += size;
 }
 
@@ -53,26 +60,8 @@ static void stage_array(stage *st, const void *data, size_t size, size_t count) 
 }
 
 myr_status myr_sim_hash(const myr_sim *sim, uint8_t out[MYR_HASH_BYTES], myr_error *err) {
-  int64_t *order = NULL, n = 0;
-  myr_status s = myr_sim_id_order(sim, &order, &n, err);
-  if (s != MYR_OK) return s;
-  stage *st = malloc(sizeof *st);
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  if (!st || !ctx) {
-    free(st);
-    EVP_MD_CTX_free(ctx);
-    free(order);
-    return myr_fail(err, MYR_ERR_NOMEM, "state hash: out of memory (%zu bytes)", sizeof *st);
-  }
-  st->ctx = ctx;
-  st->used = 0;
-  st->failed = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1;
-
   const myr_model *m = sim->model;
   const myr_agents *ag = &sim->agents;
-  stage_u64(st, sim->step);
-  stage_u64(st, (uint64_t)n);
-
   /* The persistent columns, with their element sizes, once. */
   int cols[MYR_MAX_COLUMNS], nc = 0;
   size_t size[MYR_MAX_COLUMNS];
@@ -84,16 +73,50 @@ myr_status myr_sim_hash(const myr_sim *sim, uint8_t out[MYR_HASH_BYTES], myr_err
   /* One agent's bytes: its id and every component of every persistent column. */
   size_t row = sizeof(uint64_t);
   for (int q = 0; q < nc; q++) row += size[q] * (size_t)ag->components[cols[q]];
-  for (int64_t j = 0; j < n && !st->failed; j++) {
-    int64_t i = order[j];
-    if (row <= STAGE_BYTES && st->used + row > STAGE_BYTES) stage_flush(st);
-    stage_u64(st, ag->id[i]);
-    for (int q = 0; q < nc; q++) {
-      int c = cols[q];
-      const char *col = (const char *)ag->col[c] + (size_t)i * size[q];
-      size_t stride = (size_t)ag->capacity * size[q];
-      for (int k = 0; k < ag->components[c]; k++) stage_value(st, col + (size_t)k * stride, size[q]);
+  size_t block = BLOCK_BYTES / row > 0 ? BLOCK_BYTES / row : 1; /* rows packed at a time */
+
+  int64_t *order = NULL, n = 0;
+  myr_status s = myr_sim_id_order(sim, &order, &n, err);
+  if (s != MYR_OK) return s;
+  stage *st = malloc(sizeof *st);
+  unsigned char *rows = malloc(block * row);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!st || !rows || !ctx) {
+    free(st);
+    free(rows);
+    EVP_MD_CTX_free(ctx);
+    free(order);
+    return myr_fail(err, MYR_ERR_NOMEM, "state hash: out of memory (%zu bytes)", sizeof *st + block * row);
+  }
+  st->ctx = ctx;
+  st->used = 0;
+  st->failed = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1;
+
+  stage_u64(st, sim->step);
+  stage_u64(st, (uint64_t)n);
+  stage_flush(st);
+  for (int64_t j0 = 0; j0 < n && !st->failed; j0 += (int64_t)block) {
+    int64_t count = n - j0 < (int64_t)block ? n - j0 : (int64_t)block;
+#pragma omp parallel for schedule(static) num_threads(sim->threads > 0 ? sim->threads : 1)
+    for (int64_t j = 0; j < count; j++) {
+      int64_t i = order[j0 + j];
+      if (j + 16 < count) { /* random reads: ask for a later row's now */
+        int64_t f = order[j0 + j + 16];
+        __builtin_prefetch(&ag->id[f]);
+        for (int q = 0; q < nc; q++)
+          for (int k = 0; k < ag->components[cols[q]]; k++)
+            __builtin_prefetch((const char *)ag->col[cols[q]] + ((size_t)k * (size_t)ag->capacity + (size_t)f) * size[q]);
+      }
+      unsigned char *p = rows + (size_t)j * row;
+      put_le(p, &ag->id[i], sizeof(uint64_t));
+      p += sizeof(uint64_t);
+      for (int q = 0; q < nc; q++) {
+        const char *col = (const char *)ag->col[cols[q]] + (size_t)i * size[q];
+        size_t stride = (size_t)ag->capacity * size[q];
+        for (int k = 0; k < ag->components[cols[q]]; k++, p += size[q]) put_le(p, col + (size_t)k * stride, size[q]);
+      }
     }
+    if (EVP_DigestUpdate(ctx, rows, (size_t)count * row) != 1) st->failed = 1;
   }
 
   size_t cells = (size_t)sim->grid.width * (size_t)sim->grid.height;
@@ -108,6 +131,7 @@ myr_status myr_sim_hash(const myr_sim *sim, uint8_t out[MYR_HASH_BYTES], myr_err
     st->failed = 1;
   s = st->failed ? myr_fail(err, MYR_ERR_INTERNAL, "state hash: libcrypto SHA-256 failed") : MYR_OK;
   EVP_MD_CTX_free(ctx);
+  free(rows);
   free(st);
   free(order);
   return s;

@@ -620,12 +620,6 @@ static myr_status download_rank(myr_team *t, int r, void *arg, myr_error *err) {
   return myr_sim_to_host(t->sim[r], err);
 }
 
-/* Appends the alive agents of `from` (all columns) to `to`. */
-static void append_agents(myr_sim *to, const myr_sim *from) {
-  for (int64_t i = 0; i < from->agents.n; i++)
-    if (from->agents.alive[i]) myr_sim_copy_agent(to, from, i);
-}
-
 /* Packs the alive agents of `from` as rows (myr_sim_pack_agent); returns how many. */
 static int64_t pack_agents(const myr_sim *from, char *out) {
   size_t row = myr_sim_agent_row_bytes(from);
@@ -710,7 +704,11 @@ myr_status myr_team_gather(myr_team *t, myr_sim **global, myr_error *err) {
   } else {
     int64_t slots = myr_team_slots(t);
     if ((s = myr_sim_create_empty_part(t->cfg, slots > 0 ? slots : 1, &g, err)) != MYR_OK) return s;
-    for (int r = 0; r < t->local; r++) append_agents(g, t->sim[r]);
+    for (int r = 0; r < t->local && s == MYR_OK; r++) s = myr_sim_append_alive(g, t->sim[r], err);
+    if (s != MYR_OK) {
+      myr_sim_destroy(g);
+      return s;
+    }
     gather_layers(t, g, err); /* one process: plain copies */
   }
   const myr_sim *s0 = t->sim[0];

@@ -150,6 +150,10 @@ size_t myr_sim_agent_row_bytes(const myr_sim *sim);
 void myr_sim_pack_agent(const myr_sim *sim, int64_t slot, void *row);
 void myr_sim_append_agent_row(myr_sim *sim, const void *row);
 void myr_sim_copy_agent(myr_sim *to, const myr_sim *from, int64_t slot);
+/* Appends every alive agent of `from` to `to` in slot order, as copy_agent one by one would,
+ * column by column on sim->threads threads (gathers of many millions of agents). Returns
+ * MYR_ERR_NOMEM (nothing appended) when its index cannot be allocated. */
+myr_status myr_sim_append_alive(myr_sim *to, const myr_sim *from, myr_error *err);
 
 /* Copies the network's host weights of `from` into `to` (same shape), e.g. into a gathered
  * state that goes into a checkpoint. */

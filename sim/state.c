@@ -240,6 +240,41 @@ void myr_sim_copy_agent(myr_sim *to, const myr_sim *from, int64_t slot) {
   }
 }
 
+/* One component of one column, gathered from the slots in `from_slot` to `to` onwards: the
+ * element size picks the copy so that the loop stays a plain load and store. */
+static void gather_component(char *to, const char *from, const int64_t *from_slot, int64_t n, size_t es, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t k = 0; k < n; k++) {
+    if (es == 1) to[k] = from[from_slot[k]];
+    else if (es == 4) ((uint32_t *)to)[k] = ((const uint32_t *)from)[from_slot[k]];
+    else if (es == 8) ((uint64_t *)to)[k] = ((const uint64_t *)from)[from_slot[k]];
+    else memcpy(to + (size_t)k * es, from + (size_t)from_slot[k] * es, es);
+  }
+}
+
+myr_status myr_sim_append_alive(myr_sim *to, const myr_sim *from, myr_error *err) {
+  const myr_agents *f = &from->agents;
+  myr_agents *a = &to->agents;
+  int64_t n = 0, base = a->n;
+  for (int64_t i = 0; i < f->n; i++) n += f->alive[i] != 0;
+  int64_t *slot = malloc((size_t)(n > 0 ? n : 1) * sizeof *slot);
+  if (!slot) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the index of %lld agents to gather", (long long)n);
+  for (int64_t i = 0, k = 0; i < f->n; i++)
+    if (f->alive[i]) slot[k++] = i;
+  int threads = to->threads > 0 ? to->threads : 1;
+  gather_component((char *)(a->id + base), (const char *)f->id, slot, n, sizeof *f->id, threads);
+  memset(a->alive + base, 1, (size_t)n);
+  for (int c = 0; c < a->n_columns; c++) {
+    size_t es = myr_type_size(to->model->columns[c].type);
+    for (int q = 0; q < a->components[c]; q++)
+      gather_component(agent_field(a, to->model, c, q, base), agent_field(f, from->model, c, q, 0), slot, n, es,
+                       threads);
+  }
+  a->n = base + n;
+  free(slot);
+  return MYR_OK;
+}
+
 void myr_sim_copy_network(myr_sim *to, const myr_sim *from) {
   if (to->search && from->search && to->search->net.w && from->search->net.w &&
       to->search->net.n_params == from->search->net.n_params)

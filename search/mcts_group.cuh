@@ -387,20 +387,10 @@ __device__ inline myr_tree_leaf myr_group_select(myr_mcts_tree &t, int32_t b, co
           t.stat[gj].value_sum = 0.0f;
           t.stat[gj].vl = 0;
           t.raw_value[gj] = 0.0f;
-          myr_tree_set_index(&t, t.parent, gj, x);
-          t.action[gj] = (uint8_t)a;
-          t.reward[gj] = 0.0f;
-          t.terminal[gj] = 0;
-          t.legal[gj] = 0;
-          myr_tree_set_index(&t, t.child, g * A + a, j);
+          myr_tree_link_new(&t, g, x, a, gj, j);
         }
         __syncwarp(gr.mask);
-        leaf.kind = MYR_TREE_NEW;
-        leaf.node = j;
-        leaf.parent = x;
-        leaf.action = a;
-        leaf.depth = depth + 1;
-        return leaf;
+        return myr_tree_new_leaf(j, x, a, depth);
       }
       x = c;
       depth++;

@@ -221,6 +221,27 @@ MYR_HD static inline void myr_tree_set_index(const myr_mcts_tree *t, void *a, in
 MYR_HD static inline int32_t myr_tree_parent(const myr_mcts_tree *t, int64_t g) {
   return myr_tree_index(t, t->parent, g);
 }
+/* A walk's new node j (global index gj) as the child of x (global index g) by action a: its
+ * parent, action and empty outcome, and the edge's child index. The CPU walk and the GPU
+ * group's walk (mcts_group.cuh) both link and report a new node with these two. */
+MYR_HD static inline void myr_tree_link_new(const myr_mcts_tree *t, int64_t g, int32_t x, int a, int64_t gj,
+                                            int32_t j) {
+  myr_tree_set_index(t, t->parent, gj, x);
+  t->action[gj] = (uint8_t)a;
+  t->reward[gj] = 0.0f;
+  t->terminal[gj] = 0;
+  t->legal[gj] = 0;
+  myr_tree_set_index(t, t->child, g * t->actions + a, j);
+}
+MYR_HD static inline myr_tree_leaf myr_tree_new_leaf(int32_t j, int32_t x, int a, int32_t depth) {
+  myr_tree_leaf leaf;
+  leaf.kind = MYR_TREE_NEW;
+  leaf.node = j;
+  leaf.parent = x;
+  leaf.action = a;
+  leaf.depth = depth + 1;
+  return leaf;
+}
 /* The child of edge e = g * actions + a (0: not expanded). */
 MYR_HD static inline int32_t myr_tree_child(const myr_mcts_tree *t, int64_t e) {
   return myr_tree_index(t, t->child, e);
@@ -605,19 +626,8 @@ MYR_HD static inline myr_tree_leaf myr_tree_select(myr_mcts_tree *t, int32_t b) 
         if (t->used[b] >= t->nodes) return leaf; /* no slot left (budgets prevent this) */
         int32_t j = t->used[b]++;
         myr_tree_clear_node(t, b, j);
-        int64_t gj = myr_tree_at(t, b, j);
-        myr_tree_set_index(t, t->parent, gj, x);
-        t->action[gj] = (uint8_t)a;
-        t->reward[gj] = 0.0f;
-        t->terminal[gj] = 0;
-        t->legal[gj] = 0;
-        myr_tree_set_index(t, t->child, g * A + a, j);
-        leaf.kind = MYR_TREE_NEW;
-        leaf.node = j;
-        leaf.parent = x;
-        leaf.action = a;
-        leaf.depth = depth + 1;
-        return leaf;
+        myr_tree_link_new(t, g, x, a, myr_tree_at(t, b, j), j);
+        return myr_tree_new_leaf(j, x, a, depth);
       }
       x = c;
       depth++;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "partition/host.h"
+#include "partition/mpi.h" /* counts between processes (spatial_parallel under mpirun) */
 #include "partition/nccl.h"
 #include "partition/spatial.h"
 #include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
@@ -55,6 +56,7 @@ typedef struct nccl_rank {
   int32_t *ghost_start, *ghost_peer;
   void *ghost_out, *ghost_in;
   size_t ghost_out_cap, ghost_in_cap;
+  int processes; /* 1: one process per rank (mpirun): counts go over MPI, not a shared table */
 } nccl_rank;
 
 #define NCCL_TRY(call, what)                                                                          \
@@ -225,6 +227,7 @@ extern "C" myr_status myr_nccl_open_rank(const void *id, int size, myr_rank *ran
   rank->team = k;
   rank->sync_layers = myr_nccl_sum_layers;
   rank->sum_flows = myr_nccl_sum_flows;
+  k->processes = 1;
   NCCL_TRY(ncclCommInitRank(&k->comm, size, u, rank->index), "ncclCommInitRank");
   return make_streams(k, err);
 }
@@ -613,6 +616,46 @@ __global__ void ghost_pack(ghost_cols cols, const uint64_t *id, const float *y, 
   }
 }
 
+/* s, or the failure of another rank, found where every rank of the team calls this:
+ * processes (mpirun) agree over MPI as partition/spatial_mpi.c does (the step's own agreement
+ * has then happened); threads of one process meet at the spatial team's barrier. */
+static myr_status agree_processes(myr_rank *r, myr_spatial *sp, myr_status s, myr_error *err) {
+  if (!myr_mpi_max_int(s != MYR_OK)) return MYR_OK;
+  sp->agreed_failure = 1;
+  return s != MYR_OK ? s
+                     : myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: another rank failed (its message is above)",
+                                r->index);
+}
+
+static myr_status agree_threads(myr_rank *r, myr_spatial *sp, myr_status s, myr_error *err) {
+  if (s != MYR_OK) myr_host_abort(&sp->host, r->index);
+  if (myr_host_barrier(&sp->host))
+    return s != MYR_OK ? s
+                       : myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", r->index, sp->host.abort_rank);
+  return s;
+}
+
+/* Shares row `me` of the R x R count table (this rank's counts for each peer, filled by the
+ * caller; s: this rank's state so far) so that column `me`, each peer's count for this rank,
+ * can be read. Threads share the table itself between barriers (release_counts' barrier keeps
+ * it until all have read it); processes send their row over MPI and fill their column. */
+static myr_status share_counts(myr_rank *r, nccl_rank *k, myr_spatial *sp, int64_t *table, myr_status s,
+                               myr_error *err) {
+  if (!k->processes) return agree_threads(r, sp, s, err);
+  if ((s = agree_processes(r, sp, s, err)) != MYR_OK) return s;
+  int R = sp->size, me = r->index;
+  int64_t column[1024];
+  myr_mpi_alltoall_i64(table + (size_t)me * (size_t)R, column);
+  for (int q = 0; q < R; q++) table[(size_t)q * (size_t)R + (size_t)me] = column[q];
+  return MYR_OK;
+}
+
+/* The end of an exchange that read the shared table: threads wait until all have read it (and
+ * stop together if one failed); a process's failure meets the others at the step's agreement. */
+static myr_status release_counts(myr_rank *r, nccl_rank *k, myr_spatial *sp, myr_status s, myr_error *err) {
+  return k->processes ? s : agree_threads(r, sp, s, err);
+}
+
 /* After a migration: this rank's agents in the others' halos go to them as ghost rows and
  * theirs come here, for the next snapshot (myr_cuda_neighbours_ghosts). Counts are packed on
  * the device and shared through sp->ghost_counts between barriers (the caller's last barrier
@@ -634,8 +677,8 @@ static myr_status exchange_ghosts(myr_rank *r, nccl_rank *k, myr_spatial *sp, my
   CU(cudaMemcpyAsync(k->host_count, dcount, sizeof(long long) * (size_t)R, cudaMemcpyDeviceToHost, step));
   CU(cudaStreamSynchronize(step));
   for (int q = 0; q < R; q++) sp->ghost_counts[(size_t)me * (size_t)R + (size_t)q] = q == me ? 0 : k->host_count[q];
-  if (myr_host_barrier(&sp->host)) /* every rank's counts are in sp->ghost_counts */
-    return myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", me, sp->host.abort_rank);
+  myr_status shared = share_counts(r, k, sp, sp->ghost_counts, MYR_OK, err); /* every rank's counts for this one */
+  if (shared != MYR_OK) return shared;
   size_t gb = (size_t)myr_nbr_ghost_row_bytes(sp->n_cols);
   int64_t sent = 0, got = 0;
   unsigned long long first[1024]; /* each peer's first row in the send buffer */
@@ -701,9 +744,7 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   int64_t *mine = sp->moves + (size_t)me * (size_t)R;
   myr_status s = myr_cuda_emigrate(sim, k->row0, R, me, sp->by_bins ? sp->ycol : pos[1], sp->by_bins ? &sp->bins : NULL,
                                    &k->out_rows, &k->out_cap, mine, err);
-  if (s != MYR_OK) myr_host_abort(&sp->host, me);
-  if (myr_host_barrier(&sp->host)) /* every rank's counts are in sp->moves */
-    return s != MYR_OK ? s : myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", me, sp->host.abort_rank);
+  if ((s = share_counts(r, k, sp, sp->moves, s, err)) != MYR_OK) return s; /* each rank's count for this one */
   size_t row = (size_t)myr_cuda_agent_row_bytes(sim);
   int64_t arriving = 0;
   for (int q = 0; q < R; q++)
@@ -729,8 +770,5 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
     s = myr_fail(err, MYR_ERR_NOMEM, "migration: no room for %lld arriving agents", (long long)arriving);
   }
   if (s == MYR_OK && sp->by_bins) s = exchange_ghosts(r, k, sp, sim, err); /* for the next snapshot */
-  if (s != MYR_OK) myr_host_abort(&sp->host, me);
-  if (myr_host_barrier(&sp->host)) /* nobody refills sp->moves before all have read it */
-    return s != MYR_OK ? s : myr_fail(err, MYR_ERR_INTERNAL, "rank %d stopped: rank %d failed", me, sp->host.abort_rank);
-  return s;
+  return release_counts(r, k, sp, s, err); /* nobody refills sp->moves before all have read it */
 }

@@ -129,10 +129,6 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
     return myr_fail(err, MYR_ERR_CONFIG,
                     "distributed.strategy: model %s has neighbour queries and a grid; spatial_parallel bands "
                     "either grid rows or neighbour bins, not both: run it on one rank", m->name);
-  if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL && t->size > 1 && t->mpi && t->gpu)
-    return myr_fail(err, MYR_ERR_CONFIG,
-                    "distributed.strategy: spatial_parallel on GPU ranks runs on the GPUs of one process for now "
-                    "(--gpus N); under mpirun use CPU processes (run.backend: cpu) or data_parallel");
   if (cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL && m->nbr_dims > 0 && !grid_positions) {
     myr_status s = t->size > 1 ? nbr_bands(t, err) : MYR_OK; /* one rank: no bands */
     if (s != MYR_OK) return s;
@@ -346,7 +342,7 @@ static myr_status open_transport(myr_team *t, myr_error *err) {
     t->rank[r].count = t->size;
     t->rank[r].device = t->gpu ? t->device0 + r : -1;
     t->rank[r].team = spatial ? (void *)&t->spatial : (void *)&t->own_host;
-    if (spatial) /* CPU processes exchange over MPI (GPU ranks: NCCL's, below) */
+    if (spatial) /* CPU processes exchange over MPI (GPU ranks, threads or processes: NCCL's, below) */
       t->rank[r].sync_layers = t->mpi ? myr_spatial_mpi_sync : myr_spatial_sync;
     else t->rank[r].sync_layers = t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
     t->rank[r].sum_flows = t->mpi ? myr_mpi_sum_flows : myr_host_sum_flows; /* GPU ranks: NCCL's, below */
@@ -369,7 +365,9 @@ static myr_status open_transport(myr_team *t, myr_error *err) {
   int failed = t->base == 0 ? myr_nccl_unique_id(id, err) != MYR_OK : 0;
   if (myr_mpi_max_int(failed)) return failed ? MYR_ERR_BACKEND : myr_fail(err, MYR_ERR_BACKEND, "rank 0 has no NCCL id");
   myr_mpi_bcast(id, sizeof id, 0);
-  return myr_nccl_open_rank(id, t->size, &t->rank[0], err);
+  s = myr_nccl_open_rank(id, t->size, &t->rank[0], err);
+  if (s == MYR_OK && spatial) s = myr_nccl_spatial_attach(&t->rank[0], &t->spatial, err); /* counts over MPI */
+  return s;
 }
 
 myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team **out, myr_error *err) {

@@ -158,7 +158,7 @@ const myr__key myr__config_keys[] = {
    "depend on it); under mpirun each process is one rank"},
   {"distributed.strategy", MYR__K_ENUM, OFF(strategy), 0, "data_parallel", 0, 0, "data_parallel|spatial_parallel",
    "how agents are split over ranks: data_parallel = contiguous id ranges, grid replicated; spatial_parallel = "
-   "bands of rows (cut like balance says), each rank holding the agents in its band and a halo (CPU ranks)"},
+   "bands of rows (cut like balance says), each rank holding the agents in its band and a halo"},
   {"distributed.balance", MYR__K_ENUM, OFF(balance), 0, "even", 0, 0, "even|proportional|dynamic",
    "agents per rank: even, proportional to distributed.device_weights, or dynamic (data_parallel, CPU ranks: "
    "start like proportional when weights are given, else even, then move agents between neighbouring ranks "

@@ -2,7 +2,8 @@
 # the CPU backend's and that of 2 and 4 GPUs driven by threads (--gpus) and by one process per
 # GPU (mpirun), for foraging (births, deaths, contested cells), epidemic and movement, with
 # sync windows of 1 and 5, and for MCTS decisions; spatial_parallel bands for foraging,
-# movement and epidemic (threads only). Exits 77 (skipped) with fewer than 2 GPUs.
+# movement, epidemic and circles, by threads and by processes (counts over MPI, rows over NCCL).
+# Exits 77 (skipped) with fewer than 2 GPUs.
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
@@ -22,7 +23,6 @@ same_everywhere() { # LABEL CONFIG ARGS...
     h=$(run_hash "$config" "$@" -b cuda -g $n)
     echo "$label: $n GPUs (threads) $h"
     check "$label: $n GPUs, threads ($h) == 1 GPU" test "$h" = "$g1"
-    case "$*" in *spatial_parallel*) continue ;; esac # one process per GPU: data_parallel only for now
     h=$(mpi $n "$MYRIAD_BIN" run "$config" "$@" -b cuda --quiet 2>err.log | tail -n 1)
     echo "$label: $n GPUs (mpirun) $h"
     check "$label: $n GPUs, mpirun ($h) == 1 GPU" test "$h" = "$g1"

@@ -66,27 +66,30 @@ MYR_HD static inline void circles_init_agent(const myr_view *v, int64_t i) {
 #define CIRCLES_INLINE inline
 #endif
 
-/* The squared distance from (x, y, z) to the published entry e, and the displacement to it
- * (the nearest image when wrap, the space's flag): one 16-byte load. */
-MYR_HD static CIRCLES_INLINE float circles_d2(const myr_nbr_view *s, uint32_t e, float x, float y, float z,
-                                              int wrap, float *dx, float *dy, float *dz) {
-  myr_nbr_pos q = s->pos[e];
+/* The squared distance from (x, y, z) to a published position q, and the displacement to it
+ * (the nearest image when wrap, the space's flag). */
+MYR_HD static CIRCLES_INLINE float circles_d2_to(const myr_nbr_view *s, myr_nbr_pos q, float x, float y, float z,
+                                                 int wrap, float *dx, float *dy, float *dz) {
   *dx = myr_nbr_delta_wrap(s, 0, x, q.x, wrap);
   *dy = myr_nbr_delta_wrap(s, 1, y, q.y, wrap);
   *dz = myr_nbr_delta_wrap(s, 2, z, q.z, wrap);
   return *dx * *dx + *dy * *dy + *dz * *dz;
 }
 
-/* The force of the published entry e on a point at (x, y, z) of agent `id`, for an entry whose
- * squared distance is below cut2_f (the cheap test that most candidates fail: circles_act):
- * returns 1 and sets t[3] to the three terms to add to the force if e is another agent within
- * the radius, else returns 0. FLAME GPU's law, k = sin((d / r) * 3.141 * -2) * repulse, times
- * the unit vector, with one division: (k / d) * delta (FLAME GPU divides each component). */
-MYR_HD static CIRCLES_INLINE int circles_term(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id,
-                                              float x, float y, float z, int wrap, float *t) {
-  float dx, dy, dz;
-  float d = sqrtf(circles_d2(&v->nbr, e, x, y, z, wrap, &dx, &dy, &dz));
-  if (!(d < p->radius_f && d > 0.0f) || v->nbr.id[e] == id) return 0;
+/* The same for the published entry e: one 16-byte load. */
+MYR_HD static CIRCLES_INLINE float circles_d2(const myr_nbr_view *s, uint32_t e, float x, float y, float z,
+                                              int wrap, float *dx, float *dy, float *dz) {
+  return circles_d2_to(s, s->pos[e], x, y, z, wrap, dx, dy, dz);
+}
+
+/* The force term of a neighbour at displacement (dx, dy, dz), squared distance d2, from a
+ * point: returns 1 and sets t[3] to the three terms to add to the force if 0 < d < radius,
+ * else returns 0. FLAME GPU's law, k = sin((d / r) * 3.141 * -2) * repulse, times the unit
+ * vector, with one division: (k / d) * delta (FLAME GPU divides each component). */
+MYR_HD static CIRCLES_INLINE int circles_pair(const circles_params *p, float d2, float dx, float dy, float dz,
+                                              float *t) {
+  float d = sqrtf(d2);
+  if (!(d < p->radius_f && d > 0.0f)) return 0;
   float u = p->inv_radius_f != 0.0f ? d * p->inv_radius_f : d / p->radius_f; /* the same bits */
   float k = myr_sinf((u * 3.141f) * -2.0f) * p->repulse_f;
   float w = k / d;
@@ -94,6 +97,16 @@ MYR_HD static CIRCLES_INLINE int circles_term(const myr_view *v, const circles_p
   t[1] = w * dy;
   t[2] = w * dz;
   return 1;
+}
+
+/* The force of the published entry e on a point at (x, y, z) of agent `id`, for an entry whose
+ * squared distance is below cut2_f (the cheap test that most candidates fail: circles_act):
+ * circles_pair for an entry that is another agent, else 0. */
+MYR_HD static CIRCLES_INLINE int circles_term(const myr_view *v, const circles_params *p, uint32_t e, uint64_t id,
+                                              float x, float y, float z, int wrap, float *t) {
+  float dx, dy, dz;
+  float d2 = circles_d2(&v->nbr, e, x, y, z, wrap, &dx, &dy, &dz);
+  return circles_pair(p, d2, dx, dy, dz, t) && v->nbr.id[e] != id;
 }
 
 /* circles_term added to f[3] (a neighbour's terms in the walk's order: the sum's bits). */

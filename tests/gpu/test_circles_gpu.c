@@ -1,6 +1,6 @@
 /* circles on the GPU (label gpu; exits 77 without a CUDA device): the same state hash and the
  * same statistics, bit for bit, as the CPU backend after every one of 30 steps, closed and
- * wrapped, and the same hash from two GPU runs. Both backends run circles.h's arithmetic with
+ * wrapped, sync windows of 1 and 3 steps, and the same hash from two GPU runs. Both backends run circles.h's arithmetic with
  * no fused multiply-add (--fmad=false), correctly rounded sqrt and division and myr_sinf,
  * summing forces in the snapshot's (cell, id) order, so nothing is left to tolerance. Also at
  * 1M agents (the benchmark size) for 5 steps. */
@@ -41,17 +41,17 @@ static void run(const char *yaml, const char *backend, int steps, double *stats,
   myr_config_free(&cfg);
 }
 
-static void agreement(const char *params, int agents, int steps) {
+static void agreement(const char *params, int agents, int steps, int sync) {
   static double cpu[30 * MAXK], gpu[30 * MAXK], again[30 * MAXK];
   char yaml[1024], hc[MYR_HASH_HEX], hg[MYR_HASH_HEX], hg2[MYR_HASH_HEX];
   snprintf(yaml, sizeof yaml,
            "run: {steps: %d, seed: 21}\nworld: {width: 1, height: 1}\nagents: {count: %d}\n"
-           "model: {name: circles, params: {%s}}\npolicy: {kind: heuristic}\n",
-           steps, agents, params);
+           "model: {name: circles, params: {%s}}\npolicy: {kind: heuristic}\ndistributed: {sync_frequency: %d}\n",
+           steps, agents, params, sync);
   run(yaml, "cpu", steps, cpu, hc);
   run(yaml, "cuda", steps, gpu, hg);
   run(yaml, "cuda", steps, again, hg2);
-  printf("circles {%s} %d agents %d steps: cpu %.16s gpu %.16s\n", params, agents, steps, hc, hg);
+  printf("circles {%s} sync %d, %d agents %d steps: cpu %.16s gpu %.16s\n", params, sync, agents, steps, hc, hg);
   CHECK(strcmp(hc, hg) == 0, "{%s}: GPU hash %s != CPU hash %s", params, hg, hc);
   CHECK(strcmp(hg, hg2) == 0, "{%s}: GPU run to run %s != %s", params, hg, hg2);
   int bad = 0;
@@ -66,9 +66,12 @@ static void agreement(const char *params, int agents, int steps) {
 
 int main(void) {
   gpu_or_skip();
-  agreement("radius: 2.0", 30000, 30);
-  agreement("radius: 1.7, wrap: true", 30000, 30);
-  agreement("size: 20, radius: 2.0, repulse: 0.3", 20000, 30); /* dense: bins of ~20 */
-  agreement("radius: 2.0", 1000000, 5);
+  agreement("radius: 2.0", 30000, 30, 1);
+  agreement("radius: 1.7, wrap: true", 30000, 30, 1);
+  agreement("size: 20, radius: 2.0, repulse: 0.3", 20000, 30, 1); /* dense: bins of ~20 */
+  /* windows of 3 steps: agents move away from their published entries, which they skip by id */
+  agreement("radius: 2.0, repulse: 0.5", 30000, 30, 3);
+  agreement("radius: 1.7, wrap: true, repulse: 0.5", 30000, 30, 3);
+  agreement("radius: 2.0", 1000000, 5, 1);
   return check_summary();
 }

@@ -26,28 +26,43 @@ int myr_spatial_owner(const myr_spatial *sp, int32_t y) {
   return lo;
 }
 
-/* The rows within `halo` of rank r's band that another rank owns (wrapped on a torus). */
-static myr_status find_halo(myr_spatial *sp, int r, halo_rows *h, myr_error *err) {
-  uint8_t *mark = calloc((size_t)sp->height, 1);
-  h->rows = malloc(sizeof(int32_t) * (size_t)(2 * sp->halo + 1));
-  if (!mark || !h->rows) {
-    free(mark);
-    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d", r);
-  }
+static int cmp_row(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The rows within `halo` of rank r's band that another rank owns (wrapped on a torus), into
+ * h->rows (room for 2 x halo rows). */
+static void find_halo(const myr_spatial *sp, int r, halo_rows *h) {
+  int n = 0;
   for (int32_t d = 1; d <= sp->halo; d++) {
-    int32_t below = sp->row0[r] - d, above = sp->row0[r + 1] - 1 + d;
-    if (sp->wrap) {
-      below = (below % sp->height + sp->height) % sp->height;
-      above = above % sp->height;
+    int32_t near[2] = {sp->row0[r] - d, sp->row0[r + 1] - 1 + d}; /* below and above the band */
+    for (int k = 0; k < 2; k++) {
+      int32_t y = sp->wrap ? (near[k] % sp->height + sp->height) % sp->height : near[k];
+      if (y >= 0 && y < sp->height && myr_spatial_owner(sp, y) != r) h->rows[n++] = y;
     }
-    if (below >= 0 && below < sp->height) mark[below] = 1;
-    if (above >= 0 && above < sp->height) mark[above] = 1;
   }
+  qsort(h->rows, (size_t)n, sizeof *h->rows, cmp_row);
   h->n = 0;
-  for (int32_t y = 0; y < sp->height; y++)
-    if (mark[y] && myr_spatial_owner(sp, y) != r) h->rows[h->n++] = y;
-  free(mark);
-  return MYR_OK;
+  for (int k = 0; k < n; k++)
+    if (h->n == 0 || h->rows[h->n - 1] != h->rows[k]) h->rows[h->n++] = h->rows[k];
+}
+
+/* Which rows lie in each rank's halo (rows are neighbour bins: ghosts are picked by it). */
+static void mark_halos(myr_spatial *sp) {
+  memset(sp->in_halo, 0, (size_t)sp->size * (size_t)sp->height);
+  for (int r = 0; r < sp->size; r++) {
+    const int32_t *rows;
+    int n = myr_spatial_halo_rows(sp, r, &rows);
+    for (int k = 0; k < n; k++) sp->in_halo[(size_t)r * (size_t)sp->height + (size_t)rows[k]] = 1;
+  }
+}
+
+void myr_spatial_set_bands(myr_spatial *sp, const int32_t *row0) {
+  memcpy(sp->row0, row0, sizeof(int32_t) * (size_t)(sp->size + 1));
+  halo_rows *h = halos_of(sp);
+  for (int r = 0; r < sp->size; r++) find_halo(sp, r, &h[r]);
+  if (sp->in_halo) mark_halos(sp);
 }
 
 myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int32_t width, int32_t height,
@@ -63,10 +78,12 @@ myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int3
   sp->boxes = calloc((size_t)size * (size_t)size, sizeof *sp->boxes);
   sp->moves = calloc((size_t)size * (size_t)size, sizeof *sp->moves);
   if (!sp->row0 || !sp->sims || !sp->boxes || !sp->moves) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the spatial team");
-  memcpy(sp->row0, row0, sizeof(int32_t) * (size_t)(size + 1));
   halo_rows *h = halos_of(sp);
-  for (int r = 0; r < size && s == MYR_OK; r++) s = find_halo(sp, r, &h[r], err);
-  return s;
+  for (int r = 0; r < size; r++)
+    if (!(h[r].rows = malloc(sizeof(int32_t) * (size_t)(2 * halo + 1))))
+      return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d", r);
+  myr_spatial_set_bands(sp, row0);
+  return MYR_OK;
 }
 
 myr_status myr_spatial_use_bins(myr_spatial *sp, const myr_nbr_view *layout, const myr_model *m, myr_error *err) {
@@ -79,11 +96,7 @@ myr_status myr_spatial_use_bins(myr_spatial *sp, const myr_nbr_view *layout, con
   sp->ghosts = calloc((size_t)sp->size, sizeof *sp->ghosts);
   sp->ghost_counts = calloc((size_t)sp->size * (size_t)sp->size, sizeof *sp->ghost_counts);
   if (!sp->in_halo || !sp->ghosts || !sp->ghost_counts) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the ghosts");
-  for (int r = 0; r < sp->size; r++) {
-    const int32_t *rows;
-    int n = myr_spatial_halo_rows(sp, r, &rows);
-    for (int k = 0; k < n; k++) sp->in_halo[(size_t)r * (size_t)sp->height + (size_t)rows[k]] = 1;
-  }
+  mark_halos(sp);
   return MYR_OK;
 }
 

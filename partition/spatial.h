@@ -83,6 +83,10 @@ myr_status myr_spatial_mpi_sync(myr_rank *r, myr_sim *sim, const myr_view *v, in
                                 myr_error *err);
 myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err);
 
+/* The bands become row0[size + 1]: the halo lists (and the rows in each halo) follow. Call it
+ * while no rank exchanges anything. */
+void myr_spatial_set_bands(myr_spatial *sp, const int32_t *row0);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,37 +49,70 @@ static int64_t rows_between(const myr_spatial *sp, int a, int b) {
   return k;
 }
 
+/* Row y of the picked layers packed at `at`, layer after layer; returns the end. */
+static char *pack_row(const myr_spatial *sp, const myr_sim *sim, int32_t y, layer_pick pick, int point, char *at) {
+  const myr_model *m = sim->model;
+  for (int l = 0; l < m->n_layers; l++) {
+    if (!pick(m, l, point)) continue;
+    size_t bytes = (size_t)sp->width * myr_type_size(m->layers[l].type);
+    memcpy(at, row_of(sp, sim, l, y), bytes);
+    at += bytes;
+  }
+  return at;
+}
+
+/* The same row from `at` into sim's: added (sums) or copied; returns the end. */
+static const char *unpack_row(const myr_spatial *sp, myr_sim *sim, int32_t y, layer_pick pick, int point,
+                              const char *at, int add) {
+  const myr_model *m = sim->model;
+  for (int l = 0; l < m->n_layers; l++) {
+    if (!pick(m, l, point)) continue;
+    size_t es = myr_type_size(m->layers[l].type), bytes = (size_t)sp->width * es;
+    if (add) add_row(row_of(sp, sim, l, y), at, sp->width, es);
+    else memcpy(row_of(sp, sim, l, y), at, bytes);
+    at += bytes;
+  }
+  return at;
+}
+
 /* The rows of a's halo that b owns, picked layers, packed at `at`; returns the end. */
 static char *pack_rows(const myr_spatial *sp, const myr_sim *sim, int a, int b, layer_pick pick, int point, char *at) {
-  const myr_model *m = sim->model;
   const halo_rows *h = &halos_of(sp)[a];
-  for (int i = 0; i < h->n; i++) {
-    if (myr_spatial_owner(sp, h->rows[i]) != b) continue;
-    for (int l = 0; l < m->n_layers; l++) {
-      if (!pick(m, l, point)) continue;
-      size_t bytes = (size_t)sp->width * myr_type_size(m->layers[l].type);
-      memcpy(at, row_of(sp, sim, l, h->rows[i]), bytes);
-      at += bytes;
-    }
-  }
+  for (int i = 0; i < h->n; i++)
+    if (myr_spatial_owner(sp, h->rows[i]) == b) at = pack_row(sp, sim, h->rows[i], pick, point, at);
   return at;
 }
 
 /* The same rows from `at` into sim's: added (sums) or copied. */
 static void unpack_rows(const myr_spatial *sp, myr_sim *sim, int a, int b, layer_pick pick, int point, const char *at,
                         int add) {
-  const myr_model *m = sim->model;
   const halo_rows *h = &halos_of(sp)[a];
-  for (int i = 0; i < h->n; i++) {
-    if (myr_spatial_owner(sp, h->rows[i]) != b) continue;
-    for (int l = 0; l < m->n_layers; l++) {
-      if (!pick(m, l, point)) continue;
-      size_t es = myr_type_size(m->layers[l].type), bytes = (size_t)sp->width * es;
-      if (add) add_row(row_of(sp, sim, l, h->rows[i]), at, sp->width, es);
-      else memcpy(row_of(sp, sim, l, h->rows[i]), at, bytes);
-      at += bytes;
-    }
+  for (int i = 0; i < h->n; i++)
+    if (myr_spatial_owner(sp, h->rows[i]) == b) at = unpack_row(sp, sim, h->rows[i], pick, point, at, add);
+}
+
+/* sp->mpi_out made to hold the bytes going out, sp->mpi_in those coming in, with in[q] at q's
+ * part of it; agreed with every process, so that all stop together when one cannot. */
+static myr_status open_buffers(myr_spatial *sp, myr_rank *r, const int64_t *out_bytes, const int64_t *in_bytes,
+                               void **in, myr_error *err) {
+  int64_t out_total = 0, in_total = 0;
+  for (int q = 0; q < sp->size; q++) {
+    out_total += out_bytes[q];
+    in_total += in_bytes[q];
   }
+  myr_status s = MYR_OK;
+  sp->mpi_out.used = sp->mpi_in.used = 0;
+  if ((out_total > 0 && !box_room(&sp->mpi_out, (size_t)out_total)) ||
+      (in_total > 0 && !box_room(&sp->mpi_in, (size_t)in_total)))
+    s = myr_fail(err, MYR_ERR_NOMEM, "rank %d: cannot hold %lld bytes of rows", r->index,
+                 (long long)(out_total + in_total));
+  if ((s = agree(sp, r, s, err)) != MYR_OK) return s;
+  char *into = sp->mpi_in.data;
+  for (int q = 0; q < sp->size; q++) {
+    in[q] = into;
+    into += in_bytes[q];
+  }
+  return MYR_OK;
 }
 
 /* sums: this rank's halo rows go to their owners and are added there; copies: the rows of the
@@ -89,32 +122,24 @@ static myr_status exchange_rows(myr_spatial *sp, myr_rank *r, myr_sim *sim, laye
   size_t rb = picked_bytes(sp, sim->model, pick, point);
   if (rb == 0) return MYR_OK; /* the same on every process: nothing moves, nobody waits */
   int me = r->index, n = sp->size;
-  int64_t out_bytes[n], in_bytes[n], out_total = 0, in_total = 0;
+  int64_t out_bytes[n], in_bytes[n];
   const void *out[n];
   void *in[n];
   for (int q = 0; q < n; q++) {
     out_bytes[q] = q == me ? 0 : (int64_t)rb * (sums ? rows_between(sp, me, q) : rows_between(sp, q, me));
     in_bytes[q] = q == me ? 0 : (int64_t)rb * (sums ? rows_between(sp, q, me) : rows_between(sp, me, q));
-    out_total += out_bytes[q];
-    in_total += in_bytes[q];
   }
-  myr_status s = MYR_OK;
-  sp->mpi_out.used = sp->mpi_in.used = 0;
-  if ((out_total > 0 && !box_room(&sp->mpi_out, (size_t)out_total)) ||
-      (in_total > 0 && !box_room(&sp->mpi_in, (size_t)in_total)))
-    s = myr_fail(err, MYR_ERR_NOMEM, "rank %d: cannot hold %lld bytes of halo rows", me, (long long)(out_total + in_total));
-  if ((s = agree(sp, r, s, err)) != MYR_OK) return s;
-  char *at = sp->mpi_out.data, *into = sp->mpi_in.data;
+  myr_status s = open_buffers(sp, r, out_bytes, in_bytes, in, err);
+  if (s != MYR_OK) return s;
+  char *at = sp->mpi_out.data;
   for (int q = 0; q < n; q++) {
     out[q] = at;
     if (q != me) at = pack_rows(sp, sim, sums ? me : q, sums ? q : me, pick, point, at);
-    in[q] = into;
-    into += in_bytes[q];
   }
   if ((s = myr_mpi_exchange(out, out_bytes, in, in_bytes, err)) != MYR_OK) return s;
   for (int q = 0; q < n; q++) /* source rank order, as the threads' path adds */
     if (q != me) unpack_rows(sp, sim, sums ? q : me, sums ? me : q, pick, point, (const char *)in[q], sums);
-  r->bytes_moved += (double)out_total;
+  for (int q = 0; q < n; q++) r->bytes_moved += (double)out_bytes[q];
   return MYR_OK;
 }
 

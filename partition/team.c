@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partition/balance.h"
 #include "partition/host.h"
 #include "partition/mpi.h"
 #include "partition/spatial.h"
@@ -152,11 +153,13 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
                         (long long)cfg->sync_frequency, m->max_speed);
     }
   }
-  if (cfg->balance == MYR_BALANCE_DYNAMIC && t->size > 1 &&
-      (cfg->strategy != MYR_STRATEGY_DATA_PARALLEL || t->gpu || t->mpi))
-    return myr_fail(err, MYR_ERR_CONFIG,
-                    "distributed.balance: dynamic moves agents between CPU ranks of one process under "
-                    "data_parallel for now; use even or proportional");
+  if (cfg->balance == MYR_BALANCE_DYNAMIC && t->size > 1 && cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves data_parallel's agents between ranks "
+                    "for now; spatial_parallel takes even or proportional (distributed.device_weights)");
+  if (cfg->balance == MYR_BALANCE_DYNAMIC && t->size > 1 && t->gpu)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves data_parallel's agents between ranks on "
+                    "CPU ranks only for now (threads or processes, run.backend: cpu), not on GPU ranks; there use "
+                    "balance: proportional with distributed.device_weights");
   if (t->size == 1) return MYR_OK;
   for (int l = 0; l < m->n_layers; l++) {
     myr_type ty = m->layers[l].type;
@@ -418,7 +421,8 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
     t->rank[r].seconds_comm = 0;
     t->rank[r].bytes_moved = 0;
   }
-  if (s == MYR_OK && t->size > 1) s = myr_team_train_start(t->sim, t->local, t->mpi, t->spatial_on, err);
+  if (s == MYR_OK && t->size > 1)
+    s = myr_team_train_start(t->sim, t->local, t->mpi, t->spatial_on, cfg->balance == MYR_BALANCE_DYNAMIC, err);
   if (s != MYR_OK) {
     myr_team_destroy(t);
     return s;
@@ -496,63 +500,51 @@ myr_status myr_team_agree(const myr_team *t, myr_status s, myr_error *err) {
   return s;
 }
 
-/* ---- balance dynamic ------------------------------------------------------------------------ */
+/* ---- balance dynamic (partition/balance.h) -------------------------------------------------- */
 
-/* Moves the last k alive agents of `from` to the end of `to` (CPU ranks, after a sync). */
-static myr_status move_agents(myr_sim *from, myr_sim *to, int64_t k, myr_error *err) {
-  myr_agents *a = &from->agents, *b = &to->agents;
-  if (b->n + k > b->capacity)
-    return myr_fail(err, MYR_ERR_CAPACITY, "balance dynamic: a rank would hold %lld agents but has %lld slots",
-                    (long long)(b->n + k), (long long)b->capacity);
-  for (int64_t i = a->n - 1; i >= 0 && k > 0; i--) {
-    if (!a->alive[i]) continue;
-    myr_sim_copy_agent(to, from, i);
-    a->alive[i] = 0;
-    k--;
-  }
-  myr__sim_compact(from);
-  return MYR_OK;
-}
-
-/* Every rebalance_interval steps, at a sync: each rank's rate (agent-steps per second of its
- * own compute since the last rebalance: step time less the time in exchanges, which includes
- * waiting for slower ranks) sets its share of the agents, and agents cross each
- * boundary between neighbouring ranks, left to right, until the counts match the shares.
- * Slight differences (under 5% of a rank's agents) are left alone. Where agents sit never
- * changes a result. */
-static myr_status rebalance(myr_team *t, myr_error *err) {
-  int R = t->local;
-  double rate[R], total_rate = 0;
-  int64_t n[R], all = 0;
-  for (int r = 0; r < R; r++) {
+/* Every rank's rate since the last rebalance, the same on every process: agent-steps per second
+ * of its own compute (step time less the time in exchanges, which includes waiting for slower
+ * ranks), 0 where it has none. Under mpirun each process adds its own into zeros: exact. */
+static void measure_rates(myr_team *t, double *rate) {
+  memset(rate, 0, sizeof *rate * (size_t)t->size);
+  for (int r = 0; r < t->local; r++) {
     double secs = (t->seconds_step[r] - t->rebalanced_seconds[r]) - (t->rank[r].seconds_comm - t->rebalanced_comm[r]);
-    t->rebalanced_comm[r] = t->rank[r].seconds_comm;
     double work = t->agent_steps[r] - t->rebalanced_agent_steps[r];
-    rate[r] = secs > 0 && work > 0 ? work / secs : 0;
-    total_rate += rate[r];
-    n[r] = myr_sim_population(t->sim[r]);
-    all += n[r];
+    rate[t->base + r] = secs > 0 && work > 0 ? work / secs : 0;
     t->rebalanced_seconds[r] = t->seconds_step[r];
+    t->rebalanced_comm[r] = t->rank[r].seconds_comm;
     t->rebalanced_agent_steps[r] = t->agent_steps[r];
   }
-  if (total_rate <= 0) return MYR_OK;
-  double before = 0, target_before = 0;
-  for (int r = 0; r + 1 < R; r++) {
-    before += (double)n[r];
-    target_before += (double)all * rate[r] / total_rate;
-    int64_t flow = (int64_t)(before - target_before); /* > 0: rank r gives to r + 1 */
-    int64_t threshold = (int64_t)(0.05 * (double)all / R);
-    if (flow > threshold || -flow > threshold) {
-      myr_sim *from = flow > 0 ? t->sim[r] : t->sim[r + 1], *to = flow > 0 ? t->sim[r + 1] : t->sim[r];
-      int64_t k = flow > 0 ? flow : -flow;
-      myr_status s = move_agents(from, to, k, err);
-      if (s != MYR_OK) return s;
-      n[r] -= flow;
-      n[r + 1] += flow;
-      before -= (double)flow;
-    }
+  if (t->mpi) myr_mpi_sum_f64(rate, t->size);
+}
+
+/* data_parallel: agents cross the boundaries between neighbouring ranks toward the shares. */
+static myr_status move_agents(myr_team *t, const double *share, myr_error *err) {
+  int64_t n[t->size], flow[t->size];
+  memset(n, 0, sizeof n);
+  for (int r = 0; r < t->local; r++) n[t->base + r] = myr_sim_population(t->sim[r]);
+  if (t->mpi) myr_mpi_sum_i64(n, t->size);
+  myr_balance_flows(n, share, t->size, flow);
+  return t->mpi ? myr_balance_move_processes(t->sim[0], &t->rank[0], flow, err)
+                : myr_balance_move_threads(t->sim, t->rank, t->size, flow, err);
+}
+
+/* Every rebalance_interval steps, at a sync: each rank's rate sets its share of the work, and
+ * agents move between neighbouring ranks toward the shares; slight
+ * differences are left alone. Where agents sit never changes a result. The time it takes is
+ * every rank's time in exchanges: it counts in its step and communication seconds alike. */
+static myr_status rebalance(myr_team *t, myr_error *err) {
+  double t0 = omp_get_wtime(), comm[t->local], rate[t->size], share[t->size];
+  for (int r = 0; r < t->local; r++) comm[r] = t->rank[r].seconds_comm;
+  measure_rates(t, rate);
+  myr_status s = MYR_OK;
+  if (myr_balance_shares(rate, t->size, share)) s = move_agents(t, share, err);
+  double spent = omp_get_wtime() - t0;
+  for (int r = 0; r < t->local; r++) {
+    t->seconds_step[r] += spent;
+    t->rank[r].seconds_comm = comm[r] + spent;
   }
-  return MYR_OK;
+  return s;
 }
 
 myr_status myr_team_step(myr_team *t, int record_hint, myr_error *err) {
@@ -563,7 +555,7 @@ myr_status myr_team_step(myr_team *t, int record_hint, myr_error *err) {
   if (!t->spatial.agreed_failure) s = myr_team_agree(t, s, err);
   int moved = 0;
   const myr_config *cfg = t->cfg;
-  if (s == MYR_OK && cfg->balance == MYR_BALANCE_DYNAMIC && t->local > 1 && myr_sim_at_sync(t->sim[0]) &&
+  if (s == MYR_OK && cfg->balance == MYR_BALANCE_DYNAMIC && t->size > 1 && myr_sim_at_sync(t->sim[0]) &&
       t->sim[0]->step >= t->rebalanced_at + (uint64_t)cfg->rebalance_interval) {
     s = rebalance(t, err);
     t->rebalanced_at = t->sim[0]->step;

@@ -85,8 +85,13 @@ static myr_status rehome(myr_sim *const *sims, int n, myr_error *err) {
   return s;
 }
 
-myr_status myr_team_train_start(myr_sim *const *sims, int n, int mpi, int spatial, myr_error *err) {
+myr_status myr_team_train_start(myr_sim *const *sims, int n, int mpi, int spatial, int dynamic, myr_error *err) {
   if (n < 1 || !sims[0]->rank || sims[0]->rank->count < 2 || !myr_team_train_on(sims, n)) return MYR_OK;
+  if (mpi && dynamic)
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "train.enabled with distributed.balance: dynamic runs on the ranks of one process (--ranks N): "
+                    "under mpirun the unfinished samples would have to travel with the agents a rebalance moves "
+                    "between processes, which is not built; use balance: even or proportional");
   if (mpi && spatial)
     return myr_fail(err, MYR_ERR_CONFIG,
                     "train.enabled with distributed.strategy: spatial_parallel runs on the ranks of one process "

@@ -20,8 +20,9 @@
 int myr_team_train_on(myr_sim *const *sims, int n);
 /* This process's n ranks of a team (sims[r]->rank set): checks what a training team needs and
  * makes every rank's trainer a team member. `spatial`: the agents are on bands (a resumed
- * team's unfinished samples then follow them). */
-myr_status myr_team_train_start(myr_sim *const *sims, int n, int mpi, int spatial, myr_error *err);
+ * team's unfinished samples then follow them); `dynamic`: balance dynamic moves agents between
+ * ranks (refused under mpi, as spatial is: the samples cannot follow them between processes). */
+myr_status myr_team_train_start(myr_sim *const *sims, int n, int mpi, int spatial, int dynamic, myr_error *err);
 /* Before a step: the team's population for the picks. */
 void myr_team_train_before_step(myr_sim *const *sims, int n, int64_t population);
 /* After a step: merge (mpi: gather to rank 0 first), move unfinished samples with their agents

@@ -264,3 +264,36 @@ myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   r->seconds_comm += omp_get_wtime() - t0;
   return s;
 }
+
+/* ---- balance dynamic: moving the bands ------------------------------------------------------ */
+
+void myr_spatial_count_rows(const myr_spatial *sp, const myr_sim *sim, int64_t *count) {
+  const myr_agents *a = &sim->agents;
+  for (int64_t i = 0; i < a->n; i++)
+    if (a->alive[i]) count[myr_spatial_row_of(sp, sim, i)]++;
+}
+
+/* The rows of rank r's band that another rank owned under `old`, every layer, copied from it.
+ * Nobody writes a row another rank takes: each writes only rows it did not own. */
+static void take_rows(myr_spatial *sp, myr_rank *r, myr_sim *sim, const int32_t *old) {
+  const myr_model *m = sim->model;
+  for (int q = 0; q < sp->size; q++) {
+    if (q == r->index) continue;
+    int32_t y0, n = shared_rows(old, q, sp->row0, r->index, &y0);
+    for (int32_t y = y0; y < y0 + n; y++)
+      for (int l = 0; l < m->n_layers; l++) {
+        size_t bytes = (size_t)sp->width * myr_type_size(m->layers[l].type);
+        memcpy(row_of(sp, sim, l, y), row_of(sp, sp->sims[q], l, y), bytes);
+        r->bytes_moved += (double)bytes;
+      }
+  }
+}
+
+myr_status myr_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err) {
+  double t0 = omp_get_wtime();
+  take_rows((myr_spatial *)r->team, r, sim, old_row0);
+  r->seconds_comm += omp_get_wtime() - t0;
+  /* the halos as after a sync's last point (its first barrier: every row is taken) */
+  myr_status s = myr_spatial_sync(r, sim, NULL, MYR_SYNC_AFTER_CELLS_END, NULL, err);
+  return s == MYR_OK ? myr_spatial_migrate(r, sim, err) : s;
+}

@@ -1,7 +1,10 @@
 /* spatial_parallel on CPU ranks, threads of one process (shared memory, spatial.c) or one
  * process per rank (MPI, spatial_mpi.c): rank r owns the band of rows [row0[r], row0[r + 1])
- * of the world and the agents standing in it. Every rank keeps full-size layers, but only its
- * own rows and a halo of `halo` rows on each side are kept current:
+ * of the world and the agents standing in it. The bands are cut even or by device_weights;
+ * with balance: dynamic they move at a sync every rebalance_interval steps (myr_spatial_shift:
+ * the rows that change owner are handed over, halos refreshed, agents and ghosts follow).
+ * Every rank keeps full-size layers, but only its own rows and a halo of `halo` rows on each
+ * side are kept current:
  *   after act           claims placed in the halo are added into their owner's rows, and the
  *                       halo is cleared (transient layers written in act);
  *   after cells_begin   every layer's halo is copied from its owners (agents standing in the
@@ -83,9 +86,20 @@ myr_status myr_spatial_mpi_sync(myr_rank *r, myr_sim *sim, const myr_view *v, in
                                 myr_error *err);
 myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err);
 
+/* balance dynamic (partition/balance.h chooses the bands). count[y] += this rank's agents in
+ * row y; after a sync's migration every agent stands in its rank's band, so the ranks of one
+ * process may count into one array at once. */
+void myr_spatial_count_rows(const myr_spatial *sp, const myr_sim *sim, int64_t *count);
 /* The bands become row0[size + 1]: the halo lists (and the rows in each halo) follow. Call it
  * while no rank exchanges anything. */
 void myr_spatial_set_bands(myr_spatial *sp, const int32_t *row0);
+/* After myr_spatial_set_bands, on every rank (threads together; under mpirun every process,
+ * the _mpi one): the rows that changed owner go to their new owner, every layer, from the owner
+ * under `old_row0`; halos are refreshed as after a sync (transient layers cleared, persistent
+ * ones copied from the owners); agents move to the rank that owns their row, and every rank
+ * gets its ghosts for the new bands. */
+myr_status myr_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err);
+myr_status myr_spatial_mpi_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,14 @@ static inline char *row_of(const myr_spatial *sp, const myr_sim *sim, int l, int
   return (char *)sim->grid.layer[l] + (size_t)y * (size_t)sp->width * es;
 }
 
+/* How many rows band a of the bands `a0` (first rows, as myr_spatial.row0) shares with band b
+ * of the bands `b0`; the first of them at *y0. Bands are plain ranges of rows. */
+static inline int32_t shared_rows(const int32_t *a0, int a, const int32_t *b0, int b, int32_t *y0) {
+  int32_t lo = a0[a] > b0[b] ? a0[a] : b0[b], hi = a0[a + 1] < b0[b + 1] ? a0[a + 1] : b0[b + 1];
+  *y0 = lo;
+  return hi > lo ? hi - lo : 0;
+}
+
 /* mine[y] += theirs[y] over a row, wrapping like the single rank's integer adds. */
 static inline void add_row(char *mine, const char *theirs, int32_t width, size_t es) {
   if (es == 1)

@@ -272,3 +272,46 @@ myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   r->seconds_comm += omp_get_wtime() - t0;
   return s;
 }
+
+/* ---- balance dynamic: moving the bands ------------------------------------------------------ */
+
+/* The rows this rank owned under `old` that another owns now go to it, every layer, one row
+ * after another in row order; the rows it owns now that another owned come from that one. */
+static myr_status hand_over(myr_spatial *sp, myr_rank *r, myr_sim *sim, const int32_t *old, myr_error *err) {
+  size_t rb = picked_bytes(sp, sim->model, any_layer, 0);
+  if (rb == 0) return MYR_OK; /* no grid: the same on every process */
+  int me = r->index, n = sp->size;
+  int64_t out_bytes[n], in_bytes[n];
+  const void *out[n];
+  void *in[n];
+  int32_t y0 = 0;
+  for (int q = 0; q < n; q++) {
+    out_bytes[q] = q == me ? 0 : (int64_t)rb * shared_rows(old, me, sp->row0, q, &y0);
+    in_bytes[q] = q == me ? 0 : (int64_t)rb * shared_rows(old, q, sp->row0, me, &y0);
+  }
+  myr_status s = open_buffers(sp, r, out_bytes, in_bytes, in, err);
+  if (s != MYR_OK) return s;
+  char *at = sp->mpi_out.data;
+  for (int q = 0; q < n; q++) {
+    out[q] = at;
+    int32_t k = q == me ? 0 : shared_rows(old, me, sp->row0, q, &y0);
+    for (int32_t y = y0; y < y0 + k; y++) at = pack_row(sp, sim, y, any_layer, 0, at);
+  }
+  if ((s = myr_mpi_exchange(out, out_bytes, in, in_bytes, err)) != MYR_OK) return s;
+  for (int q = 0; q < n; q++) {
+    const char *from = (const char *)in[q];
+    int32_t k = q == me ? 0 : shared_rows(old, q, sp->row0, me, &y0);
+    for (int32_t y = y0; y < y0 + k; y++) from = unpack_row(sp, sim, y, any_layer, 0, from, 0);
+    r->bytes_moved += (double)out_bytes[q];
+  }
+  return MYR_OK;
+}
+
+myr_status myr_spatial_mpi_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err) {
+  double t0 = omp_get_wtime();
+  myr_status s = hand_over((myr_spatial *)r->team, r, sim, old_row0, err);
+  r->seconds_comm += omp_get_wtime() - t0;
+  /* the halos as after a sync's last point, then agents to the bands they stand in */
+  if (s == MYR_OK) s = myr_spatial_mpi_sync(r, sim, NULL, MYR_SYNC_AFTER_CELLS_END, NULL, err);
+  return s == MYR_OK ? myr_spatial_mpi_migrate(r, sim, err) : s;
+}

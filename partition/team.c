@@ -32,6 +32,7 @@ struct myr_team {
   /* balance dynamic: step seconds and agent-steps at the last rebalance, and its step */
   double *rebalanced_seconds, *agent_steps, *rebalanced_agent_steps, *rebalanced_comm;
   uint64_t rebalanced_at;
+  int64_t *row_agents;  /* balance dynamic under spatial_parallel: [rows + 1] agents before each row */
   myr_host_team own_host;
   myr_spatial spatial;  /* strategy spatial_parallel */
   myr_host_team *host;  /* own_host, or spatial's */
@@ -153,13 +154,11 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
                         (long long)cfg->sync_frequency, m->max_speed);
     }
   }
-  if (cfg->balance == MYR_BALANCE_DYNAMIC && t->size > 1 && cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL)
-    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves data_parallel's agents between ranks "
-                    "for now; spatial_parallel takes even or proportional (distributed.device_weights)");
   if (cfg->balance == MYR_BALANCE_DYNAMIC && t->size > 1 && t->gpu)
-    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves data_parallel's agents between ranks on "
-                    "CPU ranks only for now (threads or processes, run.backend: cpu), not on GPU ranks; there use "
-                    "balance: proportional with distributed.device_weights");
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic %s on CPU ranks only for now (threads or "
+                    "processes, run.backend: cpu), not on GPU ranks; there use balance: proportional with "
+                    "distributed.device_weights", cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL
+                        ? "moves spatial_parallel's band boundaries" : "moves data_parallel's agents between ranks");
   if (t->size == 1) return MYR_OK;
   for (int l = 0; l < m->n_layers; l++) {
     myr_type ty = m->layers[l].type;
@@ -338,6 +337,14 @@ static myr_status open_spatial(myr_team *t, myr_error *err) {
   return s;
 }
 
+/* Rank r's cells under spatial_parallel (grid rows): its band. */
+static void own_band(myr_team *t, int r) {
+  const myr_spatial *sp = &t->spatial;
+  int g = t->base + r;
+  t->sim[r]->cells_first = (int64_t)sp->row0[g] * sp->width;
+  t->sim[r]->cells_n = (int64_t)(sp->row0[g + 1] - sp->row0[g]) * sp->width;
+}
+
 static myr_status open_transport(myr_team *t, myr_error *err) {
   int spatial = t->cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL && t->size > 1;
   for (int r = 0; r < t->local; r++) {
@@ -393,6 +400,9 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
         !t->rebalanced_agent_steps || !t->rebalanced_comm)
       s = myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %d ranks", t->size);
   }
+  if (s == MYR_OK && cfg->balance == MYR_BALANCE_DYNAMIC && cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL &&
+      t->size > 1 && !(t->row_agents = calloc((size_t)t->rows + 1, sizeof *t->row_agents)))
+    s = myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the agent counts of %d rows", (int)t->rows);
   if (s == MYR_OK) s = open_transport(t, err);
   if (s == MYR_OK && t->local > 1) omp_set_max_active_levels(2); /* each rank's own OpenMP team */
   if (s == MYR_OK) s = resume ? resume_ranks(t, resume, err) : for_each_rank(t, create_rank, NULL, err);
@@ -405,9 +415,7 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
       int g = t->base + r;
       if (!t->gpu && t->local > 1) sim->threads = threads / t->local > 0 ? threads / t->local : 1;
       if (t->spatial_on && !t->by_bins) { /* its own band: cells, flows and statistics */
-        const myr_spatial *sp = &t->spatial;
-        sim->cells_first = (int64_t)sp->row0[g] * sp->width;
-        sim->cells_n = (int64_t)(sp->row0[g + 1] - sp->row0[g]) * sp->width;
+        own_band(t, r);
         sim->owns_cells = 1;
         t->spatial.sims[g] = sim;
       } else {
@@ -451,6 +459,7 @@ void myr_team_destroy(myr_team *t) {
   free(t->agent_steps);
   free(t->rebalanced_agent_steps);
   free(t->rebalanced_comm);
+  free(t->row_agents);
   free(t);
 }
 
@@ -529,8 +538,37 @@ static myr_status move_agents(myr_team *t, const double *share, myr_error *err) 
                 : myr_balance_move_threads(t->sim, t->rank, t->size, flow, err);
 }
 
+static myr_status count_rank(myr_team *t, int r, void *count, myr_error *err) {
+  (void)err;
+  myr_spatial_count_rows(&t->spatial, t->sim[r], (int64_t *)count);
+  return MYR_OK;
+}
+
+static myr_status shift_rank(myr_team *t, int r, void *old_row0, myr_error *err) {
+  if (t->mpi) return myr_spatial_mpi_shift(&t->rank[r], t->sim[r], (const int32_t *)old_row0, err);
+  return myr_spatial_shift(&t->rank[r], t->sim[r], (const int32_t *)old_row0, err);
+}
+
+/* spatial_parallel: the band boundaries move so that each band holds its share of the agents
+ * (agents per row: exact counts summed over the ranks), every band at least a halo thick. */
+static myr_status shift_bands(myr_team *t, const double *share, myr_error *err) {
+  myr_spatial *sp = &t->spatial;
+  int64_t *before = t->row_agents;
+  memset(before, 0, sizeof *before * ((size_t)t->rows + 1));
+  myr_status s = for_each_rank(t, count_rank, before + 1, err); /* agents in row y at before[y + 1] */
+  if (s != MYR_OK) return s; /* threads of one process only: a process counts its own rank */
+  if (t->mpi) myr_mpi_sum_i64(before + 1, t->rows);
+  for (int32_t y = 0; y < t->rows; y++) before[y + 1] += before[y];
+  int32_t old[t->size + 1], row0[t->size + 1];
+  memcpy(old, sp->row0, sizeof old);
+  if (!myr_balance_bands(before, t->rows, t->size, share, t->halo, old, row0)) return MYR_OK;
+  myr_spatial_set_bands(sp, row0);
+  for (int r = 0; r < t->local && !t->by_bins; r++) own_band(t, r);
+  return for_each_rank(t, shift_rank, old, err);
+}
+
 /* Every rebalance_interval steps, at a sync: each rank's rate sets its share of the work, and
- * agents move between neighbouring ranks toward the shares; slight
+ * agents (data_parallel) or band boundaries (spatial_parallel) move toward the shares; slight
  * differences are left alone. Where agents sit never changes a result. The time it takes is
  * every rank's time in exchanges: it counts in its step and communication seconds alike. */
 static myr_status rebalance(myr_team *t, myr_error *err) {
@@ -538,7 +576,8 @@ static myr_status rebalance(myr_team *t, myr_error *err) {
   for (int r = 0; r < t->local; r++) comm[r] = t->rank[r].seconds_comm;
   measure_rates(t, rate);
   myr_status s = MYR_OK;
-  if (myr_balance_shares(rate, t->size, share)) s = move_agents(t, share, err);
+  if (myr_balance_shares(rate, t->size, share))
+    s = t->spatial_on ? shift_bands(t, share, err) : move_agents(t, share, err);
   double spent = omp_get_wtime() - t0;
   for (int r = 0; r < t->local; r++) {
     t->seconds_step[r] += spent;

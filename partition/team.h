@@ -8,7 +8,8 @@
  * CPU ranks and everything on the host, `nccl` for the layers of GPU ranks.
  *
  * data_parallel: rank r holds the agents whose initial ids form the r-th contiguous range
- * (even, or proportional to distributed.device_weights) and the children they bear; every rank
+ * (even, or proportional to distributed.device_weights) and the children they bear (balance
+ * dynamic then moves agents between neighbouring ranks, partition/balance.h); every rank
  * holds the whole grid. At a sync the transient layers (claims) are summed over ranks in place
  * (exact: integer layers only), then every rank runs the cell functions over the whole grid,
  * so the published world is the same everywhere; only rank 0 counts cell flows and cell

@@ -160,13 +160,17 @@ const myr__key myr__config_keys[] = {
    "how agents are split over ranks: data_parallel = contiguous id ranges, grid replicated; spatial_parallel = "
    "bands of rows (cut like balance says), each rank holding the agents in its band and a halo"},
   {"distributed.balance", MYR__K_ENUM, OFF(balance), 0, "even", 0, 0, "even|proportional|dynamic",
-   "agents per rank: even, proportional to distributed.device_weights, or dynamic (data_parallel, CPU ranks: "
-   "start like proportional when weights are given, else even, then move agents between neighbouring ranks "
-   "toward equal step times every rebalance_interval steps)"},
+   "agents per rank: even, proportional to distributed.device_weights, or dynamic (CPU ranks, threads or "
+   "mpirun processes: start like proportional when weights are given, else even, then every rebalance_interval "
+   "steps move toward equal compute times: data_parallel moves agents between neighbouring ranks, "
+   "spatial_parallel moves the band boundaries, every band at least a halo thick; results never change)"},
   {"distributed.device_weights", MYR__K_INTLIST, OFF(device_weights), 0, "[1]", 1, 1000000, NULL,
-   "balance proportional: one relative weight per rank (e.g. [3, 2] puts 60% of the agents on rank 0)"},
+   "balance proportional (and dynamic's start): one relative weight per rank (e.g. [3, 2] puts 60% of the "
+   "agents, or of the rows of spatial_parallel, on rank 0)"},
   {"distributed.rebalance_interval", MYR__K_INT, OFF(rebalance_interval), 0, "100", 1, 1e12, NULL,
-   "balance dynamic: steps between rebalances, taken at the first sync after each interval"},
+   "balance dynamic: steps between rebalances, taken at the first sync after each interval; each rank's rate "
+   "(agent-steps per second of its own compute) since the last one sets its share, and differences under 5% "
+   "of a rank's mean share are left alone"},
   {"distributed.baseline_rate", MYR__K_FLOAT, OFF(baseline_rate), 0, "0", 0, 1e18, NULL,
    "agent-steps/s of a one-rank run of this config: the end-of-run table and /perf then give the scaling "
    "efficiency; 0 = none"},

@@ -1,8 +1,9 @@
 # The determinism contract across ranks (DESIGN §4.1) on CPU ranks of the host transport:
 # identical state hashes for 1, 2 and 4 ranks, sync windows of 1 and 5, births and deaths on,
-# for the built-in models, for MCTS decisions, for proportional balance, for epidemic on bands,
-# and for a run resumed on another rank count. A different seed must give a different hash
-# (the check can fail).
+# for the built-in models, for MCTS decisions, for proportional balance, for dynamic balance
+# (agents moving between ranks, band boundaries moving), for epidemic on bands, and for a run
+# resumed on another rank count. A different seed must give a different hash (the check can
+# fail).
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
 
@@ -112,9 +113,29 @@ check "dynamic balance evens a 5:1 start (imbalance 1.67 -> $imb)" awk -v x="${i
 d=$(trained dl -R 3 -s distributed.balance=dynamic -s distributed.device_weights=[4,1,1] -s distributed.rebalance_interval=3)
 base1=$(trained dl1 -R 1)
 check "dynamic balance with training: the one-rank network, series and hash" test "$d" = "$base1"
-"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -R 2 -s distributed.balance=dynamic -s distributed.strategy=spatial_parallel \
-  -o bad.h5 --quiet 2>bad.log
-check "dynamic balance with spatial bands is refused (exit 2)" test $? -eq 2
+
+# balance dynamic on bands: from bands cut 5 : 1 (5 : 1 : 1 : 1 on 4 ranks; 3 : 1 and 2 : 1 : 1 : 1
+# for circles, whose halo of neighbour bins is wider) the boundaries move every 5 steps toward
+# equal compute times: rows change owner with their layers, halos, agents and ghosts follow. The
+# hash is the one rank's, and rank 0 ends with fewer agents than where the bands were cut.
+dynamic_bands() { # dynamic_bands LABEL CONFIG WEIGHTS2 WEIGHTS4 ARGS...
+  local label=$1 config=$2 w2=$3 w4=$4 h1 r w; shift 4
+  h1=$(run_hash "$config" "$@" -R 1)
+  for r in 2 4; do
+    w=$w2; [ $r = 4 ] && w=$w4
+    check_rebalanced "$label: $r dynamic bands" "$h1" "$MYRIAD_BIN" run "$config" "$@" -R $r \
+      -s distributed.strategy=spatial_parallel -s distributed.device_weights=$w
+  done
+}
+for sync in 1 5; do
+  dynamic_bands "dynamic bands foraging sync $sync" "$cfgdir/foraging-small.yaml" [5,1] [5,1,1,1] -n 60 -t 2 \
+    -s agents.count=6000 -s agents.capacity=30000 -s distributed.sync_frequency=$sync -s run.snapshot_every=0 -o out.h5
+done
+for sync in 1 3; do
+  dynamic_bands "dynamic bands circles sync $sync" "$cfgdir/circles-small.yaml" [3,1] [2,1,1,1] -n 20 -t 2 \
+    -s agents.count=8000 -s agents.capacity=8000 -s model.params.radius=1.0 -s model.params.repulse=0.5 \
+    -s distributed.sync_frequency=$sync -s run.snapshot_every=0 -o out.h5
+done
 
 # births and deaths really happen in the foraging runs above
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 40 -R 2 -s agents.count=3000 -o out.h5 >summary.txt 2>err.log

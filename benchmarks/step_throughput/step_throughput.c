@@ -1,7 +1,7 @@
 /* step_throughput: agent-steps per second of a model on a backend.
  *
  *   step_throughput [-m MODEL] [-a AGENTS] [-n STEPS] [-w WARMUP] [-t THREADS] [-b cpu|cuda]
- *                   [-c CONFIG] [-s key=value]... [--bytes B] [--csv FILE]
+ *                   [-c CONFIG] [-s key=value]... [--bytes B] [--csv FILE] [--times FILE]
  *
  * Builds the simulation from a config (default configs/<model>-10m.yaml). A different agent
  * count keeps the config's density and capacity ratio: the world's sides scale by
@@ -11,7 +11,8 @@
  * apart (their share of the step). On CUDA: steps are timed to the end of their device work,
  * the device-to-device copy bandwidth is measured in the same run, and --bytes (bytes moved
  * per agent-step, as measured by ncu: benchmarks/gpu_throughput.sh) gives the fraction of
- * that bandwidth reached. Appends one CSV row per run with the hardware, commit and date.
+ * that bandwidth reached. Appends one CSV row per run with the hardware, commit and date;
+ * --times writes every timed step's ms (step, then its statistics), in step order.
  * Not a test: the numbers depend on the machine. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -63,12 +64,25 @@ static void cpu_name(char *buf, size_t n) {
 
 static void die_usage(const char *msg) {
   fprintf(stderr, "step_throughput: %s\nusage: step_throughput [-m MODEL] [-a AGENTS] [-n STEPS] [-w WARMUP] "
-                  "[-t THREADS] [-b cpu|cuda] [-c CONFIG] [-s key=value]... [--bytes B] [--csv FILE]\n", msg);
+                  "[-t THREADS] [-b cpu|cuda] [-c CONFIG] [-s key=value]... [--bytes B] [--csv FILE] [--times FILE]\n",
+          msg);
   exit(2);
 }
 
+/* Every timed step's ms, in step order: "step,ms,stats_ms". */
+static void write_times(const char *path, const double *ms, const double *ms_stats, long long steps) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "step_throughput: cannot write %s\n", path);
+    return;
+  }
+  fprintf(f, "step,ms,stats_ms\n");
+  for (long long s = 0; s < steps; s++) fprintf(f, "%lld,%.4f,%.4f\n", s, ms[s], ms_stats[s]);
+  fclose(f);
+}
+
 int main(int argc, char **argv) {
-  const char *model = "movement", *config = NULL, *csv = NULL, *backend = "cpu";
+  const char *model = "movement", *config = NULL, *csv = NULL, *times = NULL, *backend = "cpu";
   double bytes_per_agent_step = 0;
   long long agents = 1000000, steps = 20, warmup = 3, threads = 0;
   char *set[MAX_SET + EXTRA_SET];
@@ -89,6 +103,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(a, "-b") || !strcmp(a, "--backend")) backend = v;
     else if (!strcmp(a, "--bytes")) bytes_per_agent_step = atof(v);
     else if (!strcmp(a, "--csv")) csv = v;
+    else if (!strcmp(a, "--times")) times = v;
     else die_usage("unknown option");
   }
   if (agents < 1 || steps < 1 || warmup < 0) die_usage("agents and steps must be positive");
@@ -150,6 +165,7 @@ int main(int argc, char **argv) {
       agent_steps += (double)n;
     }
   }
+  if (times) write_times(times, ms, ms_stats, steps);
   qsort(ms, (size_t)steps, sizeof *ms, compare_double);
   qsort(ms_stats, (size_t)steps, sizeof *ms_stats, compare_double);
   double median = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);

@@ -119,8 +119,8 @@ static const myr_column_desc circles_columns[CIRCLES_COLUMNS] = {
 static const myr_stat_desc circles_stats[CIRCLES_STATS] = {
     [CIRCLES_STAT_NEIGHBOURS] = {"mean_neighbours", "other agents within the radius, per agent-step"},
     [CIRCLES_STAT_CANDIDATES] = {"mean_candidates",
-                                 "entries read from the 27 bins around an agent (self included), per agent-step: "
-                                 "FLAME GPU's mean_message_count"},
+                                 "entries read from the bins a walk visits (self included), per agent-step: at "
+                                 "bins_per_radius 1 the 27 bins around it, FLAME GPU's mean_message_count"},
     [CIRCLES_STAT_DRIFT] = {"mean_drift",
                             "distance moved per agent-step (falls as the model settles: the benchmark's "
                             "validation measure)"},

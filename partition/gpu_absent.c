@@ -39,6 +39,18 @@ myr_status myr_nccl_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   (void)r, (void)sim;
   return no_nccl(err);
 }
+myr_status myr_nccl_move_agents(myr_rank *r, myr_sim *sim, const int64_t *flow, myr_error *err) {
+  (void)r, (void)sim, (void)flow;
+  return no_nccl(err);
+}
+myr_status myr_nccl_spatial_count_rows(myr_rank *r, myr_sim *sim, int64_t *count, myr_error *err) {
+  (void)r, (void)sim, (void)count;
+  return no_nccl(err);
+}
+myr_status myr_nccl_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err) {
+  (void)r, (void)sim, (void)old_row0;
+  return no_nccl(err);
+}
 myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,
                                myr_error *err) {
   (void)r, (void)sim, (void)v, (void)phase, (void)stream;

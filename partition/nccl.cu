@@ -416,17 +416,11 @@ static myr_status ghost_peers(nccl_rank *k, const myr_spatial *sp, myr_error *er
   return MYR_OK;
 }
 
-extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp, myr_error *err) {
-  nccl_rank *k = (nccl_rank *)r->team;
-  k->sp = sp;
-  int most = 2 * sp->halo + 2;
-  row_run *scratch = (row_run *)calloc((size_t)most, sizeof *scratch);
-  k->halo = (row_run *)calloc((size_t)most, sizeof *k->halo);
-  k->given = (row_run *)calloc((size_t)most * (size_t)sp->size, sizeof *k->given);
-  if (!scratch || !k->halo || !k->given) {
-    free(scratch);
-    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo runs");
-  }
+/* The halo runs (this rank's, and its rows in the others'), the bands on the device, and the
+ * ghosts' peers, from sp's present bands: at attach, and again when the bands move. */
+static myr_status plan_halos(myr_rank *r, nccl_rank *k, const myr_spatial *sp, myr_error *err) {
+  row_run *scratch = (row_run *)calloc((size_t)(2 * sp->halo + 2), sizeof *scratch);
+  if (!scratch) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo runs");
   k->n_halo = runs_of(sp, r->index, k->halo);
   k->n_given = 0;
   for (int q = 0; q < sp->size; q++) { /* q's halo runs that this rank owns, in q's order */
@@ -439,12 +433,24 @@ extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp
       }
   }
   free(scratch);
-  CU(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1)));
   CU(cudaMemcpy(k->row0, sp->row0, sizeof(int32_t) * (size_t)(sp->size + 1), cudaMemcpyHostToDevice));
-  if (sp->by_bins) {
-    myr_status s = ghost_peers(k, sp, err);
-    if (s != MYR_OK) return s;
-  }
+  if (!sp->by_bins) return MYR_OK;
+  cudaFree(k->ghost_start);
+  cudaFree(k->ghost_peer);
+  k->ghost_start = k->ghost_peer = NULL;
+  return ghost_peers(k, sp, err);
+}
+
+extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp, myr_error *err) {
+  nccl_rank *k = (nccl_rank *)r->team;
+  k->sp = sp;
+  int most = 2 * sp->halo + 2; /* runs of a halo of 2 x halo rows */
+  k->halo = (row_run *)calloc((size_t)most, sizeof *k->halo);
+  k->given = (row_run *)calloc((size_t)most * (size_t)sp->size, sizeof *k->given);
+  if (!k->halo || !k->given) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo runs");
+  CU(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1)));
+  myr_status s = plan_halos(r, k, sp, err);
+  if (s != MYR_OK) return s;
   r->sync_layers = myr_nccl_spatial_sync;
   r->migrate = myr_nccl_spatial_migrate;
   return MYR_OK;
@@ -728,8 +734,10 @@ static double seconds_now(void) {
 
 static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err);
 
-/* Migration is synchronous (counts decide the receives), so its wall time is communication. */
+/* Migration is synchronous (counts decide the receives), so its wall time is communication;
+ * the step's kernels still running when it starts are not (they are the rank's compute). */
 extern "C" myr_status myr_nccl_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
+  CU(cudaStreamSynchronize((cudaStream_t)myr_cuda_stream_of(sim)));
   double t0 = seconds_now();
   myr_status s = migrate(r, sim, err);
   r->seconds_comm += seconds_now() - t0;
@@ -771,4 +779,98 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   }
   if (s == MYR_OK && sp->by_bins) s = exchange_ghosts(r, k, sp, sim, err); /* for the next snapshot */
   return release_counts(r, k, sp, s, err); /* nobody refills sp->moves before all have read it */
+}
+
+/* ---- balance dynamic on GPU ranks (partition/balance.h decides, team.c calls) ------------------ */
+
+extern "C" myr_status myr_cuda_compact(myr_sim *sim, myr_error *err);
+extern "C" myr_status myr_cuda_take_last(myr_sim *sim, int64_t k, void **buf, size_t *cap, myr_error *err);
+extern "C" myr_status myr_cuda_count_rows(myr_sim *sim, int ycol, const myr_nbr_view *bins, int32_t height,
+                                          int64_t *count, myr_error *err);
+
+/* data_parallel: boundary by boundary, left to right as both ranks of each see it, the giver's
+ * last agents go to the taker as packed rows (one send and one receive on the ranks' streams).
+ * The caller has checked that every taker has the slots, so no rank waits for rows that never
+ * come. */
+extern "C" myr_status myr_nccl_move_agents(myr_rank *r, myr_sim *sim, const int64_t *flow, myr_error *err) {
+  nccl_rank *k = (nccl_rank *)r->team;
+  int me = r->index;
+  size_t row = (size_t)myr_cuda_agent_row_bytes(sim);
+  for (int b = 0; b + 1 < r->count; b++) {
+    int64_t n = flow[b] < 0 ? -flow[b] : flow[b];
+    int from = flow[b] > 0 ? b : b + 1, to = flow[b] > 0 ? b + 1 : b;
+    if (n == 0 || (me != from && me != to)) continue;
+    myr_status s = MYR_OK;
+    if (me == from) {
+      if ((s = myr_cuda_take_last(sim, n, &k->out_rows, &k->out_cap, err)) != MYR_OK) return s;
+      NCCL_TRY(ncclSend(k->out_rows, (size_t)n * row, ncclUint8, to, k->comm, k->stream), "ncclSend");
+      CU(cudaStreamSynchronize(k->stream));
+      r->bytes_moved += (double)n * (double)row;
+    } else {
+      if (!grow(&k->in_rows, &k->in_cap, (size_t)n * row))
+        return myr_fail(err, MYR_ERR_NOMEM, "balance dynamic: no room for %lld arriving agents", (long long)n);
+      NCCL_TRY(ncclRecv(k->in_rows, (size_t)n * row, ncclUint8, from, k->comm, k->stream), "ncclRecv");
+      CU(cudaStreamSynchronize(k->stream));
+      if ((s = myr_cuda_immigrate(sim, k->in_rows, n, err)) != MYR_OK) return s;
+    }
+  }
+  return MYR_OK;
+}
+
+/* spatial_parallel: count[y] += this rank's agents in row y. */
+extern "C" myr_status myr_nccl_spatial_count_rows(myr_rank *r, myr_sim *sim, int64_t *count, myr_error *err) {
+  const myr_spatial *sp = ((nccl_rank *)r->team)->sp;
+  const int *pos = sim->model->position_columns ? sim->model->position_columns : sim->model->cell_columns;
+  return myr_cuda_count_rows(sim, sp->by_bins ? sp->ycol : pos[1], sp->by_bins ? &sp->bins : NULL, sp->height, count,
+                             err);
+}
+
+/* Every layer's rows that changed owner, from the old owner (old_row0) to the new (sp->row0). */
+static myr_status hand_rows(myr_rank *r, nccl_rank *k, myr_sim *sim, const int32_t *old0, myr_error *err) {
+  const myr_spatial *sp = k->sp;
+  const myr_model *m = sim->model;
+  if (m->n_layers == 0) return MYR_OK;
+  myr_view v;
+  void *vs = NULL;
+  if (!myr_cuda_device_view(sim, &v, &vs)) return myr_fail(err, MYR_ERR_INTERNAL, "rank %d is not on a GPU", r->index);
+  myr_status begun = begin_exchange(r, k, (cudaStream_t)vs, err);
+  if (begun != MYR_OK) return begun;
+  const int32_t *new0 = sp->row0;
+  int me = r->index;
+  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+  for (int l = 0; l < m->n_layers; l++) {
+    size_t rb = row_bytes(sp, m, l);
+    for (int q = 0; q < sp->size; q++) {
+      if (q == me) continue;
+      int32_t lo = old0[me] > new0[q] ? old0[me] : new0[q], hi = old0[me + 1] < new0[q + 1] ? old0[me + 1] : new0[q + 1];
+      if (lo < hi) { /* mine before, q's now */
+        NCCL_TRY(ncclSend((char *)v.layer[l] + (size_t)lo * rb, (size_t)(hi - lo) * rb, ncclUint8, q, k->comm, k->stream),
+                 "ncclSend");
+        r->bytes_moved += (double)(hi - lo) * (double)rb;
+      }
+      lo = old0[q] > new0[me] ? old0[q] : new0[me];
+      hi = old0[q + 1] < new0[me + 1] ? old0[q + 1] : new0[me + 1];
+      if (lo < hi) /* q's before, mine now */
+        NCCL_TRY(ncclRecv((char *)v.layer[l] + (size_t)lo * rb, (size_t)(hi - lo) * rb, ncclUint8, q, k->comm, k->stream),
+                 "ncclRecv");
+    }
+  }
+  NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
+  return end_exchange(k, (cudaStream_t)vs, err);
+}
+
+/* The bands moved (sp->row0; they were old_row0): rows to their new owners, halos planned and
+ * refreshed as after a sync's last point, agents (and ghosts) to the band they stand in. */
+extern "C" myr_status myr_nccl_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err) {
+  nccl_rank *k = (nccl_rank *)r->team;
+  myr_status s = hand_rows(r, k, sim, old_row0, err);
+  if (s == MYR_OK) s = plan_halos(r, k, k->sp, err);
+  if (s == MYR_OK && sim->model->n_layers > 0) {
+    myr_view v;
+    void *vs = NULL;
+    myr_cuda_device_view(sim, &v, &vs);
+    s = myr_nccl_spatial_sync(r, sim, &v, MYR_SYNC_AFTER_CELLS_END, vs, err);
+  }
+  if (s == MYR_OK) s = myr_nccl_spatial_migrate(r, sim, err);
+  return s == MYR_OK ? myr_cuda_compact(sim, err) : s;
 }

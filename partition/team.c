@@ -154,11 +154,6 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
                         (long long)cfg->sync_frequency, m->max_speed);
     }
   }
-  if (cfg->balance == MYR_BALANCE_DYNAMIC && t->size > 1 && t->gpu)
-    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic %s on CPU ranks only for now (threads or "
-                    "processes, run.backend: cpu), not on GPU ranks; there use balance: proportional with "
-                    "distributed.device_weights", cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL
-                        ? "moves spatial_parallel's band boundaries" : "moves data_parallel's agents between ranks");
   if (t->size == 1) return MYR_OK;
   for (int l = 0; l < m->n_layers; l++) {
     myr_type ty = m->layers[l].type;
@@ -527,6 +522,26 @@ static void measure_rates(myr_team *t, double *rate) {
   if (t->mpi) myr_mpi_sum_f64(rate, t->size);
 }
 
+static myr_status move_gpu_rank(myr_team *t, int r, void *flow, myr_error *err) {
+  return myr_nccl_move_agents(&t->rank[r], t->sim[r], (const int64_t *)flow, err);
+}
+
+/* GPU ranks: the flows (from the populations n, before) leave every local taker within its
+ * slots at every boundary; under mpirun every process learns of one that would not. */
+static myr_status gpu_room(myr_team *t, const int64_t *n_after, const int64_t *flow, myr_error *err) {
+  myr_status s = MYR_OK;
+  for (int r = 0; r < t->local && s == MYR_OK; r++) {
+    int g = t->base + r;
+    int64_t held = t->sim[r]->agents.n; /* slots in use: arrivals go after them */
+    int64_t in = (g > 0 && flow[g - 1] > 0 ? flow[g - 1] : 0) + (g + 1 < t->size && flow[g] < 0 ? -flow[g] : 0);
+    if (held + in > t->sim[r]->agents.capacity)
+      s = myr_fail(err, MYR_ERR_CAPACITY, "balance dynamic: rank %d would hold %lld agents (%lld after the move) but "
+                   "has %lld slots; raise agents.capacity", g, (long long)(held + in), (long long)n_after[g],
+                   (long long)t->sim[r]->agents.capacity);
+  }
+  return t->mpi ? myr_team_agree(t, s, err) : s;
+}
+
 /* data_parallel: agents cross the boundaries between neighbouring ranks toward the shares. */
 static myr_status move_agents(myr_team *t, const double *share, myr_error *err) {
   int64_t n[t->size], flow[t->size];
@@ -534,17 +549,22 @@ static myr_status move_agents(myr_team *t, const double *share, myr_error *err) 
   for (int r = 0; r < t->local; r++) n[t->base + r] = myr_sim_population(t->sim[r]);
   if (t->mpi) myr_mpi_sum_i64(n, t->size);
   myr_balance_flows(n, share, t->size, flow);
+  if (t->gpu) { /* every taker has the slots, or no rank starts a transfer that would wait forever */
+    myr_status s = gpu_room(t, n, flow, err);
+    return s != MYR_OK ? s : for_each_rank(t, move_gpu_rank, flow, err);
+  }
   return t->mpi ? myr_balance_move_processes(t->sim[0], &t->rank[0], flow, err)
                 : myr_balance_move_threads(t->sim, t->rank, t->size, flow, err);
 }
 
 static myr_status count_rank(myr_team *t, int r, void *count, myr_error *err) {
-  (void)err;
+  if (t->gpu) return myr_nccl_spatial_count_rows(&t->rank[r], t->sim[r], (int64_t *)count, err);
   myr_spatial_count_rows(&t->spatial, t->sim[r], (int64_t *)count);
   return MYR_OK;
 }
 
 static myr_status shift_rank(myr_team *t, int r, void *old_row0, myr_error *err) {
+  if (t->gpu) return myr_nccl_spatial_shift(&t->rank[r], t->sim[r], (const int32_t *)old_row0, err);
   if (t->mpi) return myr_spatial_mpi_shift(&t->rank[r], t->sim[r], (const int32_t *)old_row0, err);
   return myr_spatial_shift(&t->rank[r], t->sim[r], (const int32_t *)old_row0, err);
 }

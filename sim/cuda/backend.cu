@@ -728,6 +728,83 @@ extern "C" myr_status myr_cuda_immigrate(myr_sim *sim, const void *rows, int64_t
   return MYR_OK;
 }
 
+__global__ void slots_from(int32_t *slot, int64_t first, int64_t m) {
+  for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x)
+    slot[j] = (int32_t)(first + j);
+}
+
+/* balance dynamic (partition/): packs the rank's last k agents (after removing any dead) into
+ * *buf (device, grown as needed) as myr_cuda_immigrate takes them, and removes them here.
+ * Synchronous. */
+extern "C" myr_status myr_cuda_take_last(myr_sim *sim, int64_t k, void **buf, size_t *cap, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  myr_status s = myr_cuda_compact(sim, err);
+  if (s != MYR_OK || k <= 0) return s;
+  myr_view v = device_view(sim);
+  if (k > v.n)
+    return myr_fail(err, MYR_ERR_INTERNAL, "balance dynamic: %lld agents to give, %lld held", (long long)k,
+                    (long long)v.n);
+  agent_cols a = persistent_cols(sim, &v);
+  size_t need = (size_t)k * (size_t)a.row;
+  if (need > *cap) {
+    cudaFree(*buf);
+    *buf = NULL;
+    *cap = 0;
+    CU(cudaMalloc(buf, need));
+    *cap = need;
+  }
+  int32_t *slot = (int32_t *)(d->scratch + (size_t)v.capacity * 8);
+  slots_from<<<myr_cuda_blocks(k), MYR_CUDA_THREADS, 0, d->stream>>>(slot, v.n - k, k);
+  CU(cudaGetLastError());
+  pack_rows<<<myr_cuda_blocks(k), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, a, slot, k, (char *)*buf);
+  CU(cudaGetLastError());
+  CU(cudaMemsetAsync(v.alive + (v.n - k), 0, (size_t)k, d->stream)); /* the slots a later birth reuses */
+  CU(cudaStreamSynchronize(d->stream));
+  sim->agents.n = v.n - k;
+  return MYR_OK;
+}
+
+/* The row (grid row, or bin along y of the f32 column ycol with by_bins) of every alive agent
+ * counted into count[height] (device). */
+__global__ void row_counts(const int32_t *y, const float *yf, myr_nbr_view bins, int by_bins, const uint8_t *alive,
+                           int64_t n, unsigned long long *count) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    if (alive[i]) atomicAdd(&count[by_bins ? myr_nbr_bin(&bins, 1, yf[i]) : y[i]], 1ull);
+}
+
+/* balance dynamic under spatial_parallel: count[y] += the rank's alive agents in row y (see
+ * myr_cuda_emigrate for ycol and bins), touching only rows that hold some (after a migration a
+ * rank's agents stand in its own band). Synchronous. */
+extern "C" myr_status myr_cuda_count_rows(myr_sim *sim, int ycol, const myr_nbr_view *bins, int32_t height,
+                                          int64_t *count, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  myr_view v = device_view(sim);
+  if (v.n == 0 || height <= 0) return MYR_OK;
+  unsigned long long *dcount = NULL;
+  int64_t *host = (int64_t *)malloc(sizeof(int64_t) * (size_t)height);
+  if (!host) return myr_fail(err, MYR_ERR_NOMEM, "cannot count agents in %d rows", height);
+  myr_nbr_view no_bins;
+  memset(&no_bins, 0, sizeof no_bins);
+  cudaError_t e = cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)height, d->stream);
+  if (e == cudaSuccess) e = cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)height, d->stream);
+  if (e == cudaSuccess) {
+    row_counts<<<myr_cuda_blocks(v.n), MYR_CUDA_THREADS, 0, d->stream>>>(
+        bins ? NULL : (const int32_t *)v.col[ycol], bins ? (const float *)v.col[ycol] : NULL, bins ? *bins : no_bins,
+        bins != NULL, v.alive, v.n, dcount);
+    e = cudaGetLastError();
+  }
+  if (e == cudaSuccess)
+    e = cudaMemcpyAsync(host, dcount, sizeof(int64_t) * (size_t)height, cudaMemcpyDeviceToHost, d->stream);
+  if (dcount) cudaFreeAsync(dcount, d->stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(d->stream);
+  if (e == cudaSuccess) /* only rows holding agents: other ranks' threads add their own rows at once */
+    for (int32_t y = 0; y < height; y++)
+      if (host[y]) count[y] += host[y];
+  free(host);
+  CU(e);
+  return MYR_OK;
+}
+
 extern "C" void *myr_cuda_stream_of(const myr_sim *sim) { return ((const cuda_state *)sim->device)->stream; }
 
 /* ---- sorting agents by cell ---------------------------------------------------------------- */

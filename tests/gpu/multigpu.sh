@@ -2,7 +2,8 @@
 # the CPU backend's and that of 2 and 4 GPUs driven by threads (--gpus) and by one process per
 # GPU (mpirun), for foraging (births, deaths, contested cells), epidemic and movement, with
 # sync windows of 1 and 5, and for MCTS decisions; spatial_parallel bands for foraging,
-# movement, epidemic and circles, by threads and by processes (counts over MPI, rows over NCCL).
+# movement, epidemic and circles, by threads and by processes (counts over MPI, rows over NCCL);
+# balance dynamic (agents, or band boundaries, moving between GPUs).
 # Exits 77 (skipped) with fewer than 2 GPUs.
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
@@ -78,6 +79,32 @@ circles_spatial() {
   done
 }
 circles_spatial
+
+# balance dynamic on GPU ranks: from a 5 : 1 split (5 : 1 : 1 : 1 on 4 GPUs; 3 : 1 and 2 : 1 : 1 : 1
+# for circles, whose bins' halo is wider) every 5 steps agents cross between neighbouring GPUs
+# (data_parallel) or the band boundaries move with their rows, halos, agents and ghosts
+# (spatial_parallel), over NCCL, threads and processes alike. The hash is 1 GPU's, and rank 0 ends
+# with fewer agents than on the split as cut (populations large enough that a GPU's step time
+# follows its agents).
+dynamic_gpus() { # dynamic_gpus LABEL CONFIG W2 W4 ARGS...
+  local label=$1 config=$2 w2=$3 w4=$4 g1 n w; shift 4
+  g1=$(run_hash "$config" "$@" -b cuda -g 1)
+  for n in $counts; do
+    w=$w2; [ $n = 4 ] && w=$w4
+    check_rebalanced "$label: $n GPUs (threads)" "$g1" "$MYRIAD_BIN" run "$config" "$@" -b cuda -g $n \
+      -s distributed.device_weights=$w
+    check_rebalanced "$label: $n GPUs (mpirun)" "$g1" mpi $n "$MYRIAD_BIN" run "$config" "$@" -b cuda \
+      -s distributed.device_weights=$w
+  done
+}
+big=(-n 40 -s agents.count=4000000 -s agents.capacity=8000000 -s world.width=2048 -s world.height=2048
+     -s run.snapshot_every=0 -o out.h5)
+dynamic_gpus "dynamic foraging" "$cfgdir/foraging-small.yaml" [5,1] [5,1,1,1] "${big[@]}"
+dynamic_gpus "dynamic bands foraging sync 5" "$cfgdir/foraging-small.yaml" [5,1] [5,1,1,1] "${big[@]}" \
+  -s distributed.strategy=spatial_parallel -s distributed.sync_frequency=5
+dynamic_gpus "dynamic bands circles" "$cfgdir/circles-small.yaml" [3,1] [2,1,1,1] -n 30 -s agents.count=2000000 \
+  -s agents.capacity=2000000 -s model.params.repulse=0.5 -s distributed.strategy=spatial_parallel \
+  -s run.snapshot_every=0 -o out.h5
 
 # Training on GPU ranks (train.enabled): every GPU's finished samples merged into rank 0's replay
 # in the global order, rank 0's update, its weights uploaded to every GPU. 1, 2 and 4 GPUs by

@@ -114,9 +114,13 @@ struct myr_sim {
   myr_rank *rank;
   int owns_cells;
   uint64_t first_id;
-  /* The cells this rank runs the cell functions (sync, statistics) on: [cells_first,
-   * cells_first + cells_n), all of them unless a partition owns only a band of rows. */
+  /* The cells this rank runs the cell functions (sync, statistics) on: of the whole rows
+   * [cells_first, cells_first + cells_n), the columns [cells_x0, cells_x0 + cells_nx) of each;
+   * all of them unless a partition owns only a band of rows (whole rows: cells_nx = width) or a
+   * tile of spatial_parallel's grid: [px, py] (part of each row; CPU backend only, as the
+   * partition allows tiles on CPU ranks only). */
   int64_t cells_first, cells_n;
+  int32_t cells_x0, cells_nx;
   /* The neighbour snapshot, for models with nbr_dims: the CPU backend's (sim/neighbours.c)
    * and a device backend's (sim/cuda/neighbours.cu). */
   struct myr_nbr_state *nbr;
@@ -208,7 +212,8 @@ size_t myr_sim_bytes_per_cell(const myr_model *m);
  * `flow_total` in a fixed chunk order. Exposed for the backends and tests. */
 void myr_parallel_ranges(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int64_t n,
                          int n_flows, int64_t *flow_total);
-/* The same over this rank's cells [sim->cells_first, + sim->cells_n). */
+/* The same over this rank's cells: [sim->cells_first, + sim->cells_n), of each row its columns
+ * [sim->cells_x0, + sim->cells_nx) (a tile: fn gets ranges within one row). */
 void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int n_flows, int64_t *flow_total);
 
 #ifdef __cplusplus

@@ -128,6 +128,8 @@ myr_status myr_sim_create_empty_part(const myr_config *cfg, int64_t capacity, my
   sim->owns_cells = 1;
   sim->cells_first = 0;
   sim->cells_n = cfg->width * cfg->height;
+  sim->cells_x0 = 0;
+  sim->cells_nx = (int32_t)cfg->width;
   if ((s = alloc_agents(sim, capacity, err)) != MYR_OK ||
       (s = alloc_grid(sim, err)) != MYR_OK || (s = myr_search_start(sim, err)) != MYR_OK) {
     myr_sim_destroy(sim);

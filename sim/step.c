@@ -154,17 +154,34 @@ static myr_status publish_flows(myr_sim *sim, myr_error *err) {
   return MYR_OK;
 }
 
+/* fn over the cells [b, e) of this rank's own, counted row by row along its columns: one
+ * call for whole rows (a contiguous range), else one per row the range touches. */
+static void cells_in(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int64_t b, int64_t e, int64_t *flow) {
+  int64_t width = sim->grid.width, nx = sim->cells_nx, first = sim->cells_first;
+  if (nx == width) {
+    fn(v, first + b, first + e, flow);
+    return;
+  }
+  for (int64_t k = b; k < e;) {
+    int64_t row = k / nx, end = (row + 1) * nx < e ? (row + 1) * nx : e;
+    int64_t at = first + row * width + sim->cells_x0 + (k - row * nx);
+    fn(v, at, at + (end - k), flow);
+    k = end;
+  }
+}
+
 void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int n_flows, int64_t *flow_total) {
-  if (!fn || sim->cells_n <= 0) return;
-  int64_t size = range_size(sim, sim->cells_n), items = (sim->cells_n + size - 1) / size, first = sim->cells_first;
+  int64_t width = sim->grid.width, cells = sim->cells_nx == width ? sim->cells_n : sim->cells_n / width * sim->cells_nx;
+  if (!fn || cells <= 0) return;
+  int64_t size = range_size(sim, cells), items = (cells + size - 1) / size;
 #pragma omp parallel num_threads(sim->threads)
   {
     int64_t local[MYR_MAX_FLOWS] = {0};
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; it++) {
       int64_t flow[MYR_MAX_FLOWS] = {0};
-      int64_t b = it * size, e = b + size < sim->cells_n ? b + size : sim->cells_n;
-      fn(v, first + b, first + e, flow);
+      int64_t b = it * size, e = b + size < cells ? b + size : cells;
+      cells_in(sim, v, fn, b, e, flow);
       for (int f = 0; f < n_flows; f++) local[f] += flow[f];
     }
     if (n_flows > 0) {

@@ -1,6 +1,7 @@
-/* spatial_parallel on the host transport (spatial.h). Every exchange pulls: a rank reads the
- * other ranks' rows (or agents, for ghosts) between two barriers and writes only its own
- * memory. */
+/* spatial_parallel on the host transport (spatial.h), and the tiles' geometry both CPU
+ * transports share: the bands of rows and columns, each rank's halo as spans. Every exchange
+ * pulls: a rank reads the other ranks' cells (or agents, for ghosts) between two barriers and
+ * writes only its own memory. */
 #include "partition/spatial.h"
 
 #include <omp.h>
@@ -10,156 +11,238 @@
 #include "partition/spatial_internal.h" /* halo lists, row helpers, layer picks, boxes */
 #include "sim/sim_internal.h"
 
+/* ---- the tiles --------------------------------------------------------------------------- */
+
 int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows) {
-  const halo_rows *h = &halos_of(sp)[r];
+  const rank_halo *h = &halos_of(sp)[r];
   *rows = h->rows;
-  return h->n;
+  return h->n_rows;
 }
 
-int myr_spatial_owner(const myr_spatial *sp, int32_t y) {
-  int lo = 0, hi = sp->size - 1;
-  while (lo < hi) { /* the last rank whose first row is <= y */
-    int mid = (lo + hi + 1) / 2;
-    if (sp->row0[mid] <= y) lo = mid;
-    else hi = mid - 1;
+int myr_spatial_owner(const myr_spatial *sp, int32_t y) { return sp->row_band[y]; }
+
+int myr_spatial_owner_at(const myr_spatial *sp, int32_t x, int32_t y) {
+  return sp->row_band[y] * sp->px + sp->col_band[x];
+}
+
+void myr_spatial_tile(const myr_spatial *sp, int r, int32_t *x0, int32_t *nx, int32_t *y0, int32_t *ny) {
+  int rx = r % sp->px, ry = r / sp->px;
+  *x0 = sp->col0[rx], *nx = sp->col0[rx + 1] - sp->col0[rx];
+  *y0 = sp->row0[ry], *ny = sp->row0[ry + 1] - sp->row0[ry];
+}
+
+size_t myr_spatial_copy_tile(const myr_spatial *sp, int r, size_t es, const void *from, int from_packed, void *to,
+                             int to_packed) {
+  int32_t x0, nx, y0, ny;
+  myr_spatial_tile(sp, r, &x0, &nx, &y0, &ny);
+  size_t row = (size_t)nx * es;
+  for (int32_t k = 0; k < ny; k++) {
+    size_t in_grid = ((size_t)(y0 + k) * (size_t)sp->width + (size_t)x0) * es, in_tile = (size_t)k * row;
+    memcpy((char *)to + (to_packed ? in_tile : in_grid), (const char *)from + (from_packed ? in_tile : in_grid), row);
   }
-  return lo;
+  return row * (size_t)ny;
 }
 
-static int cmp_row(const void *a, const void *b) {
-  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-  return (x > y) - (x < y);
+/* band[v] = the band of cuts[0 .. bands] that holds v. */
+static void mark_bands(int32_t *band, const int32_t *cuts, int bands) {
+  for (int b = 0; b < bands; b++)
+    for (int32_t v = cuts[b]; v < cuts[b + 1]; v++) band[v] = b;
 }
 
-/* The rows within `halo` of rank r's band that another rank owns (wrapped on a torus), into
- * h->rows (room for 2 x halo rows). */
-static void find_halo(const myr_spatial *sp, int r, halo_rows *h) {
+/* near[v] = 1 for the v of [0, n) within `halo` of [lo, hi), its own included; wrapped on a
+ * torus, else cut at the edges. */
+static void mark_near(uint8_t *near, int32_t n, int32_t lo, int32_t hi, int32_t halo, int wrap) {
+  int64_t from = (int64_t)lo - halo, to = (int64_t)hi + halo;
+  memset(near, 0, (size_t)n);
+  if (wrap && to - from >= n) from = 0, to = n;
+  if (!wrap) from = from < 0 ? 0 : from, to = to > n ? n : to;
+  for (int64_t v = from; v < to; v++) near[((v % n) + n) % n] = 1;
+}
+
+/* The columns near band rx of columns as pieces: runs of columns of one band (owner = that
+ * band of columns), in column order; at most px + 1 (two runs where the near columns wrap, cut
+ * at the px - 1 boundaries). */
+static int column_pieces(const myr_spatial *sp, int rx, halo_span *out) {
+  const uint8_t *near = sp->near_cols + (size_t)rx * (size_t)sp->width;
   int n = 0;
-  for (int32_t d = 1; d <= sp->halo; d++) {
-    int32_t near[2] = {sp->row0[r] - d, sp->row0[r + 1] - 1 + d}; /* below and above the band */
-    for (int k = 0; k < 2; k++) {
-      int32_t y = sp->wrap ? (near[k] % sp->height + sp->height) % sp->height : near[k];
-      if (y >= 0 && y < sp->height && myr_spatial_owner(sp, y) != r) h->rows[n++] = y;
+  for (int32_t x = 0; x < sp->width; x++) {
+    if (!near[x]) continue;
+    if (n > 0 && out[n - 1].x0 + out[n - 1].n == x && out[n - 1].owner == sp->col_band[x]) out[n - 1].n++;
+    else out[n++] = (halo_span){0, x, 1, sp->col_band[x]};
+  }
+  return n;
+}
+
+/* Rank r's halo spans, in row order and column order within a row, into h (up to its room);
+ * returns how many there are. A band's halo: the near rows others own, whole. */
+static int find_halo(const myr_spatial *sp, int r, rank_halo *h) {
+  halo_span piece[sp->px + 2];
+  int pieces = column_pieces(sp, r % sp->px, piece), n = 0;
+  const uint8_t *near = sp->near_rows + (size_t)(r / sp->px) * (size_t)sp->height;
+  for (int32_t y = 0; y < sp->height; y++) {
+    if (!near[y]) continue;
+    for (int k = 0; k < pieces; k++) {
+      int owner = sp->row_band[y] * sp->px + piece[k].owner;
+      if (owner == r) continue;
+      if (h && n < h->cap) h->spans[n] = (halo_span){y, piece[k].x0, piece[k].n, owner};
+      n++;
     }
   }
-  qsort(h->rows, (size_t)n, sizeof *h->rows, cmp_row);
-  h->n = 0;
-  for (int k = 0; k < n; k++)
-    if (h->n == 0 || h->rows[h->n - 1] != h->rows[k]) h->rows[h->n++] = h->rows[k];
+  return n;
 }
 
-/* Which rows lie in each rank's halo (rows are neighbour bins: ghosts are picked by it). */
-static void mark_halos(myr_spatial *sp) {
-  memset(sp->in_halo, 0, (size_t)sp->size * (size_t)sp->height);
+/* Every rank's halo spans, and the distinct rows they cover, for the bands row0. */
+static void refresh_halos(myr_spatial *sp) {
+  mark_bands(sp->row_band, sp->row0, sp->py);
+  for (int ry = 0; ry < sp->py; ry++)
+    mark_near(sp->near_rows + (size_t)ry * (size_t)sp->height, sp->height, sp->row0[ry], sp->row0[ry + 1], sp->halo,
+              sp->wrap);
   for (int r = 0; r < sp->size; r++) {
-    const int32_t *rows;
-    int n = myr_spatial_halo_rows(sp, r, &rows);
-    for (int k = 0; k < n; k++) sp->in_halo[(size_t)r * (size_t)sp->height + (size_t)rows[k]] = 1;
+    rank_halo *h = &halos_of(sp)[r];
+    int n = find_halo(sp, r, h);
+    h->n = n < h->cap ? n : h->cap; /* room: every span (open_halo) */
+    h->n_rows = 0;
+    for (int k = 0; k < h->n; k++)
+      if (h->n_rows == 0 || h->rows[h->n_rows - 1] != h->spans[k].y) h->rows[h->n_rows++] = h->spans[k].y;
   }
 }
 
 void myr_spatial_set_bands(myr_spatial *sp, const int32_t *row0) {
-  memcpy(sp->row0, row0, sizeof(int32_t) * (size_t)(sp->size + 1));
-  halo_rows *h = halos_of(sp);
-  for (int r = 0; r < sp->size; r++) find_halo(sp, r, &h[r]);
-  if (sp->in_halo) mark_halos(sp);
+  memcpy(sp->row0, row0, sizeof(int32_t) * (size_t)(sp->py + 1));
+  refresh_halos(sp);
 }
 
-myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int32_t width, int32_t height,
-                            int32_t wrap, int32_t halo, myr_error *err) {
+/* Room for rank r's halo: what it holds now, and for bands (px = 1) the 2 x halo rows any band
+ * boundaries give (balance dynamic moves them); tiles never move. */
+static myr_status open_halo(myr_spatial *sp, int r, myr_error *err) {
+  rank_halo *h = &halos_of(sp)[r];
+  int n = find_halo(sp, r, NULL);
+  h->cap = sp->px == 1 && n < 2 * sp->halo + 1 ? 2 * sp->halo + 1 : n > 0 ? n : 1;
+  h->spans = malloc(sizeof *h->spans * (size_t)h->cap);
+  h->rows = malloc(sizeof *h->rows * (size_t)h->cap);
+  if (!h->spans || !h->rows) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d", r);
+  return MYR_OK;
+}
+
+myr_status myr_spatial_init(myr_spatial *sp, int px, int py, const int32_t *col0, const int32_t *row0, int32_t width,
+                            int32_t height, int32_t wrap, int32_t halo, myr_error *err) {
   memset(sp, 0, sizeof *sp);
+  int size = px * py;
   myr_status s = myr_host_team_init(&sp->host, size, err);
   if (s != MYR_OK) return s;
-  sp->size = size;
+  sp->size = size, sp->px = px, sp->py = py;
   sp->width = width, sp->height = height, sp->wrap = wrap, sp->halo = halo;
-  /* row0 [size + 1], then the halo lists [size] */
-  sp->row0 = calloc(1, sizeof(int32_t) * (size_t)(size + 1) + sizeof(halo_rows) * (size_t)size + 16);
+  /* row0 [py + 1] in room for size + 1, then the halo lists [size] (halos_of) */
+  sp->row0 = calloc(1, sizeof(int32_t) * (size_t)(size + 2) + sizeof(rank_halo) * (size_t)size + 16);
+  sp->col0 = calloc((size_t)px + 1, sizeof *sp->col0);
+  sp->row_band = calloc((size_t)height, sizeof *sp->row_band);
+  sp->col_band = calloc((size_t)width, sizeof *sp->col_band);
+  sp->near_rows = calloc((size_t)py * (size_t)height, 1);
+  sp->near_cols = calloc((size_t)px * (size_t)width, 1);
   sp->sims = calloc((size_t)size, sizeof *sp->sims);
   sp->boxes = calloc((size_t)size * (size_t)size, sizeof *sp->boxes);
   sp->moves = calloc((size_t)size * (size_t)size, sizeof *sp->moves);
-  if (!sp->row0 || !sp->sims || !sp->boxes || !sp->moves) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the spatial team");
-  halo_rows *h = halos_of(sp);
-  for (int r = 0; r < size; r++)
-    if (!(h[r].rows = malloc(sizeof(int32_t) * (size_t)(2 * halo + 1))))
-      return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d", r);
-  myr_spatial_set_bands(sp, row0);
-  return MYR_OK;
+  if (!sp->row0 || !sp->col0 || !sp->row_band || !sp->col_band || !sp->near_rows || !sp->near_cols || !sp->sims ||
+      !sp->boxes || !sp->moves)
+    return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the spatial team");
+  memcpy(sp->col0, col0, sizeof *sp->col0 * ((size_t)px + 1));
+  memcpy(sp->row0, row0, sizeof *sp->row0 * ((size_t)py + 1));
+  mark_bands(sp->col_band, col0, px);
+  for (int rx = 0; rx < px; rx++)
+    mark_near(sp->near_cols + (size_t)rx * (size_t)width, width, col0[rx], col0[rx + 1], halo, wrap);
+  myr_spatial_set_bands(sp, row0); /* the near rows, which open_halo counts with */
+  for (int r = 0; r < size && s == MYR_OK; r++) s = open_halo(sp, r, err);
+  if (s == MYR_OK) refresh_halos(sp);
+  return s;
 }
 
 myr_status myr_spatial_use_bins(myr_spatial *sp, const myr_nbr_view *layout, const myr_model *m, myr_error *err) {
   sp->by_bins = 1;
   sp->bins = *layout;
+  sp->xcol = m->nbr_columns[0];
   sp->ycol = m->nbr_columns[1];
   sp->n_cols = m->nbr_n_columns;
   for (int k = 0; k < m->nbr_n_columns; k++) sp->cols[k] = m->nbr_columns[k];
-  sp->in_halo = calloc((size_t)sp->size * (size_t)sp->height, 1);
   sp->ghosts = calloc((size_t)sp->size, sizeof *sp->ghosts);
   sp->ghost_counts = calloc((size_t)sp->size * (size_t)sp->size, sizeof *sp->ghost_counts);
-  if (!sp->in_halo || !sp->ghosts || !sp->ghost_counts) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the ghosts");
-  mark_halos(sp);
+  if (!sp->ghosts || !sp->ghost_counts) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the ghosts");
   return MYR_OK;
 }
 
-int32_t myr_spatial_row_of(const myr_spatial *sp, const myr_sim *sim, int64_t i) {
-  if (sp->by_bins) return myr_nbr_bin(&sp->bins, 1, ((const float *)sim->agents.col[sp->ycol])[i]);
+/* Agent slot i's grid coordinate along axis (0 x, 1 y), or its bin. */
+static int32_t coordinate(const myr_spatial *sp, const myr_sim *sim, int64_t i, int axis) {
+  if (sp->by_bins)
+    return myr_nbr_bin(&sp->bins, axis, ((const float *)sim->agents.col[axis ? sp->ycol : sp->xcol])[i]);
   const myr_model *m = sim->model;
   const int *pos = m->position_columns ? m->position_columns : m->cell_columns;
-  return ((const int32_t *)sim->agents.col[pos[1]])[i];
+  return ((const int32_t *)sim->agents.col[pos[axis]])[i];
+}
+
+int32_t myr_spatial_row_of(const myr_spatial *sp, const myr_sim *sim, int64_t i) { return coordinate(sp, sim, i, 1); }
+int32_t myr_spatial_col_of(const myr_spatial *sp, const myr_sim *sim, int64_t i) { return coordinate(sp, sim, i, 0); }
+
+int myr_spatial_rank_of(const myr_spatial *sp, const myr_sim *sim, int64_t i) {
+  return myr_spatial_owner_at(sp, coordinate(sp, sim, i, 0), coordinate(sp, sim, i, 1));
 }
 
 void myr_spatial_free(myr_spatial *sp) {
   for (int r = 0; sp->ghosts && r < sp->size; r++) free(sp->ghosts[r].data);
   free(sp->ghosts);
-  free(sp->in_halo);
   free(sp->ghost_counts);
   free(sp->mpi_out.data);
   free(sp->mpi_in.data);
   if (sp->row0) {
-    halo_rows *h = halos_of(sp);
-    for (int r = 0; r < sp->size; r++) free(h[r].rows);
+    rank_halo *h = halos_of(sp);
+    for (int r = 0; r < sp->size; r++) {
+      free(h[r].spans);
+      free(h[r].rows);
+    }
   }
   for (int b = 0; sp->boxes && b < sp->size * sp->size; b++) free(sp->boxes[b].data);
   free(sp->boxes);
   free(sp->moves);
   free(sp->sims);
   free(sp->row0);
+  free(sp->col0);
+  free(sp->row_band);
+  free(sp->col_band);
+  free(sp->near_rows);
+  free(sp->near_cols);
   myr_host_team_free(&sp->host);
   memset(sp, 0, sizeof *sp);
 }
 
 /* ---- layers -------------------------------------------------------------------------------- */
 
-/* What other ranks wrote into their halo rows that rank r owns, added into r's rows. */
+/* What other ranks wrote into their halo spans that rank r owns, added into r's cells. */
 static void pull_sums(myr_spatial *sp, myr_rank *r, myr_sim *sim, int point) {
   const myr_model *m = sim->model;
-  halo_rows *h = halos_of(sp);
+  rank_halo *h = halos_of(sp);
   for (int q = 0; q < sp->size; q++) {
     if (q == r->index) continue;
     for (int k = 0; k < h[q].n; k++) {
-      int32_t y = h[q].rows[k];
-      if (myr_spatial_owner(sp, y) != r->index) continue;
+      const halo_span *span = &h[q].spans[k];
+      if (span->owner != r->index) continue;
       for (int l = 0; l < m->n_layers; l++) {
         if (!transient_of(m, l, point)) continue;
-        size_t es = myr_type_size(m->layers[l].type);
-        add_row(row_of(sp, sim, l, y), row_of(sp, sp->sims[q], l, y), sp->width, es);
-        r->bytes_moved += (double)sp->width * (double)es;
+        add_cells(span_of(sp, sim, l, span), span_of(sp, sp->sims[q], l, span), span->n,
+                  myr_type_size(m->layers[l].type));
+        r->bytes_moved += (double)span_bytes(sim, l, span);
       }
     }
   }
 }
 
-/* Rank r's halo rows copied from their owners. */
+/* Rank r's halo spans copied from their owners. */
 static void pull_copies(myr_spatial *sp, myr_rank *r, myr_sim *sim, layer_pick pick, int point) {
   const myr_model *m = sim->model;
-  const halo_rows *h = &halos_of(sp)[r->index];
+  const rank_halo *h = &halos_of(sp)[r->index];
   for (int k = 0; k < h->n; k++) {
-    int32_t y = h->rows[k];
-    const myr_sim *owner = sp->sims[myr_spatial_owner(sp, y)];
+    const halo_span *span = &h->spans[k];
     for (int l = 0; l < m->n_layers; l++) {
       if (!pick(m, l, point)) continue;
-      size_t es = myr_type_size(m->layers[l].type);
-      memcpy(row_of(sp, sim, l, y), row_of(sp, owner, l, y), (size_t)sp->width * es);
-      r->bytes_moved += (double)sp->width * (double)es;
+      memcpy(span_of(sp, sim, l, span), span_of(sp, sp->sims[span->owner], l, span), span_bytes(sim, l, span));
+      r->bytes_moved += (double)span_bytes(sim, l, span);
     }
   }
 }
@@ -204,14 +287,13 @@ myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int po
 static myr_status collect_ghosts(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_error *err) {
   int me = r->index;
   myr_spatial_box *b = &sp->ghosts[me];
-  const uint8_t *mine = sp->in_halo + (size_t)me * (size_t)sp->height;
   size_t gb = (size_t)myr_nbr_ghost_row_bytes(sp->n_cols);
   b->used = 0;
   for (int q = 0; q < sp->size; q++) {
     const myr_sim *o = sp->sims[q];
     if (q == me) continue;
     for (int64_t i = 0; i < o->agents.n; i++) {
-      if (!o->agents.alive[i] || !mine[myr_spatial_row_of(sp, o, i)]) continue;
+      if (!o->agents.alive[i] || !in_halo(sp, me, myr_spatial_col_of(sp, o, i), myr_spatial_row_of(sp, o, i))) continue;
       char *at = box_room(b, gb);
       if (!at) return myr_fail(err, MYR_ERR_NOMEM, "rank %d: cannot hold its ghosts", me);
       ghost_row(sp, o, i, at);
@@ -232,7 +314,7 @@ myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   for (int q = 0; q < sp->size; q++) sp->boxes[me * sp->size + q].used = 0;
   for (int64_t i = 0; i < a->n; i++) {
     if (!a->alive[i]) continue;
-    int q = myr_spatial_owner(sp, myr_spatial_row_of(sp, sim, i));
+    int q = myr_spatial_rank_of(sp, sim, i);
     if (q == me) continue;
     if (!box_append(&sp->boxes[me * sp->size + q], sim, i, row)) failed = 1;
     a->alive[i] = 0;
@@ -280,12 +362,13 @@ static void take_rows(myr_spatial *sp, myr_rank *r, myr_sim *sim, const int32_t 
   for (int q = 0; q < sp->size; q++) {
     if (q == r->index) continue;
     int32_t y0, n = shared_rows(old, q, sp->row0, r->index, &y0);
-    for (int32_t y = y0; y < y0 + n; y++)
+    for (int32_t y = y0; y < y0 + n; y++) {
+      halo_span row = whole_row(sp, y);
       for (int l = 0; l < m->n_layers; l++) {
-        size_t bytes = (size_t)sp->width * myr_type_size(m->layers[l].type);
-        memcpy(row_of(sp, sim, l, y), row_of(sp, sp->sims[q], l, y), bytes);
-        r->bytes_moved += (double)bytes;
+        memcpy(span_of(sp, sim, l, &row), span_of(sp, sp->sims[q], l, &row), span_bytes(sim, l, &row));
+        r->bytes_moved += (double)span_bytes(sim, l, &row);
       }
+    }
   }
 }
 

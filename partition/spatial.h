@@ -1,24 +1,30 @@
 /* spatial_parallel on CPU ranks, threads of one process (shared memory, spatial.c) or one
- * process per rank (MPI, spatial_mpi.c): rank r owns the band of rows [row0[r], row0[r + 1])
- * of the world and the agents standing in it. The bands are cut even or by device_weights;
- * with balance: dynamic they move at a sync every rebalance_interval steps (myr_spatial_shift:
- * the rows that change owner are handed over, halos refreshed, agents and ghosts follow).
- * Every rank keeps full-size layers, but only its own rows and a halo of `halo` rows on each
- * side are kept current:
- *   after act           claims placed in the halo are added into their owner's rows, and the
+ * process per rank (MPI, spatial_mpi.c). The world is cut into px x py tiles
+ * (distributed.grid: [px, py]; [1, R], the default, gives bands of rows): rank r = (rx, ry) =
+ * (r % px, r / px) owns the columns [col0[rx], col0[rx + 1]) of the rows [row0[ry],
+ * row0[ry + 1]) and the agents standing there. Bands are cut even or by device_weights; with
+ * balance: dynamic they move at a sync every rebalance_interval steps (myr_spatial_shift: the
+ * rows that change owner are handed over, halos refreshed, agents and ghosts follow). Tiles
+ * (px > 1) are cut even and never move.
+ * Every rank keeps full-size layers, but only its own cells and a halo of `halo` cells on every
+ * side, corners included (wrapped worlds wrap in x and y), are kept current. The halo is a list
+ * of spans, runs of cells of one row with one owner (a band's halo: whole rows), exchanged at
+ * the sync's four points:
+ *   after act           claims placed in the halo are added into their owner's cells, and the
  *                       halo is cleared (transient layers written in act);
  *   after cells_begin   every layer's halo is copied from its owners (agents standing in the
  *                       halo settle against the owner's totals);
  *   after sync_agents   the same sum for the layers written in sync_agents;
  *   after cells_end     transient halos cleared, persistent halos copied from the owners;
- *   after compaction    agents that left the band move to the rank that owns their row.
- * halo = model reach + sync_frequency x max_speed: everything an agent reads or writes within
- * a window lies in its band or the halo, so every rank computes what one rank would.
+ *   after compaction    agents that left the tile move to the rank that owns their cell.
+ * halo = model reach + sync_frequency x max_speed, along x and y alike: everything an agent
+ * reads or writes within a window lies in its tile or the halo, so every rank computes what one
+ * rank would.
  *
  * Models with neighbour queries in continuous space (sim/neighbours.h; no grid) use the bins of
- * the neighbour layout along y as rows (myr_spatial_use_bins): an agent's row is its y-bin,
- * and after each migration every rank gets *ghosts*, copies (id and published columns) of the
- * other ranks' agents whose y-bin lies in its halo, which its next snapshot bins with its own
+ * the neighbour layout as cells (myr_spatial_use_bins): an agent's cell is its (x, y) bin, and
+ * after each migration every rank gets *ghosts*, copies (id and published columns) of the
+ * other ranks' agents whose bin lies in its halo, which its next snapshot bins with its own
  * agents. halo = the walk's reach + (sync_frequency - 1) x max_step, in bins, plus one: the
  * bins any walk of the window visits hold the entries one rank's snapshot would. */
 #ifndef MYR_PARTITION_SPATIAL_H
@@ -40,19 +46,23 @@ typedef struct myr_spatial_box {
 
 typedef struct myr_spatial {
   myr_host_team host;      /* first: the host transport's barrier and views */
-  int size;
+  int size, px, py;        /* size = px x py ranks */
   int32_t width, height, wrap, halo;
-  int32_t *row0;           /* [size + 1] */
+  int32_t *row0;           /* [py + 1]: the first row of each band of rows */
+  int32_t *col0;           /* [px + 1]: the first column of each band of columns */
+  /* which band of rows (columns) holds each row (column), and which rows (columns) lie within
+   * `halo` of each band, its own included: near_rows[ry * height + y], near_cols[rx * width + x] */
+  int32_t *row_band, *col_band;
+  uint8_t *near_rows, *near_cols;
   myr_sim **sims;          /* [size]: every rank's sim, for the exchanges */
   myr_spatial_box *boxes;  /* [size][size]: agents leaving rank a for rank b at [a * size + b] */
   int64_t *moves;          /* [size][size]: GPU ranks' counts of agents leaving a for b */
-  /* rows are neighbour bins (myr_spatial_use_bins): the layout, the f32 column holding y, the
-   * published columns, which bins are in each rank's halo, each rank's ghost rows (CPU
-   * ranks), GPU ranks' counts of ghosts sent from a to b at [a * size + b] */
+  /* cells are neighbour bins (myr_spatial_use_bins): the layout, the f32 columns holding x and
+   * y, the published columns, each rank's ghost rows (CPU ranks), GPU ranks' counts of ghosts
+   * sent from a to b at [a * size + b] */
   int by_bins;
   myr_nbr_view bins;
-  int ycol, n_cols, cols[MYR_NBR_MAX_COLUMNS];
-  uint8_t *in_halo;        /* [size][height] */
+  int xcol, ycol, n_cols, cols[MYR_NBR_MAX_COLUMNS];
   myr_spatial_box *ghosts; /* [size] */
   int64_t *ghost_counts;   /* [size][size] */
   /* one process per rank (spatial_mpi.c): this process's packed halo rows out and in, and
@@ -62,17 +72,31 @@ typedef struct myr_spatial {
   int agreed_failure;
 } myr_spatial;
 
-myr_status myr_spatial_init(myr_spatial *sp, int size, const int32_t *row0, int32_t width, int32_t height,
-                            int32_t wrap, int32_t halo, myr_error *err);
+/* px x py tiles (size = px x py ranks) cut at col0[px + 1] and row0[py + 1] of a width x
+ * height world. */
+myr_status myr_spatial_init(myr_spatial *sp, int px, int py, const int32_t *col0, const int32_t *row0, int32_t width,
+                            int32_t height, int32_t wrap, int32_t halo, myr_error *err);
 void myr_spatial_free(myr_spatial *sp);
-/* Rows are the y-bins of `layout` (height must be layout->bins[1]) for model m's agents, whose
- * neighbour snapshot gets ghosts at every migration. */
+/* Cells are the (x, y) bins of `layout` (width and height must be layout->bins[0] and [1]) for
+ * model m's agents, whose neighbour snapshot gets ghosts at every migration. */
 myr_status myr_spatial_use_bins(myr_spatial *sp, const myr_nbr_view *layout, const myr_model *m, myr_error *err);
-/* The row of agent slot i of sim (host columns): its grid row, or its y-bin. */
+/* The row (column) of agent slot i of sim (host columns): its grid row (column), or its bin. */
 int32_t myr_spatial_row_of(const myr_spatial *sp, const myr_sim *sim, int64_t i);
-/* The rank owning row y (0 <= y < height). */
+int32_t myr_spatial_col_of(const myr_spatial *sp, const myr_sim *sim, int64_t i);
+/* The rank owning cell (x, y), and the one owning agent slot i of sim. */
+int myr_spatial_owner_at(const myr_spatial *sp, int32_t x, int32_t y);
+int myr_spatial_rank_of(const myr_spatial *sp, const myr_sim *sim, int64_t i);
+/* Rank r's tile: columns [*x0, *x0 + *nx) of rows [*y0, *y0 + *ny). */
+void myr_spatial_tile(const myr_spatial *sp, int r, int32_t *x0, int32_t *nx, int32_t *y0, int32_t *ny);
+/* Rank r's tile of a full-size layer of es-byte cells, row after row, copied from `from` to
+ * `to`; either may instead be the tile packed (from_packed, to_packed: its rows one after
+ * another). Returns the packed tile's bytes. */
+size_t myr_spatial_copy_tile(const myr_spatial *sp, int r, size_t es, const void *from, int from_packed, void *to,
+                             int to_packed);
+/* Bands of rows (px = 1; the GPU ranks' transport, nccl.cu, and balance dynamic): the rank
+ * owning row y, and rank r's halo, the rows (distinct, ascending) within `halo` of its band
+ * that others own. */
 int myr_spatial_owner(const myr_spatial *sp, int32_t y);
-/* Rank r's halo: the rows (distinct, ascending) within `halo` of its band that others own. */
 int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows);
 
 /* myr_rank.sync_layers and .migrate for spatial CPU ranks (r->team is the myr_spatial). */
@@ -86,12 +110,12 @@ myr_status myr_spatial_mpi_sync(myr_rank *r, myr_sim *sim, const myr_view *v, in
                                 myr_error *err);
 myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err);
 
-/* balance dynamic (partition/balance.h chooses the bands). count[y] += this rank's agents in
- * row y; after a sync's migration every agent stands in its rank's band, so the ranks of one
+/* balance dynamic, bands only (partition/balance.h chooses them). count[y] += this rank's
+ * agents in row y; after a sync's migration every agent stands in its rank's band, so the ranks of one
  * process may count into one array at once. */
 void myr_spatial_count_rows(const myr_spatial *sp, const myr_sim *sim, int64_t *count);
-/* The bands become row0[size + 1]: the halo lists (and the rows in each halo) follow. Call it
- * while no rank exchanges anything. */
+/* Bands only (px = 1): the bands become row0[size + 1]; the halo lists (and the rows in each
+ * halo) follow. Call it while no rank exchanges anything. */
 void myr_spatial_set_bands(myr_spatial *sp, const int32_t *row0);
 /* After myr_spatial_set_bands, on every rank (threads together; under mpirun every process,
  * the _mpi one): the rows that changed owner go to their new owner, every layer, from the owner

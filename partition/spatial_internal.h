@@ -9,19 +9,39 @@
 #include "partition/host.h"    /* myr_layer_summed_in */
 #include "partition/spatial.h"
 
-/* Halo rows of each rank, distinct and in order: halo_rows[r] has n_halo[r] rows. Kept beside
- * the public struct (one allocation per team). */
-typedef struct halo_rows {
+/* Rank r's halo: spans, runs of cells of one row with one owner, in (row, column) order (a
+ * band's halo: one whole row each), and for bands the rows they cover (myr_spatial_halo_rows).
+ * Kept beside the public struct (one allocation per team). */
+typedef struct halo_span {
+  int32_t y, x0, n;
+  int owner;
+} halo_span;
+typedef struct rank_halo {
+  halo_span *spans;
   int32_t *rows;
-  int n;
-} halo_rows;
-static inline halo_rows *halos_of(const myr_spatial *sp) { return (halo_rows *)(sp->row0 + sp->size + 1); }
-
-/* Row y of layer l in sim's host grid. */
-static inline char *row_of(const myr_spatial *sp, const myr_sim *sim, int l, int32_t y) {
-  size_t es = myr_type_size(sim->model->layers[l].type);
-  return (char *)sim->grid.layer[l] + (size_t)y * (size_t)sp->width * es;
+  int n, n_rows, cap; /* spans held, the rows they cover, room for either */
+} rank_halo;
+static inline rank_halo *halos_of(const myr_spatial *sp) { /* after row0's size + 1, 8-byte aligned */
+  return (rank_halo *)(sp->row0 + ((sp->size + 2) & ~1));
 }
+
+/* Whether cell (x, y) lies in rank q's halo: within `halo` of its tile along both axes, and
+ * another rank's. */
+static inline int in_halo(const myr_spatial *sp, int q, int32_t x, int32_t y) {
+  return sp->near_rows[(size_t)(q / sp->px) * (size_t)sp->height + (size_t)y] &&
+         sp->near_cols[(size_t)(q % sp->px) * (size_t)sp->width + (size_t)x] && myr_spatial_owner_at(sp, x, y) != q;
+}
+
+/* Span `h` of layer l in sim's host grid, and its bytes. */
+static inline char *span_of(const myr_spatial *sp, const myr_sim *sim, int l, const halo_span *h) {
+  size_t es = myr_type_size(sim->model->layers[l].type);
+  return (char *)sim->grid.layer[l] + ((size_t)h->y * (size_t)sp->width + (size_t)h->x0) * es;
+}
+static inline size_t span_bytes(const myr_sim *sim, int l, const halo_span *h) {
+  return (size_t)h->n * myr_type_size(sim->model->layers[l].type);
+}
+/* Row y whole, as a span (bands handing rows over). */
+static inline halo_span whole_row(const myr_spatial *sp, int32_t y) { return (halo_span){y, 0, sp->width, -1}; }
 
 /* How many rows band a of the bands `a0` (first rows, as myr_spatial.row0) shares with band b
  * of the bands `b0`; the first of them at *y0. Bands are plain ranges of rows. */
@@ -31,14 +51,14 @@ static inline int32_t shared_rows(const int32_t *a0, int a, const int32_t *b0, i
   return hi > lo ? hi - lo : 0;
 }
 
-/* mine[y] += theirs[y] over a row, wrapping like the single rank's integer adds. */
-static inline void add_row(char *mine, const char *theirs, int32_t width, size_t es) {
+/* mine[x] += theirs[x] over n cells, wrapping like the single rank's integer adds. */
+static inline void add_cells(char *mine, const char *theirs, int32_t n, size_t es) {
   if (es == 1)
-    for (int32_t x = 0; x < width; x++) ((uint8_t *)mine)[x] = (uint8_t)(((uint8_t *)mine)[x] + ((const uint8_t *)theirs)[x]);
+    for (int32_t x = 0; x < n; x++) ((uint8_t *)mine)[x] = (uint8_t)(((uint8_t *)mine)[x] + ((const uint8_t *)theirs)[x]);
   else if (es == 4)
-    for (int32_t x = 0; x < width; x++) ((uint32_t *)mine)[x] += ((const uint32_t *)theirs)[x];
+    for (int32_t x = 0; x < n; x++) ((uint32_t *)mine)[x] += ((const uint32_t *)theirs)[x];
   else
-    for (int32_t x = 0; x < width; x++) ((uint64_t *)mine)[x] += ((const uint64_t *)theirs)[x];
+    for (int32_t x = 0; x < n; x++) ((uint64_t *)mine)[x] += ((const uint64_t *)theirs)[x];
 }
 
 /* Which layers a sync point moves: summed into owners (transient_of), copied from owners
@@ -55,14 +75,13 @@ static inline int persistent(const myr_model *m, int l, int point) {
   return m->layers[l].lifetime == MYR_PERSISTENT;
 }
 
-/* Rank `me`'s halo rows zeroed in the picked layers. */
+/* Rank `me`'s halo zeroed in the picked layers. */
 static inline void clear_halo(const myr_spatial *sp, int me, myr_sim *sim, layer_pick pick, int point) {
   const myr_model *m = sim->model;
-  const halo_rows *h = &halos_of(sp)[me];
+  const rank_halo *h = &halos_of(sp)[me];
   for (int l = 0; l < m->n_layers; l++) {
     if (!pick(m, l, point)) continue;
-    size_t es = myr_type_size(m->layers[l].type);
-    for (int k = 0; k < h->n; k++) memset(row_of(sp, sim, l, h->rows[k]), 0, (size_t)sp->width * es);
+    for (int k = 0; k < h->n; k++) memset(span_of(sp, sim, l, &h->spans[k]), 0, span_bytes(sim, l, &h->spans[k]));
   }
 }
 

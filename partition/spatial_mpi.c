@@ -1,12 +1,12 @@
 /* spatial_parallel on CPU ranks that are processes (mpirun; spatial.h). What a rank of the
  * threads' path (spatial.c) pulls from the others' memory, the others send here, MPI point to
  * point:
- *   halo sums     each rank sends its halo rows to their owners, which add them in;
- *   halo copies   each owner sends the rows of the others' halos that it owns;
- *   migration     agents that left the band, as rows (myr_sim_pack_agent), after their counts;
+ *   halo sums     each rank sends its halo spans to their owners, which add them in;
+ *   halo copies   each owner sends the spans of the others' halos that it owns;
+ *   migration     agents that left the tile, as rows (myr_sim_pack_agent), after their counts;
  *   ghosts        each rank's agents in another's halo, as ghost rows, after their counts.
- * A sync point's rows travel packed, one halo row after another in halo order, the point's
- * layers in layer order within a row. Receivers take everything in the threads' order (source
+ * A sync point's cells travel packed, one halo span after another in halo order, the point's
+ * layers in layer order within a span. Receivers take everything in the threads' order (source
  * rank, then the source's own order), so the integer sums, the slot order of arrivals and the
  * snapshots are the same bits as one process's.
  *
@@ -33,62 +33,61 @@ static myr_status agree(myr_spatial *sp, myr_rank *r, myr_status s, myr_error *e
 
 /* ---- layers -------------------------------------------------------------------------------- */
 
-/* Bytes of one halo row over the picked layers. */
-static size_t picked_bytes(const myr_spatial *sp, const myr_model *m, layer_pick pick, int point) {
+/* Bytes of one cell over the picked layers. */
+static size_t cell_bytes(const myr_model *m, layer_pick pick, int point) {
   size_t b = 0;
   for (int l = 0; l < m->n_layers; l++)
-    if (pick(m, l, point)) b += (size_t)sp->width * myr_type_size(m->layers[l].type);
+    if (pick(m, l, point)) b += myr_type_size(m->layers[l].type);
   return b;
 }
 
-/* How many rows of rank a's halo rank b owns. */
-static int64_t rows_between(const myr_spatial *sp, int a, int b) {
-  const halo_rows *h = &halos_of(sp)[a];
+/* How many cells of rank a's halo rank b owns. */
+static int64_t cells_between(const myr_spatial *sp, int a, int b) {
+  const rank_halo *h = &halos_of(sp)[a];
   int64_t k = 0;
-  for (int i = 0; i < h->n; i++) k += myr_spatial_owner(sp, h->rows[i]) == b;
+  for (int i = 0; i < h->n; i++) k += h->spans[i].owner == b ? h->spans[i].n : 0;
   return k;
 }
 
-/* Row y of the picked layers packed at `at`, layer after layer; returns the end. */
-static char *pack_row(const myr_spatial *sp, const myr_sim *sim, int32_t y, layer_pick pick, int point, char *at) {
+/* Span h of the picked layers packed at `at`, layer after layer; returns the end. */
+static char *pack_span(const myr_spatial *sp, const myr_sim *sim, const halo_span *h, layer_pick pick, int point,
+                       char *at) {
   const myr_model *m = sim->model;
   for (int l = 0; l < m->n_layers; l++) {
     if (!pick(m, l, point)) continue;
-    size_t bytes = (size_t)sp->width * myr_type_size(m->layers[l].type);
-    memcpy(at, row_of(sp, sim, l, y), bytes);
-    at += bytes;
+    memcpy(at, span_of(sp, sim, l, h), span_bytes(sim, l, h));
+    at += span_bytes(sim, l, h);
   }
   return at;
 }
 
-/* The same row from `at` into sim's: added (sums) or copied; returns the end. */
-static const char *unpack_row(const myr_spatial *sp, myr_sim *sim, int32_t y, layer_pick pick, int point,
-                              const char *at, int add) {
+/* The same span from `at` into sim's: added (sums) or copied; returns the end. */
+static const char *unpack_span(const myr_spatial *sp, myr_sim *sim, const halo_span *h, layer_pick pick, int point,
+                               const char *at, int add) {
   const myr_model *m = sim->model;
   for (int l = 0; l < m->n_layers; l++) {
     if (!pick(m, l, point)) continue;
-    size_t es = myr_type_size(m->layers[l].type), bytes = (size_t)sp->width * es;
-    if (add) add_row(row_of(sp, sim, l, y), at, sp->width, es);
-    else memcpy(row_of(sp, sim, l, y), at, bytes);
-    at += bytes;
+    if (add) add_cells(span_of(sp, sim, l, h), at, h->n, myr_type_size(m->layers[l].type));
+    else memcpy(span_of(sp, sim, l, h), at, span_bytes(sim, l, h));
+    at += span_bytes(sim, l, h);
   }
   return at;
 }
 
-/* The rows of a's halo that b owns, picked layers, packed at `at`; returns the end. */
-static char *pack_rows(const myr_spatial *sp, const myr_sim *sim, int a, int b, layer_pick pick, int point, char *at) {
-  const halo_rows *h = &halos_of(sp)[a];
+/* The spans of a's halo that b owns, picked layers, packed at `at`; returns the end. */
+static char *pack_spans(const myr_spatial *sp, const myr_sim *sim, int a, int b, layer_pick pick, int point, char *at) {
+  const rank_halo *h = &halos_of(sp)[a];
   for (int i = 0; i < h->n; i++)
-    if (myr_spatial_owner(sp, h->rows[i]) == b) at = pack_row(sp, sim, h->rows[i], pick, point, at);
+    if (h->spans[i].owner == b) at = pack_span(sp, sim, &h->spans[i], pick, point, at);
   return at;
 }
 
-/* The same rows from `at` into sim's: added (sums) or copied. */
-static void unpack_rows(const myr_spatial *sp, myr_sim *sim, int a, int b, layer_pick pick, int point, const char *at,
-                        int add) {
-  const halo_rows *h = &halos_of(sp)[a];
+/* The same spans from `at` into sim's: added (sums) or copied. */
+static void unpack_spans(const myr_spatial *sp, myr_sim *sim, int a, int b, layer_pick pick, int point, const char *at,
+                         int add) {
+  const rank_halo *h = &halos_of(sp)[a];
   for (int i = 0; i < h->n; i++)
-    if (myr_spatial_owner(sp, h->rows[i]) == b) at = unpack_row(sp, sim, h->rows[i], pick, point, at, add);
+    if (h->spans[i].owner == b) at = unpack_span(sp, sim, &h->spans[i], pick, point, at, add);
 }
 
 /* sp->mpi_out made to hold the bytes going out, sp->mpi_in those coming in, with in[q] at q's
@@ -115,30 +114,30 @@ static myr_status open_buffers(myr_spatial *sp, myr_rank *r, const int64_t *out_
   return MYR_OK;
 }
 
-/* sums: this rank's halo rows go to their owners and are added there; copies: the rows of the
- * others' halos that this rank owns go to them and replace theirs. Picked layers only. */
+/* sums: this rank's halo spans go to their owners and are added there; copies: the spans of
+ * the others' halos that this rank owns go to them and replace theirs. Picked layers only. */
 static myr_status exchange_rows(myr_spatial *sp, myr_rank *r, myr_sim *sim, layer_pick pick, int point, int sums,
                                 myr_error *err) {
-  size_t rb = picked_bytes(sp, sim->model, pick, point);
-  if (rb == 0) return MYR_OK; /* the same on every process: nothing moves, nobody waits */
+  size_t cb = cell_bytes(sim->model, pick, point);
+  if (cb == 0) return MYR_OK; /* the same on every process: nothing moves, nobody waits */
   int me = r->index, n = sp->size;
   int64_t out_bytes[n], in_bytes[n];
   const void *out[n];
   void *in[n];
   for (int q = 0; q < n; q++) {
-    out_bytes[q] = q == me ? 0 : (int64_t)rb * (sums ? rows_between(sp, me, q) : rows_between(sp, q, me));
-    in_bytes[q] = q == me ? 0 : (int64_t)rb * (sums ? rows_between(sp, q, me) : rows_between(sp, me, q));
+    out_bytes[q] = q == me ? 0 : (int64_t)cb * (sums ? cells_between(sp, me, q) : cells_between(sp, q, me));
+    in_bytes[q] = q == me ? 0 : (int64_t)cb * (sums ? cells_between(sp, q, me) : cells_between(sp, me, q));
   }
   myr_status s = open_buffers(sp, r, out_bytes, in_bytes, in, err);
   if (s != MYR_OK) return s;
   char *at = sp->mpi_out.data;
   for (int q = 0; q < n; q++) {
     out[q] = at;
-    if (q != me) at = pack_rows(sp, sim, sums ? me : q, sums ? q : me, pick, point, at);
+    if (q != me) at = pack_spans(sp, sim, sums ? me : q, sums ? q : me, pick, point, at);
   }
   if ((s = myr_mpi_exchange(out, out_bytes, in, in_bytes, err)) != MYR_OK) return s;
   for (int q = 0; q < n; q++) /* source rank order, as the threads' path adds */
-    if (q != me) unpack_rows(sp, sim, sums ? q : me, sums ? me : q, pick, point, (const char *)in[q], sums);
+    if (q != me) unpack_spans(sp, sim, sums ? q : me, sums ? me : q, pick, point, (const char *)in[q], sums);
   for (int q = 0; q < n; q++) r->bytes_moved += (double)out_bytes[q];
   return MYR_OK;
 }
@@ -178,10 +177,10 @@ static myr_status send_ghosts(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_er
   for (int q = 0; q < n; q++) sp->boxes[me * n + q].used = 0;
   for (int64_t i = 0; i < sim->agents.n && !failed; i++) {
     if (!sim->agents.alive[i]) continue;
-    size_t y = (size_t)myr_spatial_row_of(sp, sim, i);
+    int32_t x = myr_spatial_col_of(sp, sim, i), y = myr_spatial_row_of(sp, sim, i);
     for (int q = 0; q < n; q++) {
       myr_spatial_box *b = &sp->boxes[me * n + q];
-      if (q == me || !sp->in_halo[(size_t)q * (size_t)sp->height + y]) continue;
+      if (q == me || !in_halo(sp, q, x, y)) continue;
       char *at = box_room(b, gb);
       if (!at) {
         failed = 1;
@@ -229,7 +228,7 @@ myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   for (int q = 0; q < n; q++) sp->boxes[me * n + q].used = 0;
   for (int64_t i = 0; i < a->n; i++) { /* in slot order, as the threads' path packs */
     if (!a->alive[i]) continue;
-    int q = myr_spatial_owner(sp, myr_spatial_row_of(sp, sim, i));
+    int q = myr_spatial_rank_of(sp, sim, i);
     if (q == me) continue;
     if (!box_append(&sp->boxes[me * n + q], sim, i, row)) failed = 1;
     a->alive[i] = 0;
@@ -278,7 +277,7 @@ myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
 /* The rows this rank owned under `old` that another owns now go to it, every layer, one row
  * after another in row order; the rows it owns now that another owned come from that one. */
 static myr_status hand_over(myr_spatial *sp, myr_rank *r, myr_sim *sim, const int32_t *old, myr_error *err) {
-  size_t rb = picked_bytes(sp, sim->model, any_layer, 0);
+  size_t rb = cell_bytes(sim->model, any_layer, 0) * (size_t)sp->width; /* a row's */
   if (rb == 0) return MYR_OK; /* no grid: the same on every process */
   int me = r->index, n = sp->size;
   int64_t out_bytes[n], in_bytes[n];
@@ -295,13 +294,19 @@ static myr_status hand_over(myr_spatial *sp, myr_rank *r, myr_sim *sim, const in
   for (int q = 0; q < n; q++) {
     out[q] = at;
     int32_t k = q == me ? 0 : shared_rows(old, me, sp->row0, q, &y0);
-    for (int32_t y = y0; y < y0 + k; y++) at = pack_row(sp, sim, y, any_layer, 0, at);
+    for (int32_t y = y0; y < y0 + k; y++) {
+      halo_span row = whole_row(sp, y);
+      at = pack_span(sp, sim, &row, any_layer, 0, at);
+    }
   }
   if ((s = myr_mpi_exchange(out, out_bytes, in, in_bytes, err)) != MYR_OK) return s;
   for (int q = 0; q < n; q++) {
     const char *from = (const char *)in[q];
     int32_t k = q == me ? 0 : shared_rows(old, q, sp->row0, me, &y0);
-    for (int32_t y = y0; y < y0 + k; y++) from = unpack_row(sp, sim, y, any_layer, 0, from, 0);
+    for (int32_t y = y0; y < y0 + k; y++) {
+      halo_span row = whole_row(sp, y);
+      from = unpack_span(sp, sim, &row, any_layer, 0, from, 0);
+    }
     r->bytes_moved += (double)out_bytes[q];
   }
   return MYR_OK;

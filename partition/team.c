@@ -39,6 +39,7 @@ struct myr_team {
   int spatial_on;
   int32_t halo;
   int32_t rows;         /* spatial_parallel: rows the bands cut (grid rows, or neighbour bins) */
+  int px, py;           /* spatial_parallel: px x py tiles (distributed.grid; px = 1: bands of rows) */
   int by_bins;          /* rows are the neighbour layout's bins along y (myr_spatial_use_bins) */
   myr_nbr_view bins;
   char describe[320];
@@ -69,7 +70,72 @@ static int64_t rank_capacity(const myr_team *t, int r, int64_t agents) {
   return share > agents ? share : (agents > 0 ? agents : 1);
 }
 
+/* The first row (column) of band b of the `bands` that cut `total` cells: bands of rows as the
+ * split says (even or by weights), tiles (px > 1) even. */
+static int64_t band_start(const myr_team *t, int64_t total, int bands, int b) {
+  if (t->px == 1 && bands == t->size) return cut(t, total, b);
+  return (int64_t)((__int128)total * b / bands);
+}
+
 /* ---- checks before anything runs ------------------------------------------------------------ */
+
+/* distributed.grid: px x py tiles, px x py = the rank count (py 0: ranks / px); px = 1 gives
+ * bands of rows. Tiles are cut even and never move, and the GPU ranks' transport (nccl.cu)
+ * exchanges whole rows: tiles run on CPU ranks with balance: even. */
+static myr_status choose_tiles(myr_team *t, myr_error *err) {
+  const myr_config *cfg = t->cfg;
+  long long px = cfg->grid.v[0], py = cfg->grid.v[1], ranks = t->size;
+  t->px = 1, t->py = t->size;
+  if (cfg->strategy != MYR_STRATEGY_SPATIAL_PARALLEL) {
+    if (px == 1 && py == 0) return MYR_OK;
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.grid: [%lld, %lld] cuts spatial_parallel's world into tiles, "
+                    "but distributed.strategy is data_parallel: leave distributed.grid out or use spatial_parallel",
+                    px, py);
+  }
+  if (py == 0 && ranks % px != 0)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.grid: [%lld, 0] (py 0 = ranks / px) needs a rank count that "
+                    "%lld divides, but the team has %lld rank%s", px, px, ranks, ranks == 1 ? "" : "s");
+  if (py == 0) py = ranks / px;
+  if (px * py != ranks)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.grid: [%lld, %lld] makes %lld x %lld = %lld tiles but the team "
+                    "has %lld rank%s; px x py must equal the rank count (distributed.ranks, or mpirun's processes)",
+                    px, py, px, py, px * py, ranks, ranks == 1 ? "" : "s");
+  if (px > 1 && t->gpu)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.grid: tiles ([%lld, %lld], px > 1) run on CPU ranks only (run.backend: "
+                    "cpu, threads or mpirun processes); GPU ranks exchange bands of rows: use distributed.grid: [1, %lld]",
+                    px, py, ranks);
+  if (px > 1 && cfg->balance == MYR_BALANCE_DYNAMIC)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves the boundaries of bands of rows only, not "
+                    "of tiles (distributed.grid: [%lld, %lld]); use balance: even with tiles, or bands "
+                    "(distributed.grid: [1, %lld]) with balance: dynamic", px, py, ranks);
+  if (px > 1 && cfg->balance == MYR_BALANCE_PROPORTIONAL)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: proportional cuts bands of rows by device_weights; tiles "
+                    "(distributed.grid: [%lld, %lld]) are cut even: use balance: even with tiles, or bands "
+                    "(distributed.grid: [1, %lld]) with proportional", px, py, ranks);
+  t->px = (int)px, t->py = (int)py;
+  return MYR_OK;
+}
+
+/* Tiles (px > 1): along each axis cut into more than one band, every band at least a halo
+ * thick. `unit` names the cells (cells, bins), `why` the halo's parts. */
+static myr_status tiles_hold_halo(const myr_team *t, int64_t width, int64_t height, const char *unit, const char *why,
+                                  myr_error *err) {
+  static const char *side[2] = {"columns", "rows"}, *thick[2] = {"wide", "tall"}, *along[2] = {"x", "y"};
+  for (int axis = 0; axis < 2; axis++) {
+    int bands = axis ? t->py : t->px;
+    int64_t total = axis ? height : width;
+    for (int b = 0; b < bands && bands > 1; b++) {
+      int64_t n = band_start(t, total, bands, b + 1) - band_start(t, total, bands, b);
+      if (n < t->halo)
+        return myr_fail(err, MYR_ERR_CONFIG,
+                        "distributed.grid: [%d, %d] cuts the %lld %s of %s into %d, %lld %s %s, fewer than the halo "
+                        "of %d %s (%s); use fewer tiles along %s, a larger world or a shorter sync window",
+                        t->px, t->py, (long long)total, side[axis], unit, bands, (long long)n, side[axis],
+                        thick[axis], (int)t->halo, unit, why, along[axis]);
+    }
+  }
+  return MYR_OK;
+}
 
 /* spatial_parallel for a model with neighbour queries and no grid positions: the rows are the
  * neighbour layout's bins along y, and the halo (in bins) holds every bin a walk of the window
@@ -95,11 +161,19 @@ static myr_status nbr_bands(myr_team *t, myr_error *err) {
                     "distributed.strategy: model %s runs spatial_parallel only with a bound on how far an agent "
                     "moves in a step (myr_nbr_space.max_step, which it leaves at %g); use data_parallel on one rank",
                     m->name, (double)sp.max_step);
-  double inv = t->bins.inv_width[1];
+  double inv = t->bins.inv_width[1], inv_x = t->bins.inv_width[0];
   double halo = ceil((double)t->bins.reach * inv) + ceil((double)(cfg->sync_frequency - 1) * sp.max_step * inv) + 1;
+  double halo_x = ceil((double)t->bins.reach * inv_x) + ceil((double)(cfg->sync_frequency - 1) * sp.max_step * inv_x) + 1;
+  if (t->px > 1 && halo_x > halo) halo = halo_x; /* tiles: one halo along x and y */
   t->by_bins = 1;
   t->rows = t->bins.bins[1];
   t->halo = halo < (double)INT32_MAX ? (int32_t)halo : INT32_MAX;
+  if (t->px > 1) {
+    char parts[200];
+    snprintf(parts, sizeof parts, "reach %g + (sync_frequency %lld - 1) x max_step %g, bins of %g x %g, plus one",
+             (double)t->bins.reach, (long long)cfg->sync_frequency, (double)sp.max_step, 1.0 / inv_x, 1.0 / inv);
+    return tiles_hold_halo(t, t->bins.bins[0], t->bins.bins[1], "neighbour bins", parts, err);
+  }
   for (int r = 0; r < t->size; r++) {
     int64_t rows = cut(t, t->rows, r + 1) - cut(t, t->rows, r);
     if (rows < t->halo)
@@ -121,6 +195,8 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
                     "distributed.device_weights has %d weight%s but the team has %d rank%s (balance: "
                     "proportional needs one weight per rank)",
                     cfg->device_weights.n, cfg->device_weights.n == 1 ? "" : "s", t->size, t->size == 1 ? "" : "s");
+  myr_status tiled = choose_tiles(t, err);
+  if (tiled != MYR_OK) return tiled;
   int grid_positions = m->position_columns || m->cell_columns;
   if (m->nbr_dims > 0 && t->size > 1 && cfg->strategy != MYR_STRATEGY_SPATIAL_PARALLEL)
     return myr_fail(err, MYR_ERR_CONFIG,
@@ -143,6 +219,12 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
     int64_t halo = (int64_t)m->reach + cfg->sync_frequency * (int64_t)m->max_speed;
     t->halo = (int32_t)halo;
     t->rows = (int32_t)cfg->height;
+    if (t->px > 1) {
+      char parts[160];
+      snprintf(parts, sizeof parts, "reach %d + sync_frequency %lld x speed %d", m->reach,
+               (long long)cfg->sync_frequency, m->max_speed);
+      return tiles_hold_halo(t, cfg->width, cfg->height, "cells", parts, err);
+    }
     for (int r = 0; r < t->size && t->size > 1; r++) {
       int64_t rows = cut(t, cfg->height, r + 1) - cut(t, cfg->height, r);
       if (rows < halo)
@@ -319,25 +401,32 @@ static myr_status resume_ranks(myr_team *t, const char *path, myr_error *err) {
   return s;
 }
 
-/* The bands of rows of spatial_parallel: cut like the agents (even or by weights). */
+/* The tiles of spatial_parallel (bands of rows where px = 1): cut as band_start says, in grid
+ * cells or in neighbour bins. */
 static myr_status open_spatial(myr_team *t, myr_error *err) {
   const myr_config *cfg = t->cfg;
-  int32_t row0[1025];
-  for (int r = 0; r <= t->size; r++) row0[r] = (int32_t)cut(t, t->rows, r);
+  int32_t width = t->by_bins ? t->bins.bins[0] : (int32_t)cfg->width, row0[t->py + 1], col0[t->px + 1];
+  for (int b = 0; b <= t->py; b++) row0[b] = (int32_t)band_start(t, t->rows, t->py, b);
+  for (int b = 0; b <= t->px; b++) col0[b] = (int32_t)band_start(t, width, t->px, b);
   t->spatial_on = 1;
   t->host = &t->spatial.host;
-  myr_status s = myr_spatial_init(&t->spatial, t->size, row0, t->by_bins ? 1 : (int32_t)cfg->width, t->rows,
+  myr_status s = myr_spatial_init(&t->spatial, t->px, t->py, col0, row0, width, t->rows,
                                   t->by_bins ? t->bins.wrap : cfg->wrap, t->halo, err);
   if (s == MYR_OK && t->by_bins) s = myr_spatial_use_bins(&t->spatial, &t->bins, cfg->model_desc, err);
   return s;
 }
 
-/* Rank r's cells under spatial_parallel (grid rows): its band. */
+/* Rank r's cells under spatial_parallel (grid rows): its tile, the columns [x0, x0 + nx) of
+ * its band's rows (sim.h; a band: whole rows). A tile is not one range of cells in row-major
+ * order, so the cell functions and statistics (myr_parallel_cells), the gather of the grid
+ * (gather_layers) and through it checkpoints take it row by row. */
 static void own_band(myr_team *t, int r) {
-  const myr_spatial *sp = &t->spatial;
-  int g = t->base + r;
-  t->sim[r]->cells_first = (int64_t)sp->row0[g] * sp->width;
-  t->sim[r]->cells_n = (int64_t)(sp->row0[g + 1] - sp->row0[g]) * sp->width;
+  int32_t x0, nx, y0, ny;
+  myr_spatial_tile(&t->spatial, t->base + r, &x0, &nx, &y0, &ny);
+  t->sim[r]->cells_first = (int64_t)y0 * t->spatial.width;
+  t->sim[r]->cells_n = (int64_t)ny * t->spatial.width;
+  t->sim[r]->cells_x0 = x0;
+  t->sim[r]->cells_nx = nx;
 }
 
 static myr_status open_transport(myr_team *t, myr_error *err) {
@@ -702,9 +791,28 @@ static myr_status gather_processes(myr_team *t, myr_sim **global, myr_error *err
   return s;
 }
 
+/* Under mpirun, layer l's tiles gathered to the root, where they arrive in rank order, and
+ * each put in its place in g (the root's gathered state; NULL elsewhere). */
+static myr_status gather_tiles(myr_team *t, myr_sim *g, int l, size_t es, myr_error *err) {
+  const myr_spatial *sp = &t->spatial;
+  int32_t x0, nx, y0, ny;
+  myr_spatial_tile(sp, t->base, &x0, &nx, &y0, &ny);
+  size_t bytes = (size_t)nx * (size_t)ny * es;
+  char *mine = malloc(bytes > 0 ? bytes : 1);
+  if (mine) myr_spatial_copy_tile(sp, t->base, es, t->sim[0]->grid.layer[l], 0, mine, 1);
+  void *all = NULL;
+  int64_t total = 0; /* every process gathers, one that could not pack sends nothing and fails after */
+  myr_status s = myr_mpi_gather(mine, mine ? (int64_t)bytes : 0, &all, &total, err);
+  free(mine);
+  if (s == MYR_OK && !mine) s = myr_fail(err, MYR_ERR_NOMEM, "rank %d: cannot pack its tile of layer %d", t->base, l);
+  const char *at = (const char *)all;
+  for (int r = 0; s == MYR_OK && g && r < t->size; r++) at += myr_spatial_copy_tile(sp, r, es, at, 1, g->grid.layer[l], 0);
+  free(all);
+  return s;
+}
+
 /* The grid into g (the root's gathered state; NULL elsewhere): rank 0's where every rank holds
- * all of it, else each band from its owner; under mpirun the bands are gathered to the root,
- * where they arrive in rank order, which is row order. Every process calls it. */
+ * all of it, else each tile (or band) from its owner. Every process calls it. */
 static myr_status gather_layers(myr_team *t, myr_sim *g, myr_error *err) {
   const myr_sim *s0 = t->sim[0];
   size_t cells = (size_t)s0->grid.width * (size_t)s0->grid.height;
@@ -713,18 +821,11 @@ static myr_status gather_layers(myr_team *t, myr_sim *g, myr_error *err) {
     if (!t->spatial_on) { /* the same on every rank */
       if (g) memcpy(g->grid.layer[l], s0->grid.layer[l], cells * es);
     } else if (t->mpi) {
-      void *all = NULL;
-      int64_t total = 0;
-      myr_status s = myr_mpi_gather((const char *)s0->grid.layer[l] + (size_t)s0->cells_first * es,
-                                    s0->cells_n * (int64_t)es, &all, &total, err);
-      if (s == MYR_OK && g) memcpy(g->grid.layer[l], all, (size_t)total < cells * es ? (size_t)total : cells * es);
-      free(all);
+      myr_status s = gather_tiles(t, g, l, es, err);
       if (s != MYR_OK) return s;
     } else {
-      for (int r = 0; r < t->size; r++) {
-        size_t at = (size_t)t->sim[r]->cells_first * es;
-        memcpy((char *)g->grid.layer[l] + at, (const char *)t->sim[r]->grid.layer[l] + at, (size_t)t->sim[r]->cells_n * es);
-      }
+      for (int r = 0; r < t->size; r++)
+        myr_spatial_copy_tile(&t->spatial, r, es, t->sim[r]->grid.layer[l], 0, g->grid.layer[l], 0);
     }
   }
   return MYR_OK;

@@ -946,6 +946,10 @@ static myr_status check_rules(loader *L) {
     return fail(L, L->key[find_key("run.checkpoint_every")], "run.checkpoint_every",
                 "expected a multiple of distributed.sync_frequency = %" PRId64 ", got %" PRId64,
                 c->sync_frequency, c->checkpoint_every);
+  if (c->grid.n != 2 || c->grid.v[0] < 1)
+    return fail(L, L->key[find_key("distributed.grid")], "distributed.grid",
+                "expected [px, py]: two integers, px at least 1 (py 0 = ranks / px), got %d integer%s%s",
+                c->grid.n, c->grid.n == 1 ? "" : "s", c->grid.n == 2 ? " with px 0" : "");
   if (c->train.enabled && (c->policy != MYR_POLICY_MCTS || c->mcts.rollout_depth != 0))
     return fail(L, later(L->key[find_key("train.enabled")], L->key[find_key("policy.kind")]), "train.enabled",
                 "training learns from search results: expected policy.kind: mcts with policy.mcts.rollout_depth: 0 "

@@ -100,6 +100,7 @@ typedef struct myr_config {
   int strategy;               /* myr_strategy */
   int balance;                /* myr_balance */
   myr_int_list device_weights; /* balance proportional: one relative weight per rank */
+  myr_int_list grid;           /* spatial_parallel: [px, py] tiles; py 0 = ranks / px ([1, 0]: bands) */
   int64_t rebalance_interval;  /* balance dynamic: steps between rebalances (at a sync) */
   double baseline_rate;        /* agent-steps/s of a one-rank run, for the scaling efficiency; 0 = none */
 

@@ -158,7 +158,8 @@ const myr__key myr__config_keys[] = {
    "depend on it); under mpirun each process is one rank"},
   {"distributed.strategy", MYR__K_ENUM, OFF(strategy), 0, "data_parallel", 0, 0, "data_parallel|spatial_parallel",
    "how agents are split over ranks: data_parallel = contiguous id ranges, grid replicated; spatial_parallel = "
-   "bands of rows (cut like balance says), each rank holding the agents in its band and a halo"},
+   "bands of rows (cut like balance says) or tiles (distributed.grid), each rank holding the agents in its band "
+   "or tile and a halo"},
   {"distributed.balance", MYR__K_ENUM, OFF(balance), 0, "even", 0, 0, "even|proportional|dynamic",
    "agents per rank: even, proportional to distributed.device_weights, or dynamic (CPU ranks, threads or "
    "mpirun processes: start like proportional when weights are given, else even, then every rebalance_interval "
@@ -167,6 +168,12 @@ const myr__key myr__config_keys[] = {
   {"distributed.device_weights", MYR__K_INTLIST, OFF(device_weights), 0, "[1]", 1, 1000000, NULL,
    "balance proportional (and dynamic's start): one relative weight per rank (e.g. [3, 2] puts 60% of the "
    "agents, or of the rows of spatial_parallel, on rank 0)"},
+  {"distributed.grid", MYR__K_INTLIST, OFF(grid), 0, "[1, 0]", 0, 1048576, NULL,
+   "spatial_parallel: [px, py] cuts the world into px columns x py rows of tiles, rank r owning the tile "
+   "(r % px, r / px) with a halo on every side, corners included; px x py must be the rank count, py 0 = ranks "
+   "/ px. The default [1, 0] (= [1, ranks]) gives bands of rows, cut as balance says; tiles (px > 1) are cut "
+   "even, on CPU ranks (threads or mpirun processes) with balance: even only, and each tile at least a halo "
+   "wide and tall (results never change)"},
   {"distributed.rebalance_interval", MYR__K_INT, OFF(rebalance_interval), 0, "100", 1, 1e12, NULL,
    "balance dynamic: steps between rebalances, taken at the first sync after each interval; each rank's rate "
    "(agent-steps per second of its own compute) since the last one sets its share, and differences under 5% "

@@ -39,6 +39,7 @@ bad unknown_param    @:6:5  "$O"'model:\n  name: foraging\n  params:\n    no_suc
 bad capacity         @:5:13 "$O"'agents:\n  count: 100\n  capacity: 50\n'
 bad checkpoint       @:3:21 "$O"'  checkpoint_every: 7\ndistributed:\n  sync_frequency: 2\n'
 bad too_many_cells   @:5:11 "$O"'world:\n  width: 65536\n  height: 65536\n'
+bad grid_one_number  @:4:9  "$O"'distributed:\n  grid: [4]\n'
 
 printf "$O"'  steps: 3\n' > ok.yaml
 sets=("run.steps" "run.stepz=5" "run.steps=abc" "model.params.no_such_param=1")

@@ -13,7 +13,7 @@
  *   2^32-1, duplicate key, duplicate section, bad enum value, unknown model name, unknown model
  *   parameter, model parameter out of range, wrong type for a model parameter, params not a
  *   mapping, model setup() error, capacity < count, checkpoint_every not a multiple of
- *   sync_frequency, width x height >= 2^31, --set without '=', --set with an empty key, --set
+ *   sync_frequency, width x height >= 2^31, distributed.grid not [px, py] or with px 0, --set without '=', --set with an empty key, --set
  *   unknown key, --set unknown section, --set naming a section, --set bad value, --set list
  *   value, --set invalid YAML, --set unknown model, --set unknown model parameter, --set
  *   model.params as a whole, --set making capacity < count; train: needing mcts with a network,
@@ -98,6 +98,9 @@ static const bad_case cases[] = {
    "run.checkpoint_every", "multiple of distributed.sync_frequency = 2, got 7"},
   {"too_many_cells", "world:\n  width: 65536\n  height: 65536\n", {0}, "@:3:11", "world.width x world.height",
    "65536 x 65536"},
+  {"grid_one_number", "distributed:\n  grid: [4]\n", {0}, "@:2:9", "distributed.grid",
+   "expected [px, py]: two integers, px at least 1 (py 0 = ranks / px), got 1 integer"},
+  {"grid_px_zero", "distributed: {grid: [0, 2]}\n", {0}, "@:1:21", "distributed.grid", "got 2 integers with px 0"},
   /* train: */
   {"train_needs_mcts", "policy:\n  kind: network\ntrain:\n  enabled: true\n", {0}, "@:4:12", "train.enabled",
    "expected policy.kind: mcts"},

@@ -1,7 +1,7 @@
 # One process per rank (mpirun, CPU backend, oversubscribed): the state hash equals the
 # single-process run's for 2 and 3 processes (births and deaths on), under data_parallel and
-# spatial_parallel (halos, migration and ghost agents over MPI), with balance: dynamic (agents
-# and band boundaries moving between processes), a checkpoint written by 2
+# spatial_parallel (halos, migration and ghost agents over MPI; bands and tiles), with balance:
+# dynamic (agents and band boundaries moving between processes), a checkpoint written by 2
 # processes resumes in one (and a spatial one on 3 ranks of one process and 3 processes),
 # training gives the single rank's network and hash (and its checkpoints resume on any rank
 # count), and a failing rank stops every process with its message.
@@ -22,17 +22,23 @@ check "checkpoint of 2 processes resumed in one ($resumed)" test "$resumed" = "$
 # spatial_parallel across processes: each process sends the halo rows, leaving agents and
 # ghost agents the others need. 2 and 3 processes give the one-process hash and statistics for
 # foraging (births and deaths), epidemic (published flows, deaths, the lockdown) and circles
-# (ghost agents, open and wrapped), at sync 1 and a longer window.
+# (ghost agents, open and wrapped; also on 2 x 2, 2 x 1 and 1 x 2 tiles), at sync 1 and a
+# longer window.
 series() { "$MYRIAD_BIN" info "$1" | sed -n '/^time series/,/^snapshots/p'; }
+layouts=(2 3) # spatial_same's splits: N, bands on N processes; PX,PY, distributed.grid tiles
 spatial_same() { # spatial_same LABEL CONFIG ARGS...
-  local label=$1 config=$2 h1 hn np; shift 2
+  local label=$1 config=$2 h1 hn np lay grid; shift 2
   h1=$("$MYRIAD_BIN" run "$config" "$@" -o sp1.h5 --quiet 2>err.log | tail -n 1)
   check "$label: one process printed a hash" test ${#h1} -eq 64
   series sp1.h5 >sp1.series
-  for np in 2 3; do
-    hn=$(mpirun_n $np "$MYRIAD_BIN" run "$config" "$@" -s distributed.strategy=spatial_parallel -o spn.h5 --quiet \
-           2>err.log | tail -n 1)
-    check "$label: mpirun -np $np spatial_parallel ($hn) == one process ($h1)" test "$hn" = "$h1"
+  for lay in "${layouts[@]}"; do
+    case $lay in
+      *,*) np=$((${lay%,*} * ${lay#*,})) grid=(-s "distributed.grid=[$lay]") ;;
+      *) np=$lay grid=() ;;
+    esac
+    hn=$(mpirun_n $np "$MYRIAD_BIN" run "$config" "$@" -s distributed.strategy=spatial_parallel "${grid[@]}" -o spn.h5 \
+           --quiet 2>err.log | tail -n 1)
+    check "$label: mpirun -np $np spatial_parallel${grid:+ tiles [$lay]} ($hn) == one process ($h1)" test "$hn" = "$h1"
     series spn.h5 >spn.series
     check "$label: ... with the one-process statistics" cmp -s spn.series sp1.series
   done
@@ -49,6 +55,7 @@ for sync in 1 5; do
     awk '$1 == "dead" && $4 > 0 {d = 1} $1 == "vaccinated" && $6 > 0 {v = 1} $1 == "locked_moves" && $6 > 0 {l = 1}
          END {exit !(d && v && l)}' sp1.series
 done
+layouts=(2 3 2,2 2,1 1,2) # circles on bands and on tiles (ghosts in x and y bins)
 for sync in 1 3; do
   for wrap in false true; do
     spatial_same "spatial circles wrap $wrap sync $sync" "$MYRIAD_SOURCE_DIR/configs/circles-small.yaml" -n 20 -t 1 \
@@ -60,6 +67,26 @@ mpirun_n 3 "$MYRIAD_BIN" run "$cfg" -n 20 -t 1 -s agents.count=3000 -s distribut
   >spatial.txt 2>err.log
 check "spatial: agents spread over the 3 processes' bands" test "$(awk '$1 ~ /^[0-2]$/ && $2 > 300' spatial.txt | wc -l)" -eq 3
 check "spatial: every process moved bytes" test "$(awk '$1 ~ /^[0-2]$/ && $7 > 0' spatial.txt | wc -l)" -eq 3
+
+# Tiles across processes (distributed.grid): 2 x 2 on 4 processes, 2 x 1 and 1 x 2 on 2 give the
+# one-process hash and statistics for foraging (births and deaths; a 40 x 40 world, busy where
+# four tiles meet) at sync 1 and 5, as for circles above; a checkpoint of 2 x 2 tile processes
+# resumes in one process where the straight run ends, and [2, 2] on 2 processes is refused.
+layouts=(2,2 2,1 1,2)
+for sync in 1 5; do
+  spatial_same "tiles foraging sync $sync" "$cfg" -n 40 -t 1 -s agents.count=3000 -s world.width=40 -s world.height=40 \
+    -s distributed.sync_frequency=$sync
+done
+tck=(-n 40 -t 1 -s agents.count=3000 -s distributed.sync_frequency=5 -s run.checkpoint_every=20 -o tck.h5)
+straight=$("$MYRIAD_BIN" run "$cfg" "${tck[@]}" --quiet 2>err.log | tail -n 1)
+hn=$(mpirun_n 4 "$MYRIAD_BIN" run "$cfg" "${tck[@]}" -s distributed.strategy=spatial_parallel -s distributed.grid=[2,2] \
+       --quiet 2>err.log | tail -n 1)
+check "tiles: checkpointing run on 2 x 2 tile processes ($hn) == one process ($straight)" test "$hn" = "$straight"
+resumed=$("$MYRIAD_BIN" run "$cfg" "${tck[@]}" --resume tck.ckpt-20.h5 --quiet 2>err.log | tail -n 1)
+check "tiles: checkpoint of 2 x 2 tile processes resumed in one process ($resumed)" test "$resumed" = "$straight"
+mpirun_n 2 "$MYRIAD_BIN" run "$cfg" -n 5 -s distributed.strategy=spatial_parallel -s distributed.grid=[2,2] -o bad.h5 \
+  --quiet >/dev/null 2>bad.log
+check "tiles: [2, 2] on 2 processes is refused" grep -q "makes 2 x 2 = 4 tiles but the team has 2 ranks" bad.log
 
 # balance dynamic across processes, from an uneven start (5 : 1 and 4 : 1 : 1; 3 : 1 and
 # 2 : 1 : 1 for circles, whose halo of neighbour bins is wider), rebalancing every 5 steps:

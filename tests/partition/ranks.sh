@@ -1,9 +1,9 @@
 # The determinism contract across ranks (DESIGN §4.1) on CPU ranks of the host transport:
 # identical state hashes for 1, 2 and 4 ranks, sync windows of 1 and 5, births and deaths on,
 # for the built-in models, for MCTS decisions, for proportional balance, for dynamic balance
-# (agents moving between ranks, band boundaries moving), for epidemic on bands, and for a run
-# resumed on another rank count. A different seed must give a different hash (the check can
-# fail).
+# (agents moving between ranks, band boundaries moving), for epidemic on bands, for tiles
+# (distributed.grid), and for a run resumed on another rank count. A different seed must give a
+# different hash (the check can fail).
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
 
@@ -75,6 +75,56 @@ circles_ranks() {
   check "nothing was written" test ! -e bad.h5 -a ! -e bad.h5.part
 }
 circles_ranks
+
+# Tiles (distributed.grid: [px, py]): halos on every side, corners included, agents and ghosts
+# crossing both axes. 2 x 2 on 4 ranks, 2 x 1 and 1 x 2 on 2 give the one-rank hash and
+# statistics for foraging (births and deaths, contested cells) at sync 1 and 5, epidemic (a
+# contact block through the halo, published flows) at sync 5, and circles (ghosts in x and y
+# bins), open and wrapped, at sync 1 and 3; a checkpoint written by 2 x 2 tiles resumes on 1
+# rank and on 2 x 1 tiles where the straight run ends.
+series() { "$MYRIAD_BIN" info "$1" | sed -n '/^time series/,/^snapshots/p'; }
+same_for_tiles() { # same_for_tiles LABEL CONFIG ARGS...
+  local label=$1 config=$2 h1 h g; shift 2
+  h1=$(run_hash "$config" "$@" -o tile1.h5 -R 1)
+  check "$label: 1 rank printed a hash" test ${#h1} -eq 64
+  series tile1.h5 >tile1.series
+  for g in 2,2 2,1 1,2; do
+    h=$(run_hash "$config" "$@" -o tiles.h5 -R $((${g%,*} * ${g#*,})) -s distributed.strategy=spatial_parallel \
+          -s "distributed.grid=[$g]")
+    check "$label: tiles [$g] ($h) == 1 rank ($h1)" test "$h" = "$h1"
+    series tiles.h5 >tiles.series
+    check "$label: tiles [$g] give the one-rank statistics" cmp -s tiles.series tile1.series
+  done
+}
+for sync in 1 5; do # a 40 x 40 world: much happens near the corners where four tiles meet
+  same_for_tiles "tiles foraging sync $sync" "$cfgdir/foraging-small.yaml" -n 40 -t 2 -s agents.count=3000 \
+    -s world.width=40 -s world.height=40 -s distributed.sync_frequency=$sync
+  check "tiles foraging sync $sync: births and deaths happen" \
+    awk '$1 == "births" && $6 > 0 {b = 1} $1 == "deaths" && $6 > 0 {d = 1} END {exit !(b && d)}' tile1.series
+done
+same_for_tiles "tiles epidemic sync 5" "$cfgdir/epidemic-city.yaml" -n 40 -t 2 -s agents.count=5000 \
+  -s agents.capacity=5000 -s world.width=40 -s world.height=40 -s model.params.initial_infected=200 \
+  -s model.params.contact_radius_cells=1 -s model.params.fatality=0.2 -s model.params.lockdown_threshold=0.005 \
+  -s distributed.sync_frequency=5
+for wrap in false true; do
+  for sync in 1 3; do
+    same_for_tiles "tiles circles wrap $wrap sync $sync" "$cfgdir/circles-small.yaml" -n 20 -t 2 -s agents.count=8000 \
+      -s agents.capacity=8000 -s model.params.radius=1.0 -s model.params.repulse=0.5 -s model.params.wrap=$wrap \
+      -s distributed.sync_frequency=$sync
+  done
+done
+"$MYRIAD_BIN" run "$cfgdir/circles-small.yaml" -n 20 -R 4 -s agents.count=8000 -s distributed.strategy=spatial_parallel \
+  -s distributed.grid=[2,2] -o tiles.h5 >tiles.txt 2>err.log
+check "tiles circles: agents spread over the 4 tiles" test "$(awk '$1 ~ /^[0-3]$/ && $2 > 1000' tiles.txt | wc -l)" -eq 4
+tck=(-n 40 -t 2 -s agents.count=3000 -s distributed.sync_frequency=5 -s run.checkpoint_every=20 -o tck.h5)
+straight=$(run_hash "$cfgdir/foraging-small.yaml" "${tck[@]}" -R 1)
+h=$(run_hash "$cfgdir/foraging-small.yaml" "${tck[@]}" -R 4 -s distributed.strategy=spatial_parallel -s distributed.grid=[2,2])
+check "tiles: the checkpointing run on 2 x 2 tiles ($h) == 1 rank ($straight)" test "$h" = "$straight"
+resumed=$(run_hash "$cfgdir/foraging-small.yaml" "${tck[@]}" -R 1 --resume tck.ckpt-20.h5)
+check "tiles: checkpoint of 2 x 2 tiles resumed on 1 rank ($resumed) == straight" test "$resumed" = "$straight"
+resumed=$(run_hash "$cfgdir/foraging-small.yaml" "${tck[@]}" -R 2 -s distributed.strategy=spatial_parallel \
+            -s distributed.grid=[2,1] --resume tck.ckpt-20.h5)
+check "tiles: ... resumed on 2 x 1 tiles ($resumed) == straight" test "$resumed" = "$straight"
 
 # Training across ranks: the same samples, batches and updates, so the same network, series
 # and hash for 1, 2 and 4 ranks (data_parallel) and 2 and 3 bands (spatial_parallel), sync 1 and 5.
@@ -217,6 +267,32 @@ epidemic_bands
   -s distributed.sync_frequency=10 -o bad.h5 --quiet 2>bad.log
 check "a world too small for the halo exits 2" test $? -eq 2
 check "the message gives the halo" grep -q "fewer than the halo of 18 rows (reach 8 + sync_frequency 10 x speed 1)" bad.log
+refused() { # refused LABEL MESSAGE ARGS...: a foraging run with ARGS exits 2 before anything runs, saying MESSAGE
+  local label=$1 message=$2; shift 2
+  "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -o bad.h5 --quiet "$@" 2>bad.log
+  check "$label exits 2" test $? -eq 2
+  check "$label: the message says '$message'" grep -qF "$message" bad.log
+  check "$label: nothing was written" test ! -e bad.h5 -a ! -e bad.h5.part
+}
+tiles=(-s distributed.strategy=spatial_parallel)
+refused "tiles [2, 3] on 4 ranks" "[2, 3] makes 2 x 3 = 6 tiles but the team has 4 ranks" -R 4 "${tiles[@]}" \
+  -s distributed.grid=[2,3]
+refused "tiles [3, 0] on 4 ranks" "needs a rank count that 3 divides, but the team has 4 ranks" -R 4 "${tiles[@]}" \
+  -s distributed.grid=[3,0]
+refused "tiles thinner than the halo" \
+  "[8, 1] cuts the 128 columns of cells into 8, 16 columns wide, fewer than the halo of 18 cells (reach 8 + sync_frequency 10 x speed 1)" \
+  -R 8 "${tiles[@]}" -s distributed.grid=[8,1] -s distributed.sync_frequency=10
+refused "tiles shorter than the halo" "[2, 4] cuts the 60 rows of cells into 4, 15 rows tall, fewer than the halo of 18" \
+  -R 8 "${tiles[@]}" -s distributed.grid=[2,4] -s distributed.sync_frequency=10 -s world.height=60
+refused "tiles with balance dynamic" "use balance: even with tiles, or bands (distributed.grid: [1, 4]) with balance: dynamic" \
+  -R 4 "${tiles[@]}" -s distributed.grid=[2,2] -s distributed.balance=dynamic
+refused "tiles with balance proportional" "tiles (distributed.grid: [2, 2]) are cut even" -R 4 "${tiles[@]}" \
+  -s distributed.grid=[2,2] -s distributed.balance=proportional -s distributed.device_weights=[1,1,1,1]
+refused "tiles under data_parallel" "but distributed.strategy is data_parallel" -R 4 -s distributed.grid=[2,2]
+"$MYRIAD_BIN" run "$cfgdir/circles-small.yaml" -R 8 -s agents.count=8000 "${tiles[@]}" -s distributed.grid=[8,1] \
+  -s distributed.sync_frequency=3 -o bad.h5 --quiet 2>bad.log
+check "circles: tiles narrower than the halo exit 2" test $? -eq 2
+check "the message gives the halo in bins" grep -q "20 columns of neighbour bins into 8, 2 columns wide, fewer than the halo of 5" bad.log
 "$MYRIAD_BIN" run "$cfgdir/latent-small.yaml" -n 1 -R 2 -s distributed.strategy=spatial_parallel -o bad.h5 --quiet 2>bad.log
 check "a model without bands (latent) exits 2" test $? -eq 2
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -R 2 -s distributed.balance=proportional \

@@ -581,7 +581,11 @@ static myr_status step_rank(myr_team *t, int r, void *arg, myr_error *err) {
   t->sim[r]->record_hint = *(const int *)arg;
   myr_status s = myr_sim_step(t->sim[r], err);
 #ifdef MYRIAD_HAVE_CUDA
-  if (s == MYR_OK && t->gpu && t->size > 1) myr_cuda_synchronize(t->sim[r]); /* time the rank's own step */
+  /* time the rank's own work at the end of each window (and before statistics): a wait after
+   * every step would leave the GPU idle while the host launches the next (about 2% at 1.2 ms
+   * per step, measured on 4 H200s) */
+  if (s == MYR_OK && t->gpu && t->size > 1 && (myr_sim_at_sync(t->sim[r]) || t->sim[r]->record_hint))
+    myr_cuda_synchronize(t->sim[r]);
 #endif
   t->seconds_step[r] += omp_get_wtime() - t0;
   return s;

@@ -161,8 +161,8 @@ const myr__key myr__config_keys[] = {
    "bands of rows (cut like balance says) or tiles (distributed.grid), each rank holding the agents in its band "
    "or tile and a halo"},
   {"distributed.balance", MYR__K_ENUM, OFF(balance), 0, "even", 0, 0, "even|proportional|dynamic",
-   "agents per rank: even, proportional to distributed.device_weights, or dynamic (CPU ranks, threads or "
-   "mpirun processes: start like proportional when weights are given, else even, then every rebalance_interval "
+   "agents per rank: even, proportional to distributed.device_weights, or dynamic (CPU or GPU ranks, "
+   "threads or mpirun processes: start like proportional when weights are given, else even, then every rebalance_interval "
    "steps move toward equal compute times: data_parallel moves agents between neighbouring ranks, "
    "spatial_parallel moves the band boundaries, every band at least a halo thick; results never change)"},
   {"distributed.device_weights", MYR__K_INTLIST, OFF(device_weights), 0, "[1]", 1, 1000000, NULL,

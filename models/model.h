@@ -171,11 +171,12 @@ typedef struct myr_model {
   const myr_model_plan *plan;
 
   /* For distributed.strategy spatial_parallel (partition/), where a rank owns a band of rows
-   * and the agents standing in it: the i32 columns holding each agent's cell (x, y) (NULL:
-   * cell_columns); `reach`, the farthest (in cells) an agent reads or writes the grid from its
-   * own cell under any policy (neighbourhood, planning patch); `max_speed`, the most cells it
-   * moves per step along y. max_speed 0: the model runs data_parallel only (e.g. it keeps
-   * world-wide counts in a layer, which slabs would split). */
+   * or a tile and the agents standing in it: the i32 columns holding each agent's cell (x, y)
+   * (NULL: cell_columns); `reach`, the farthest (in cells) an agent reads or writes the grid
+   * from its own cell under any policy (neighbourhood, planning patch), along x and y;
+   * `max_speed`, the most cells it moves per step along x or y (bands use y; tiles both).
+   * max_speed 0: the model runs data_parallel only (e.g. it keeps world-wide counts in a
+   * layer, which slabs would split). */
   const int *position_columns;
   int32_t reach, max_speed;
 

@@ -117,8 +117,8 @@ struct myr_sim {
   /* The cells this rank runs the cell functions (sync, statistics) on: of the whole rows
    * [cells_first, cells_first + cells_n), the columns [cells_x0, cells_x0 + cells_nx) of each;
    * all of them unless a partition owns only a band of rows (whole rows: cells_nx = width) or a
-   * tile of spatial_parallel's grid: [px, py] (part of each row; CPU backend only, as the
-   * partition allows tiles on CPU ranks only). */
+   * tile of spatial_parallel's grid: [px, py] (part of each row; a device backend launches its
+   * cell kernels row by row there). */
   int64_t cells_first, cells_n;
   int32_t cells_x0, cells_nx;
   /* The neighbour snapshot, for models with nbr_dims: the CPU backend's (sim/neighbours.c)

@@ -471,19 +471,35 @@ static myr_status team_sync(myr_sim *sim, const myr_view *v, int point, myr_erro
   return sim->rank ? sim->rank->sync_layers(sim->rank, sim, v, point, d->stream, err) : MYR_OK;
 }
 
+/* A cell launcher (sync_cells_begin/end, cell_stats) over this rank's cells: one launch over the
+ * whole rows [cells_first, + cells_n), or for a spatial_parallel tile (part of each row) one
+ * launch per row over its columns [cells_x0, + cells_nx). Returns the launches' cudaError_t. */
+static int launch_cells(const myr_sim *sim, myr_cuda_launcher fn, const myr_view *v, int64_t *counters,
+                        cudaStream_t stream) {
+  myr_view cv = *v;
+  int64_t width = sim->grid.width;
+  if (sim->cells_nx <= 0 || sim->cells_nx >= width) {
+    cv.first_cell = sim->cells_first;
+    return fn(&cv, sim->cells_n, counters, stream);
+  }
+  for (int64_t row = sim->cells_first; row < sim->cells_first + sim->cells_n; row += width) {
+    cv.first_cell = row + sim->cells_x0;
+    int e = fn(&cv, sim->cells_nx, counters, stream);
+    if (e) return e;
+  }
+  return 0;
+}
+
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   const myr_model_cuda *k = sim->model->cuda;
   int64_t *flow = d->counters + COUNTER_FLOW;
-  myr_view cv = *v; /* cell kernels over this rank's cells */
-  cv.first_cell = sim->cells_first;
-  int64_t cells = sim->cells_n;
   /* A replicated grid's cells run on every rank; only the owner keeps their flows. */
   int64_t *cell_flow = sim->owns_cells ? flow : d->counters + COUNTER_DISCARD;
   int64_t n_before = v->n, births, alive;
   myr_status s = team_sync(sim, v, MYR_SYNC_AFTER_ACT, err);
   if (s != MYR_OK) return s;
-  if (k->sync_cells_begin) CU(k->sync_cells_begin(&cv, cells, cell_flow, d->stream));
+  if (k->sync_cells_begin) CU(launch_cells(sim, k->sync_cells_begin, v, cell_flow, d->stream));
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
   if (k->sync_agents) CU(k->sync_agents(v, v->n, flow, d->stream));
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
@@ -494,7 +510,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
     alive = n_before;
   }
   if (s != MYR_OK) return s;
-  if (k->sync_cells_end) CU(k->sync_cells_end(&cv, cells, cell_flow, d->stream));
+  if (k->sync_cells_end) CU(launch_cells(sim, k->sync_cells_end, v, cell_flow, d->stream));
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
   int64_t deaths = n_before - alive;
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
@@ -923,9 +939,7 @@ static myr_status stats(myr_sim *sim, int64_t *acc, myr_error *err) {
   int cells = k->cell_stats && sim->owns_cells && !d->cells_cached;
   if (cells) {
     CU(cudaMemsetAsync(dcell, 0, MYR_MAX_ACC * sizeof(int64_t), d->stream));
-    myr_view cv = v;
-    cv.first_cell = sim->cells_first;
-    CU(k->cell_stats(&cv, sim->cells_n, dcell, d->stream));
+    CU(launch_cells(sim, k->cell_stats, &v, dcell, d->stream));
   }
   CU(cudaMemcpyAsync(d->pinned, d->counters, (MYR_MAX_FLOWS + 2 * MYR_MAX_ACC) * sizeof(int64_t),
                      cudaMemcpyDeviceToHost, d->stream));

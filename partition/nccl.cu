@@ -22,11 +22,14 @@
 #include "partition/spatial.h"
 #include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
 
-/* A run of consecutive rows exchanged with one peer (spatial_parallel). */
-typedef struct row_run {
+/* A block of halo cells exchanged with one peer (spatial_parallel): the columns [x0, x0 + nx)
+ * of the rows [y, y + rows), consecutive spans of one halo (myr_spatial_halo_spans) with one
+ * owner and the same columns. Whole rows (nx = the width: bands) lie one after another in a
+ * layer and travel straight from and into it; part rows (tiles) travel packed, row after row. */
+typedef struct halo_block {
   int peer;
-  int32_t y, rows;
-} row_run;
+  int32_t y, rows, x0, nx;
+} halo_block;
 
 typedef struct nccl_rank {
   ncclComm_t comm;
@@ -41,19 +44,23 @@ typedef struct nccl_rank {
   size_t idx_cap, val_cap, all_idx_cap, all_val_cap; /* entries */
   void *cub_temp;
   size_t cub_bytes;
-  /* spatial_parallel: the bands, this rank's halo as runs of rows with one owner (`halo`), the
-   * runs of its own rows in the others' halos (`given`, peer = that rank), in the order both
-   * sides issue their sends and receives; receive space and migration buffers */
+  /* spatial_parallel: the tiles, this rank's halo as blocks with one owner (`halo`), the blocks
+   * of its own cells in the others' halos (`given`, peer = that rank), in the order both sides
+   * issue their sends and receives (room for halo_cap and given_cap); receive space, packed
+   * part rows going out, migration buffers */
   const myr_spatial *sp;
-  struct row_run *halo, *given;
-  int n_halo, n_given;
-  int32_t *row0; /* device [ranks + 1] */
-  void *tmp, *out_rows, *in_rows;
-  size_t tmp_cap, out_cap, in_cap;
-  /* ghosts (rows are neighbour bins): for each row, the ranks whose halo holds it (device, CSR:
-   * peers ghost_peer[ghost_start[y] .. ghost_start[y + 1])), and the ghost rows sent and
-   * received (the received stay until the next publish has read them) */
+  halo_block *halo, *given;
+  int n_halo, n_given, halo_cap, given_cap;
+  int32_t *row0, *col0; /* device [ranks + 1], [px + 1] (one allocation, at row0) */
+  void *tmp, *pack, *out_rows, *in_rows;
+  size_t tmp_cap, pack_cap, out_cap, in_cap;
+  /* ghosts (cells are neighbour bins): bands: for each row, the ranks whose halo holds it
+   * (device, CSR: peers ghost_peer[ghost_start[y] .. ghost_start[y + 1])); tiles: the `given`
+   * blocks on the device (ghost_blocks[n_given]), a bin going to the peer of each block that
+   * holds it; and the ghost rows sent and received (the received stay until the next publish
+   * has read them) */
   int32_t *ghost_start, *ghost_peer;
+  halo_block *ghost_blocks;
   void *ghost_out, *ghost_in;
   size_t ghost_out_cap, ghost_in_cap;
   int processes; /* 1: one process per rank (mpirun): counts go over MPI, not a shared table */
@@ -283,10 +290,12 @@ extern "C" void myr_nccl_close(myr_rank *rank) {
   cudaFree(k->cub_temp);
   cudaFree(k->row0);
   cudaFree(k->tmp);
+  cudaFree(k->pack);
   cudaFree(k->out_rows);
   cudaFree(k->in_rows);
   cudaFree(k->ghost_start);
   cudaFree(k->ghost_peer);
+  cudaFree(k->ghost_blocks);
   cudaFree(k->ghost_out);
   cudaFree(k->ghost_in);
   free(k->halo);
@@ -400,26 +409,36 @@ extern "C" myr_status myr_nccl_sum_flows(myr_rank *r, myr_sim *sim, int64_t *win
 
 /* ---- spatial_parallel on GPU ranks ------------------------------------------------------------ */
 
-/* Rank q's halo as runs of consecutive rows with one owner, in ascending order. */
-static int runs_of(const myr_spatial *sp, int q, row_run *out) {
-  const int32_t *rows;
-  int n = myr_spatial_halo_rows(sp, q, &rows), runs = 0;
+/* Rank q's halo (its spans, myr_spatial_halo_spans) as blocks in span order: a span joins the
+ * block of the same owner and columns that ends on the row above it, else starts one. Both
+ * sides of every exchange derive the blocks from the same spans, so their sends and receives
+ * pair up in order. A band's halo gives the runs of consecutive rows with one owner. At most
+ * as many blocks as spans. */
+static int blocks_of(const myr_spatial *sp, int q, halo_block *out) {
+  const myr_spatial_span *span;
+  int n = myr_spatial_halo_spans(sp, q, &span), blocks = 0;
   for (int k = 0; k < n; k++) {
-    int owner = myr_spatial_owner(sp, rows[k]);
-    if (runs > 0 && out[runs - 1].peer == owner && out[runs - 1].y + out[runs - 1].rows == rows[k]) {
-      out[runs - 1].rows++;
+    int j = blocks - 1;
+    for (; j >= 0; j--) {
+      const halo_block *b = &out[j];
+      if (b->peer == span[k].owner && b->x0 == span[k].x0 && b->nx == span[k].n && b->y + b->rows == span[k].y) break;
+    }
+    if (j >= 0) {
+      out[j].rows++;
       continue;
     }
-    out[runs].peer = owner;
-    out[runs].y = rows[k];
-    out[runs].rows = 1;
-    runs++;
+    out[blocks].peer = span[k].owner;
+    out[blocks].y = span[k].y;
+    out[blocks].rows = 1;
+    out[blocks].x0 = span[k].x0;
+    out[blocks].nx = span[k].n;
+    blocks++;
   }
-  return runs;
+  return blocks;
 }
 
-/* For each row this rank owns, the ranks that hold it in their halo (k->given), as CSR on the
- * device; the others' rows have none. */
+/* Bands: for each row this rank owns, the ranks that hold it in their halo (k->given), as CSR
+ * on the device; the others' rows have none. */
 static myr_status ghost_peers(nccl_rank *k, const myr_spatial *sp, myr_error *err) {
   int32_t rows = sp->height, entries = 0;
   int32_t *start = (int32_t *)calloc((size_t)rows + 1, sizeof *start);
@@ -449,39 +468,65 @@ static myr_status ghost_peers(nccl_rank *k, const myr_spatial *sp, myr_error *er
   return MYR_OK;
 }
 
-/* The halo runs (this rank's, and its rows in the others'), the bands on the device, and the
- * ghosts' peers, from sp's present bands: at attach, and again when the bands move. */
+/* Tiles: the given blocks on the device (a ghost goes to the peer of every block holding its
+ * bin; the blocks of one peer never overlap, so to each peer once). */
+static myr_status ghost_tiles(nccl_rank *k, myr_error *err) {
+  CU(cudaMalloc((void **)&k->ghost_blocks, sizeof(halo_block) * (size_t)(k->n_given > 0 ? k->n_given : 1)));
+  if (k->n_given > 0)
+    CU(cudaMemcpy(k->ghost_blocks, k->given, sizeof(halo_block) * (size_t)k->n_given, cudaMemcpyHostToDevice));
+  return MYR_OK;
+}
+
+/* Room for rank q's halo blocks: its spans now, and for bands (px = 1) the 2 x halo + 1 rows
+ * any band boundaries give (balance dynamic moves them; tiles never move). */
+static int block_room(const myr_spatial *sp, int q) {
+  const myr_spatial_span *span;
+  int n = myr_spatial_halo_spans(sp, q, &span);
+  return n + (sp->px == 1 ? 2 * sp->halo + 2 : 1);
+}
+
+/* The halo blocks (this rank's, and its cells in the others'), the tiles' cuts on the device,
+ * and the ghosts' peers, from sp's present tiles: at attach, and again when the bands move. */
 static myr_status plan_halos(myr_rank *r, nccl_rank *k, const myr_spatial *sp, myr_error *err) {
-  row_run *scratch = (row_run *)calloc((size_t)(2 * sp->halo + 2), sizeof *scratch);
-  if (!scratch) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo runs");
-  k->n_halo = runs_of(sp, r->index, k->halo);
+  int most = 1;
+  for (int q = 0; q < sp->size; q++)
+    if (block_room(sp, q) > most) most = block_room(sp, q);
+  halo_block *scratch = (halo_block *)calloc((size_t)most, sizeof *scratch);
+  if (!scratch) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo blocks");
+  k->n_halo = blocks_of(sp, r->index, k->halo);
   k->n_given = 0;
-  for (int q = 0; q < sp->size; q++) { /* q's halo runs that this rank owns, in q's order */
+  for (int q = 0; q < sp->size; q++) { /* q's halo blocks of this rank's cells, in q's order */
     if (q == r->index) continue;
-    int n = runs_of(sp, q, scratch);
+    int n = blocks_of(sp, q, scratch);
     for (int j = 0; j < n; j++)
-      if (scratch[j].peer == r->index) {
+      if (scratch[j].peer == r->index && k->n_given < k->given_cap) {
         k->given[k->n_given] = scratch[j];
         k->given[k->n_given++].peer = q;
       }
   }
   free(scratch);
-  CU(cudaMemcpy(k->row0, sp->row0, sizeof(int32_t) * (size_t)(sp->size + 1), cudaMemcpyHostToDevice));
+  CU(cudaMemcpy(k->row0, sp->row0, sizeof(int32_t) * (size_t)(sp->py + 1), cudaMemcpyHostToDevice));
+  CU(cudaMemcpy(k->col0, sp->col0, sizeof(int32_t) * (size_t)(sp->px + 1), cudaMemcpyHostToDevice));
   if (!sp->by_bins) return MYR_OK;
   cudaFree(k->ghost_start);
   cudaFree(k->ghost_peer);
+  cudaFree(k->ghost_blocks);
   k->ghost_start = k->ghost_peer = NULL;
-  return ghost_peers(k, sp, err);
+  k->ghost_blocks = NULL;
+  return sp->px > 1 ? ghost_tiles(k, err) : ghost_peers(k, sp, err);
 }
 
 extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp, myr_error *err) {
   nccl_rank *k = (nccl_rank *)r->team;
   k->sp = sp;
-  int most = 2 * sp->halo + 2; /* runs of a halo of 2 x halo rows */
-  k->halo = (row_run *)calloc((size_t)most, sizeof *k->halo);
-  k->given = (row_run *)calloc((size_t)most * (size_t)sp->size, sizeof *k->given);
-  if (!k->halo || !k->given) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo runs");
-  CU(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1)));
+  k->halo_cap = block_room(sp, r->index);
+  k->given_cap = 0;
+  for (int q = 0; q < sp->size; q++) k->given_cap += q == r->index ? 0 : block_room(sp, q);
+  k->halo = (halo_block *)calloc((size_t)k->halo_cap, sizeof *k->halo);
+  k->given = (halo_block *)calloc((size_t)(k->given_cap > 0 ? k->given_cap : 1), sizeof *k->given);
+  if (!k->halo || !k->given) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo blocks");
+  CU(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1 + sp->px + 1)));
+  k->col0 = k->row0 + sp->size + 1;
   myr_status s = plan_halos(r, k, sp, err);
   if (s != MYR_OK) return s;
   r->sync_layers = myr_nccl_spatial_sync;
@@ -508,6 +553,17 @@ __global__ void add_rows(T *dst, const T *src, int64_t n) {
     dst[i] = (T)(dst[i] + src[i]);
 }
 
+/* A block of part rows: layer[(b.y + i / b.nx) x width + b.x0 + i % b.nx] += src[i], the block
+ * packed row after row in src. */
+template <class T>
+__global__ void add_block(T *layer, int32_t width, halo_block b, const T *src) {
+  int64_t n = (int64_t)b.rows * b.nx;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t cell = ((int64_t)b.y + i / b.nx) * width + b.x0 + i % b.nx;
+    layer[cell] = (T)(layer[cell] + src[i]);
+  }
+}
+
 typedef int (*layer_pick)(const myr_model *m, int l, int point);
 static int pick_summed(const myr_model *m, int l, int point) { return myr_layer_summed_in(m, l, point); }
 static int pick_all(const myr_model *, int, int) { return 1; }
@@ -518,68 +574,167 @@ static size_t row_bytes(const myr_spatial *sp, const myr_model *m, int l) {
   return (size_t)sp->width * myr_type_size(m->layers[l].type);
 }
 
-/* Halo rows written here go to their owners and are added into their rows; then cleared. */
+/* Block b of a layer of es-byte cells: whether it is whole rows, where it starts, its bytes. */
+static int whole_rows(const myr_spatial *sp, const halo_block *b) { return b->nx == sp->width; }
+static char *block_at(const myr_spatial *sp, void *layer, const halo_block *b, size_t es) {
+  return (char *)layer + ((size_t)b->y * (size_t)sp->width + (size_t)b->x0) * es;
+}
+static size_t block_bytes(const halo_block *b, size_t es) { return (size_t)b->rows * (size_t)b->nx * es; }
+
+/* Block b of the layer packed row after row at `to` (packed = 1), or from `from` into the layer
+ * (packed = 0), on the rank's stream. */
+static myr_status copy_block(nccl_rank *k, void *layer, const halo_block *b, size_t es, char *buf, int pack,
+                             myr_error *err) {
+  size_t pitch = (size_t)k->sp->width * es, row = (size_t)b->nx * es;
+  char *cells = block_at(k->sp, layer, b, es);
+  if (pack) CU(cudaMemcpy2DAsync(buf, row, cells, pitch, row, (size_t)b->rows, cudaMemcpyDeviceToDevice, k->stream));
+  else CU(cudaMemcpy2DAsync(cells, pitch, buf, row, row, (size_t)b->rows, cudaMemcpyDeviceToDevice, k->stream));
+  return MYR_OK;
+}
+
+/* Block b of the layer zeroed. */
+static myr_status clear_block(nccl_rank *k, void *layer, const halo_block *b, size_t es, myr_error *err) {
+  if (whole_rows(k->sp, b)) CU(cudaMemsetAsync(block_at(k->sp, layer, b, es), 0, block_bytes(b, es), k->stream));
+  else
+    CU(cudaMemset2DAsync(block_at(k->sp, layer, b, es), (size_t)k->sp->width * es, 0, (size_t)b->nx * es,
+                         (size_t)b->rows, k->stream));
+  return MYR_OK;
+}
+
+/* Part-row blocks among blocks[n] (pick: halo or given), picked layers: their bytes, and with
+ * `buf` each packed there in turn (layer, then block order). */
+static myr_status pack_blocks(nccl_rank *k, const myr_model *m, const myr_view *v, layer_pick pick, int point,
+                              const halo_block *blocks, int n, char *buf, size_t *bytes, myr_error *err) {
+  *bytes = 0;
+  for (int l = 0; l < m->n_layers; l++) {
+    if (!pick(m, l, point)) continue;
+    size_t es = myr_type_size(m->layers[l].type);
+    for (int j = 0; j < n; j++) {
+      if (whole_rows(k->sp, &blocks[j])) continue;
+      if (buf) {
+        myr_status s = copy_block(k, v->layer[l], &blocks[j], es, buf + *bytes, 1, err);
+        if (s != MYR_OK) return s;
+      }
+      *bytes += block_bytes(&blocks[j], es);
+    }
+  }
+  return MYR_OK;
+}
+
+/* Halo blocks written here go to their owners and are added into their cells; then cleared.
+ * Whole rows go straight from the layer, part rows packed first (k->pack, in the order they are
+ * sent); everything received lands in k->tmp, in the order of the given blocks. */
 static myr_status halo_sums(myr_rank *r, nccl_rank *k, const myr_model *m, const myr_view *v, int point,
                             myr_error *err) {
-  size_t need = 0;
-  for (int l = 0; l < m->n_layers; l++)
-    if (pick_summed(m, l, point))
-      for (int j = 0; j < k->n_given; j++) need += (size_t)k->given[j].rows * row_bytes(k->sp, m, l);
-  if (need == 0) return MYR_OK;
-  if (!grow(&k->tmp, &k->tmp_cap, need)) return myr_fail(err, MYR_ERR_NOMEM, "halo sums: no room for %zu bytes", need);
-  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
-  size_t at = 0;
+  size_t need = 0, packed = 0, sent = 0;
   for (int l = 0; l < m->n_layers; l++) {
     if (!pick_summed(m, l, point)) continue;
-    size_t rb = row_bytes(k->sp, m, l);
+    size_t es = myr_type_size(m->layers[l].type);
+    for (int j = 0; j < k->n_given; j++) need += block_bytes(&k->given[j], es);
+    for (int j = 0; j < k->n_halo; j++) sent += block_bytes(&k->halo[j], es);
+  }
+  if (need == 0 && sent == 0) return MYR_OK;
+  myr_status s = pack_blocks(k, m, v, pick_summed, point, k->halo, k->n_halo, NULL, &packed, err);
+  if (s != MYR_OK) return s;
+  if (!grow(&k->tmp, &k->tmp_cap, need) || !grow(&k->pack, &k->pack_cap, packed))
+    return myr_fail(err, MYR_ERR_NOMEM, "halo sums: no room for %zu bytes", need + packed);
+  if (packed && (s = pack_blocks(k, m, v, pick_summed, point, k->halo, k->n_halo, (char *)k->pack, &packed, err)) != MYR_OK)
+    return s;
+  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+  size_t at = 0, out = 0;
+  for (int l = 0; l < m->n_layers; l++) {
+    if (!pick_summed(m, l, point)) continue;
+    size_t es = myr_type_size(m->layers[l].type);
     for (int j = 0; j < k->n_halo; j++) {
-      NCCL_TRY(ncclSend((char *)v->layer[l] + (size_t)k->halo[j].y * rb, (size_t)k->halo[j].rows * rb, ncclUint8,
-                        k->halo[j].peer, k->comm, k->stream), "ncclSend");
-      r->bytes_moved += (double)k->halo[j].rows * (double)rb;
+      const halo_block *b = &k->halo[j];
+      size_t bytes = block_bytes(b, es);
+      const char *from = whole_rows(k->sp, b) ? block_at(k->sp, v->layer[l], b, es) : (const char *)k->pack + out;
+      if (!whole_rows(k->sp, b)) out += bytes;
+      NCCL_TRY(ncclSend(from, bytes, ncclUint8, b->peer, k->comm, k->stream), "ncclSend");
+      r->bytes_moved += (double)bytes;
     }
     for (int j = 0; j < k->n_given; j++) {
-      NCCL_TRY(ncclRecv((char *)k->tmp + at, (size_t)k->given[j].rows * rb, ncclUint8, k->given[j].peer, k->comm,
+      NCCL_TRY(ncclRecv((char *)k->tmp + at, block_bytes(&k->given[j], es), ncclUint8, k->given[j].peer, k->comm,
                         k->stream), "ncclRecv");
-      at += (size_t)k->given[j].rows * rb;
+      at += block_bytes(&k->given[j], es);
     }
   }
   NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
   at = 0;
   for (int l = 0; l < m->n_layers; l++) {
     if (!pick_summed(m, l, point)) continue;
-    size_t es = myr_type_size(m->layers[l].type), rb = row_bytes(k->sp, m, l);
+    size_t es = myr_type_size(m->layers[l].type);
     for (int j = 0; j < k->n_given; j++) {
-      int64_t n = (int64_t)k->given[j].rows * k->sp->width;
-      char *dst = (char *)v->layer[l] + (size_t)k->given[j].y * rb, *src = (char *)k->tmp + at;
-      if (es == 1) add_rows<uint8_t><<<blocks_for(n), 256, 0, k->stream>>>((uint8_t *)dst, (const uint8_t *)src, n);
-      else if (es == 4) add_rows<uint32_t><<<blocks_for(n), 256, 0, k->stream>>>((uint32_t *)dst, (const uint32_t *)src, n);
-      else add_rows<uint64_t><<<blocks_for(n), 256, 0, k->stream>>>((uint64_t *)dst, (const uint64_t *)src, n);
+      const halo_block *b = &k->given[j];
+      const char *src = (const char *)k->tmp + at;
+      if (whole_rows(k->sp, b)) {
+        int64_t n = (int64_t)b->rows * k->sp->width;
+        char *dst = block_at(k->sp, v->layer[l], b, es);
+        if (es == 1) add_rows<uint8_t><<<blocks_for(n), 256, 0, k->stream>>>((uint8_t *)dst, (const uint8_t *)src, n);
+        else if (es == 4) add_rows<uint32_t><<<blocks_for(n), 256, 0, k->stream>>>((uint32_t *)dst, (const uint32_t *)src, n);
+        else add_rows<uint64_t><<<blocks_for(n), 256, 0, k->stream>>>((uint64_t *)dst, (const uint64_t *)src, n);
+      } else {
+        int64_t n = (int64_t)b->rows * b->nx;
+        int32_t w = k->sp->width;
+        if (es == 1) add_block<uint8_t><<<blocks_for(n), 256, 0, k->stream>>>((uint8_t *)v->layer[l], w, *b, (const uint8_t *)src);
+        else if (es == 4) add_block<uint32_t><<<blocks_for(n), 256, 0, k->stream>>>((uint32_t *)v->layer[l], w, *b, (const uint32_t *)src);
+        else add_block<uint64_t><<<blocks_for(n), 256, 0, k->stream>>>((uint64_t *)v->layer[l], w, *b, (const uint64_t *)src);
+      }
       CU(cudaGetLastError());
-      at += (size_t)k->given[j].rows * rb;
+      at += block_bytes(b, es);
     }
     for (int j = 0; j < k->n_halo; j++)
-      CU(cudaMemsetAsync((char *)v->layer[l] + (size_t)k->halo[j].y * rb, 0, (size_t)k->halo[j].rows * rb, k->stream));
+      if ((s = clear_block(k, v->layer[l], &k->halo[j], es, err)) != MYR_OK) return s;
   }
   return MYR_OK;
 }
 
-/* The halo rows of the picked layers copied from their owners. */
+/* The halo blocks of the picked layers copied from their owners. Whole rows travel straight
+ * between the layers; part rows the owner packs (k->pack, in the order it sends them) and the
+ * receiver takes into k->tmp and puts in place after the group. */
 static myr_status halo_copies(myr_rank *r, nccl_rank *k, const myr_model *m, const myr_view *v, layer_pick pick,
                               int point, myr_error *err) {
+  size_t packed = 0, need = 0;
+  myr_status s = pack_blocks(k, m, v, pick, point, k->given, k->n_given, NULL, &packed, err);
+  if (s == MYR_OK) s = pack_blocks(k, m, v, pick, point, k->halo, k->n_halo, NULL, &need, err);
+  if (s != MYR_OK) return s;
+  if (!grow(&k->tmp, &k->tmp_cap, need) || !grow(&k->pack, &k->pack_cap, packed))
+    return myr_fail(err, MYR_ERR_NOMEM, "halo copies: no room for %zu bytes", need + packed);
+  if (packed && (s = pack_blocks(k, m, v, pick, point, k->given, k->n_given, (char *)k->pack, &packed, err)) != MYR_OK)
+    return s;
   NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+  size_t in = 0, out = 0;
   for (int l = 0; l < m->n_layers; l++) {
     if (!pick(m, l, point)) continue;
-    size_t rb = row_bytes(k->sp, m, l);
-    for (int j = 0; j < k->n_halo; j++)
-      NCCL_TRY(ncclRecv((char *)v->layer[l] + (size_t)k->halo[j].y * rb, (size_t)k->halo[j].rows * rb, ncclUint8,
-                        k->halo[j].peer, k->comm, k->stream), "ncclRecv");
+    size_t es = myr_type_size(m->layers[l].type);
+    for (int j = 0; j < k->n_halo; j++) {
+      const halo_block *b = &k->halo[j];
+      size_t bytes = block_bytes(b, es);
+      char *into = whole_rows(k->sp, b) ? block_at(k->sp, v->layer[l], b, es) : (char *)k->tmp + in;
+      if (!whole_rows(k->sp, b)) in += bytes;
+      NCCL_TRY(ncclRecv(into, bytes, ncclUint8, b->peer, k->comm, k->stream), "ncclRecv");
+    }
     for (int j = 0; j < k->n_given; j++) {
-      NCCL_TRY(ncclSend((char *)v->layer[l] + (size_t)k->given[j].y * rb, (size_t)k->given[j].rows * rb, ncclUint8,
-                        k->given[j].peer, k->comm, k->stream), "ncclSend");
-      r->bytes_moved += (double)k->given[j].rows * (double)rb;
+      const halo_block *b = &k->given[j];
+      size_t bytes = block_bytes(b, es);
+      const char *from = whole_rows(k->sp, b) ? block_at(k->sp, v->layer[l], b, es) : (const char *)k->pack + out;
+      if (!whole_rows(k->sp, b)) out += bytes;
+      NCCL_TRY(ncclSend(from, bytes, ncclUint8, b->peer, k->comm, k->stream), "ncclSend");
+      r->bytes_moved += (double)bytes;
     }
   }
   NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
+  in = 0;
+  for (int l = 0; l < m->n_layers && need > 0; l++) { /* part rows received: into place */
+    if (!pick(m, l, point)) continue;
+    size_t es = myr_type_size(m->layers[l].type);
+    for (int j = 0; j < k->n_halo; j++) {
+      const halo_block *b = &k->halo[j];
+      if (whole_rows(k->sp, b)) continue;
+      if ((s = copy_block(k, v->layer[l], b, es, (char *)k->tmp + in, 0, err)) != MYR_OK) return s;
+      in += block_bytes(b, es);
+    }
+  }
   return MYR_OK;
 }
 
@@ -599,10 +754,8 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
   case MYR_SYNC_AFTER_CELLS_END:
     for (int l = 0; l < m->n_layers && s == MYR_OK; l++) {
       if (!pick_transient(m, l, point)) continue;
-      size_t rb = row_bytes(k->sp, m, l);
-      for (int j = 0; j < k->n_halo; j++)
-        CU(cudaMemsetAsync((char *)v->layer[l] + (size_t)k->halo[j].y * rb, 0, (size_t)k->halo[j].rows * rb,
-                                 k->stream));
+      size_t es = myr_type_size(m->layers[l].type);
+      for (int j = 0; j < k->n_halo && s == MYR_OK; j++) s = clear_block(k, v->layer[l], &k->halo[j], es, err);
     }
     if (s == MYR_OK) s = halo_copies(r, k, m, v, pick_persistent, point, err);
     break;
@@ -612,21 +765,21 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
 }
 
 extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim);
-extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol,
-                                        const myr_nbr_view *bins, void **buf, size_t *cap, int64_t *counts,
-                                        myr_error *err);
+extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int py, const int32_t *col0, int px,
+                                        int me, int xcol, int ycol, const myr_nbr_view *bins, void **buf, size_t *cap,
+                                        int64_t *counts, myr_error *err);
 extern "C" myr_status myr_cuda_immigrate(myr_sim *sim, const void *rows, int64_t m, myr_error *err);
 extern "C" int myr_cuda_device_view(const myr_sim *sim, myr_view *v, void **stream);
 extern "C" myr_status myr_cuda_neighbours_ghosts(myr_sim *sim, const void *rows, int64_t n, myr_error *err);
 
-/* ---- ghosts: other ranks' agents near the band, for the neighbour snapshot -------------------- */
+/* ---- ghosts: other ranks' agents near the band or tile, for the neighbour snapshot ------------- */
 
 typedef struct ghost_cols {
   const float *col[MYR_NBR_MAX_COLUMNS];
   int n, row_bytes;
 } ghost_cols;
 
-/* count[q] += this rank's alive agents whose y-bin lies in rank q's halo. */
+/* Bands: count[q] += this rank's alive agents whose y-bin lies in rank q's halo. */
 __global__ void ghost_count(const float *y, const uint8_t *alive, int64_t n, myr_nbr_view bins, const int32_t *start,
                             const int32_t *peer, unsigned long long *count) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
@@ -636,22 +789,55 @@ __global__ void ghost_count(const float *y, const uint8_t *alive, int64_t n, myr
   }
 }
 
-/* The same agents as ghost rows (id, published columns, zero padding), each at a place taken
- * from its peer's cursor (the peer's first row, then counting up): the order inside a peer's
- * rows follows the atomics, which no result sees (the snapshot sorts its bins by id). */
+/* Agent i as a ghost row at `row`: id, published columns, zero padding. */
+__device__ inline void put_ghost(const ghost_cols &cols, const uint64_t *id, int64_t i, char *row) {
+  *(uint64_t *)row = id[i];
+  float *c = (float *)(row + 8);
+  for (int k = 0; k < cols.n; k++) c[k] = cols.col[k][i];
+  if (cols.n % 2) c[cols.n] = 0.0f; /* padding to 8 bytes */
+}
+
+/* The same agents as ghost rows, each at a place taken from its peer's cursor (the peer's
+ * first row, then counting up): the order inside a peer's rows follows the atomics, which no
+ * result sees (the snapshot sorts its bins by id). */
 __global__ void ghost_pack(ghost_cols cols, const uint64_t *id, const float *y, const uint8_t *alive, int64_t n,
                            myr_nbr_view bins, const int32_t *start, const int32_t *peer, unsigned long long *cursor,
                            char *out) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     if (!alive[i]) continue;
     int32_t b = myr_nbr_bin(&bins, 1, y[i]);
-    for (int32_t j = start[b]; j < start[b + 1]; j++) {
-      char *row = out + (size_t)atomicAdd(&cursor[peer[j]], 1ull) * (size_t)cols.row_bytes;
-      *(uint64_t *)row = id[i];
-      float *c = (float *)(row + 8);
-      for (int k = 0; k < cols.n; k++) c[k] = cols.col[k][i];
-      if (cols.n % 2) c[cols.n] = 0.0f; /* padding to 8 bytes */
-    }
+    for (int32_t j = start[b]; j < start[b + 1]; j++)
+      put_ghost(cols, id, i, out + (size_t)atomicAdd(&cursor[peer[j]], 1ull) * (size_t)cols.row_bytes);
+  }
+}
+
+/* Tiles: whether bin (bx, by) lies in block b. */
+__device__ inline bool block_holds(const halo_block &b, int32_t bx, int32_t by) {
+  return by >= b.y && by < b.y + b.rows && bx >= b.x0 && bx < b.x0 + b.nx;
+}
+
+/* Tiles: count[q] += this rank's alive agents whose (x, y) bin lies in rank q's halo, i.e. in a
+ * given block (blocks[nb]) of peer q. */
+__global__ void ghost_count_tiles(const float *x, const float *y, const uint8_t *alive, int64_t n, myr_nbr_view bins,
+                                  const halo_block *blocks, int nb, unsigned long long *count) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    if (!alive[i]) continue;
+    int32_t bx = myr_nbr_bin(&bins, 0, x[i]), by = myr_nbr_bin(&bins, 1, y[i]);
+    for (int j = 0; j < nb; j++)
+      if (block_holds(blocks[j], bx, by)) atomicAdd(&count[blocks[j].peer], 1ull);
+  }
+}
+
+/* Tiles: the same agents as ghost rows at places taken from their peers' cursors (ghost_pack). */
+__global__ void ghost_pack_tiles(ghost_cols cols, const uint64_t *id, const float *x, const float *y,
+                                 const uint8_t *alive, int64_t n, myr_nbr_view bins, const halo_block *blocks, int nb,
+                                 unsigned long long *cursor, char *out) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    if (!alive[i]) continue;
+    int32_t bx = myr_nbr_bin(&bins, 0, x[i]), by = myr_nbr_bin(&bins, 1, y[i]);
+    for (int j = 0; j < nb; j++)
+      if (block_holds(blocks[j], bx, by))
+        put_ghost(cols, id, i, out + (size_t)atomicAdd(&cursor[blocks[j].peer], 1ull) * (size_t)cols.row_bytes);
   }
 }
 
@@ -706,11 +892,15 @@ static myr_status exchange_ghosts(myr_rank *r, nccl_rank *k, myr_spatial *sp, my
   void *vs = NULL;
   if (!myr_cuda_device_view(sim, &v, &vs)) return myr_fail(err, MYR_ERR_INTERNAL, "ghosts: rank %d is not on a GPU", me);
   cudaStream_t step = (cudaStream_t)vs;
-  const float *y = (const float *)v.col[sp->ycol];
+  const float *x = (const float *)v.col[sp->xcol], *y = (const float *)v.col[sp->ycol];
+  int tiles = sp->px > 1;
   unsigned long long *dcount = (unsigned long long *)k->count;
   CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)R, step));
   if (v.n > 0) {
-    ghost_count<<<blocks_for(v.n), 256, 0, step>>>(y, v.alive, v.n, sp->bins, k->ghost_start, k->ghost_peer, dcount);
+    if (tiles)
+      ghost_count_tiles<<<blocks_for(v.n), 256, 0, step>>>(x, y, v.alive, v.n, sp->bins, k->ghost_blocks, k->n_given,
+                                                           dcount);
+    else ghost_count<<<blocks_for(v.n), 256, 0, step>>>(y, v.alive, v.n, sp->bins, k->ghost_start, k->ghost_peer, dcount);
     CU(cudaGetLastError());
   }
   CU(cudaMemcpyAsync(k->host_count, dcount, sizeof(long long) * (size_t)R, cudaMemcpyDeviceToHost, step));
@@ -736,8 +926,12 @@ static myr_status exchange_ghosts(myr_rank *r, nccl_rank *k, myr_spatial *sp, my
     cols.n = sp->n_cols;
     cols.row_bytes = (int)gb;
     for (int c = 0; c < sp->n_cols; c++) cols.col[c] = (const float *)v.col[sp->cols[c]];
-    ghost_pack<<<blocks_for(v.n), 256, 0, step>>>(cols, v.id, y, v.alive, v.n, sp->bins, k->ghost_start, k->ghost_peer,
-                                                  dcount, (char *)k->ghost_out);
+    if (tiles)
+      ghost_pack_tiles<<<blocks_for(v.n), 256, 0, step>>>(cols, v.id, x, y, v.alive, v.n, sp->bins, k->ghost_blocks,
+                                                          k->n_given, dcount, (char *)k->ghost_out);
+    else
+      ghost_pack<<<blocks_for(v.n), 256, 0, step>>>(cols, v.id, y, v.alive, v.n, sp->bins, k->ghost_start,
+                                                    k->ghost_peer, dcount, (char *)k->ghost_out);
     CU(cudaGetLastError());
   }
   myr_status begun = begin_exchange(r, k, step, err);
@@ -783,8 +977,9 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   int R = sp->size, me = r->index;
   const int *pos = sim->model->position_columns ? sim->model->position_columns : sim->model->cell_columns;
   int64_t *mine = sp->moves + (size_t)me * (size_t)R;
-  myr_status s = myr_cuda_emigrate(sim, k->row0, R, me, sp->by_bins ? sp->ycol : pos[1], sp->by_bins ? &sp->bins : NULL,
-                                   &k->out_rows, &k->out_cap, mine, err);
+  myr_status s = myr_cuda_emigrate(sim, k->row0, sp->py, k->col0, sp->px, me, sp->by_bins ? sp->xcol : pos[0],
+                                   sp->by_bins ? sp->ycol : pos[1], sp->by_bins ? &sp->bins : NULL, &k->out_rows,
+                                   &k->out_cap, mine, err);
   if ((s = share_counts(r, k, sp, sp->moves, s, err)) != MYR_OK) return s; /* each rank's count for this one */
   size_t row = (size_t)myr_cuda_agent_row_bytes(sim);
   int64_t arriving = 0;

@@ -13,13 +13,11 @@
 
 /* ---- the tiles --------------------------------------------------------------------------- */
 
-int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows) {
+int myr_spatial_halo_spans(const myr_spatial *sp, int r, const myr_spatial_span **spans) {
   const rank_halo *h = &halos_of(sp)[r];
-  *rows = h->rows;
-  return h->n_rows;
+  *spans = h->spans;
+  return h->n;
 }
-
-int myr_spatial_owner(const myr_spatial *sp, int32_t y) { return sp->row_band[y]; }
 
 int myr_spatial_owner_at(const myr_spatial *sp, int32_t x, int32_t y) {
   return sp->row_band[y] * sp->px + sp->col_band[x];
@@ -91,7 +89,7 @@ static int find_halo(const myr_spatial *sp, int r, rank_halo *h) {
   return n;
 }
 
-/* Every rank's halo spans, and the distinct rows they cover, for the bands row0. */
+/* Every rank's halo spans for the bands row0. */
 static void refresh_halos(myr_spatial *sp) {
   mark_bands(sp->row_band, sp->row0, sp->py);
   for (int ry = 0; ry < sp->py; ry++)
@@ -101,9 +99,6 @@ static void refresh_halos(myr_spatial *sp) {
     rank_halo *h = &halos_of(sp)[r];
     int n = find_halo(sp, r, h);
     h->n = n < h->cap ? n : h->cap; /* room: every span (open_halo) */
-    h->n_rows = 0;
-    for (int k = 0; k < h->n; k++)
-      if (h->n_rows == 0 || h->rows[h->n_rows - 1] != h->spans[k].y) h->rows[h->n_rows++] = h->spans[k].y;
   }
 }
 
@@ -119,8 +114,7 @@ static myr_status open_halo(myr_spatial *sp, int r, myr_error *err) {
   int n = find_halo(sp, r, NULL);
   h->cap = sp->px == 1 && n < 2 * sp->halo + 1 ? 2 * sp->halo + 1 : n > 0 ? n : 1;
   h->spans = malloc(sizeof *h->spans * (size_t)h->cap);
-  h->rows = malloc(sizeof *h->rows * (size_t)h->cap);
-  if (!h->spans || !h->rows) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d", r);
+  if (!h->spans) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d", r);
   return MYR_OK;
 }
 
@@ -193,10 +187,7 @@ void myr_spatial_free(myr_spatial *sp) {
   free(sp->mpi_in.data);
   if (sp->row0) {
     rank_halo *h = halos_of(sp);
-    for (int r = 0; r < sp->size; r++) {
-      free(h[r].spans);
-      free(h[r].rows);
-    }
+    for (int r = 0; r < sp->size; r++) free(h[r].spans);
   }
   for (int b = 0; sp->boxes && b < sp->size * sp->size; b++) free(sp->boxes[b].data);
   free(sp->boxes);

@@ -1,5 +1,6 @@
 /* spatial_parallel on CPU ranks, threads of one process (shared memory, spatial.c) or one
- * process per rank (MPI, spatial_mpi.c). The world is cut into px x py tiles
+ * process per rank (MPI, spatial_mpi.c); GPU ranks (partition/nccl.cu) take the tiles and halo
+ * spans from here and exchange them over NCCL. The world is cut into px x py tiles
  * (distributed.grid: [px, py]; [1, R], the default, gives bands of rows): rank r = (rx, ry) =
  * (r % px, r / px) owns the columns [col0[rx], col0[rx + 1]) of the rows [row0[ry],
  * row0[ry + 1]) and the agents standing there. Bands are cut even or by device_weights; with
@@ -93,11 +94,15 @@ void myr_spatial_tile(const myr_spatial *sp, int r, int32_t *x0, int32_t *nx, in
  * another). Returns the packed tile's bytes. */
 size_t myr_spatial_copy_tile(const myr_spatial *sp, int r, size_t es, const void *from, int from_packed, void *to,
                              int to_packed);
-/* Bands of rows (px = 1; the GPU ranks' transport, nccl.cu, and balance dynamic): the rank
- * owning row y, and rank r's halo, the rows (distinct, ascending) within `halo` of its band
- * that others own. */
-int myr_spatial_owner(const myr_spatial *sp, int32_t y);
-int myr_spatial_halo_rows(const myr_spatial *sp, int r, const int32_t **rows);
+/* A span of a halo: the columns [x0, x0 + n) of row y, all owned by rank `owner`. */
+typedef struct myr_spatial_span {
+  int32_t y, x0, n;
+  int owner;
+} myr_spatial_span;
+/* Rank r's halo as spans (sp keeps them; they change when the bands move): runs of cells of one
+ * row with one owner, in (row, column) order; a band's halo is whole rows. The transports
+ * derive every exchange from them (the GPU ranks' too, nccl.cu). */
+int myr_spatial_halo_spans(const myr_spatial *sp, int r, const myr_spatial_span **spans);
 
 /* myr_rank.sync_layers and .migrate for spatial CPU ranks (r->team is the myr_spatial). */
 myr_status myr_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream, myr_error *err);

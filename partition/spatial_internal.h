@@ -9,17 +9,13 @@
 #include "partition/host.h"    /* myr_layer_summed_in */
 #include "partition/spatial.h"
 
-/* Rank r's halo: spans, runs of cells of one row with one owner, in (row, column) order (a
- * band's halo: one whole row each), and for bands the rows they cover (myr_spatial_halo_rows).
- * Kept beside the public struct (one allocation per team). */
-typedef struct halo_span {
-  int32_t y, x0, n;
-  int owner;
-} halo_span;
+/* Rank r's halo: spans (myr_spatial_span), runs of cells of one row with one owner, in (row,
+ * column) order (a band's halo: one whole row each). Kept beside the public struct (one
+ * allocation per team). */
+typedef myr_spatial_span halo_span;
 typedef struct rank_halo {
   halo_span *spans;
-  int32_t *rows;
-  int n, n_rows, cap; /* spans held, the rows they cover, room for either */
+  int n, cap; /* spans held, room */
 } rank_halo;
 static inline rank_halo *halos_of(const myr_spatial *sp) { /* after row0's size + 1, 8-byte aligned */
   return (rank_halo *)(sp->row0 + ((sp->size + 2) & ~1));

@@ -80,8 +80,8 @@ static int64_t band_start(const myr_team *t, int64_t total, int bands, int b) {
 /* ---- checks before anything runs ------------------------------------------------------------ */
 
 /* distributed.grid: px x py tiles, px x py = the rank count (py 0: ranks / px); px = 1 gives
- * bands of rows. Tiles are cut even and never move, and the GPU ranks' transport (nccl.cu)
- * exchanges whole rows: tiles run on CPU ranks with balance: even. */
+ * bands of rows. Tiles are cut even and never move: they run (CPU or GPU ranks) with balance:
+ * even. */
 static myr_status choose_tiles(myr_team *t, myr_error *err) {
   const myr_config *cfg = t->cfg;
   long long px = cfg->grid.v[0], py = cfg->grid.v[1], ranks = t->size;
@@ -100,10 +100,6 @@ static myr_status choose_tiles(myr_team *t, myr_error *err) {
     return myr_fail(err, MYR_ERR_CONFIG, "distributed.grid: [%lld, %lld] makes %lld x %lld = %lld tiles but the team "
                     "has %lld rank%s; px x py must equal the rank count (distributed.ranks, or mpirun's processes)",
                     px, py, px, py, px * py, ranks, ranks == 1 ? "" : "s");
-  if (px > 1 && t->gpu)
-    return myr_fail(err, MYR_ERR_CONFIG, "distributed.grid: tiles ([%lld, %lld], px > 1) run on CPU ranks only (run.backend: "
-                    "cpu, threads or mpirun processes); GPU ranks exchange bands of rows: use distributed.grid: [1, %lld]",
-                    px, py, ranks);
   if (px > 1 && cfg->balance == MYR_BALANCE_DYNAMIC)
     return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves the boundaries of bands of rows only, not "
                     "of tiles (distributed.grid: [%lld, %lld]); use balance: even with tiles, or bands "

@@ -172,8 +172,8 @@ const myr__key myr__config_keys[] = {
    "spatial_parallel: [px, py] cuts the world into px columns x py rows of tiles, rank r owning the tile "
    "(r % px, r / px) with a halo on every side, corners included; px x py must be the rank count, py 0 = ranks "
    "/ px. The default [1, 0] (= [1, ranks]) gives bands of rows, cut as balance says; tiles (px > 1) are cut "
-   "even, on CPU ranks (threads or mpirun processes) with balance: even only, and each tile at least a halo "
-   "wide and tall (results never change)"},
+   "even, on CPU or GPU ranks (threads or mpirun processes) with balance: even only, and each tile at least a "
+   "halo wide and tall (results never change)"},
   {"distributed.rebalance_interval", MYR__K_INT, OFF(rebalance_interval), 0, "100", 1, 1e12, NULL,
    "balance dynamic: steps between rebalances, taken at the first sync after each interval; each rank's rate "
    "(agent-steps per second of its own compute) since the last one sets its share, and differences under 5% "

@@ -561,12 +561,33 @@ static agent_cols persistent_cols(const myr_sim *sim, const myr_view *v) {
 
 #define MIGRATE_SHARED_RANKS 64 /* counts per destination kept in shared memory up to this many ranks */
 
-/* dest[i] = the rank owning agent i's row; count[q] += agents going to q. The row is y[i] (an
- * int32 column), or with by_bins the bin along y of yf[i] (an f32 column) in `bins`. */
-__global__ void owner_of_row(const int32_t *y, const float *yf, myr_nbr_view bins, int by_bins, const uint8_t *alive,
-                             int64_t n, const int32_t *row0, int ranks, int32_t *dest, unsigned long long *count) {
+/* The band of `cuts` (first cells of `bands` bands, ascending, cuts[0] = 0) that holds v. */
+__device__ inline int band_of(const int32_t *cuts, int bands, int32_t v) {
+  int lo = 0, hi = bands - 1;
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (cuts[mid] <= v) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/* The cells agent i stands in: its grid coordinates (int32 columns x, y) or with by_bins its bins
+ * (f32 columns xf, yf in `bins`). Only x or xf is read, and only for tiles (px > 1). */
+typedef struct cell_cols {
+  const int32_t *x, *y;
+  const float *xf, *yf;
+  myr_nbr_view bins;
+  int by_bins;
+} cell_cols;
+
+/* dest[i] = the rank owning agent i's cell; count[q] += agents going to q. Tiles of px x py
+ * ranks cut at col0[px + 1] and row0[py + 1]: rank (column band) + px x (row band); bands
+ * (px = 1) look at the row alone. */
+__global__ void owner_of_cell(cell_cols c, const uint8_t *alive, int64_t n, const int32_t *row0, int py,
+                              const int32_t *col0, int px, int32_t *dest, unsigned long long *count) {
   __shared__ unsigned long long block_count[MIGRATE_SHARED_RANKS];
-  int shared = ranks <= MIGRATE_SHARED_RANKS;
+  int ranks = px * py, shared = ranks <= MIGRATE_SHARED_RANKS;
   for (int q = threadIdx.x; shared && q < ranks; q += blockDim.x) block_count[q] = 0;
   __syncthreads();
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
@@ -574,15 +595,14 @@ __global__ void owner_of_row(const int32_t *y, const float *yf, myr_nbr_view bin
       dest[i] = -1;
       continue;
     }
-    int32_t row = by_bins ? myr_nbr_bin(&bins, 1, yf[i]) : y[i];
-    int lo = 0, hi = ranks - 1;
-    while (lo < hi) {
-      int mid = (lo + hi + 1) / 2;
-      if (row0[mid] <= row) lo = mid;
-      else hi = mid - 1;
+    int32_t row = c.by_bins ? myr_nbr_bin(&c.bins, 1, c.yf[i]) : c.y[i];
+    int q = band_of(row0, py, row);
+    if (px > 1) {
+      int32_t col = c.by_bins ? myr_nbr_bin(&c.bins, 0, c.xf[i]) : c.x[i];
+      q = q * px + band_of(col0, px, col);
     }
-    dest[i] = lo;
-    atomicAdd(shared ? &block_count[lo] : &count[lo], 1ull);
+    dest[i] = q;
+    atomicAdd(shared ? &block_count[q] : &count[q], 1ull);
   }
   __syncthreads();
   for (int q = threadIdx.x; shared && q < ranks; q += blockDim.x)
@@ -658,17 +678,19 @@ extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim) {
   return persistent_cols(sim, &v).row;
 }
 
-/* Packs the alive agents standing outside rank `me`'s rows (owner by row0, device
- * [ranks + 1]) into *buf (device, grown as needed), grouped by destination rank in rank order,
- * counts[q] rows each, and marks them dead (myr_cuda_compact removes them). An agent's row is
- * column ycol (int32), or with `bins` (neighbour layouts) the bin along y of the f32 column
- * ycol. Synchronous. */
-extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int ranks, int me, int ycol,
-                                        const myr_nbr_view *bins, void **buf, size_t *cap, int64_t *counts,
-                                        myr_error *err) {
+/* Packs the alive agents standing outside rank `me`'s tile into *buf (device, grown as needed),
+ * grouped by destination rank in rank order, counts[q] rows each, and marks them dead
+ * (myr_cuda_compact removes them). The tiles: px x py ranks cut at row0 (device [py + 1]) and
+ * col0 (device [px + 1]; not read for bands, px = 1). An agent's cell is the columns xcol and
+ * ycol (int32), or with `bins` (neighbour layouts) the bins of the f32 columns xcol and ycol.
+ * Synchronous. */
+extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int py, const int32_t *col0, int px,
+                                        int me, int xcol, int ycol, const myr_nbr_view *bins, void **buf, size_t *cap,
+                                        int64_t *counts, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   myr_view v = device_view(sim);
   int64_t n = v.n;
+  int ranks = px * py;
   agent_cols a = persistent_cols(sim, &v);
   int32_t *dest = (int32_t *)d->scratch, *slot = (int32_t *)(d->scratch + (size_t)v.capacity * 8);
   for (int q = 0; q < ranks; q++) counts[q] = 0;
@@ -677,11 +699,19 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int r
   unsigned long long *dcount = NULL;
   CU(cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)ranks, d->stream));
   CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)ranks, d->stream));
-  myr_nbr_view no_bins;
-  memset(&no_bins, 0, sizeof no_bins);
-  owner_of_row<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(
-      bins ? NULL : (const int32_t *)v.col[ycol], bins ? (const float *)v.col[ycol] : NULL, bins ? *bins : no_bins,
-      bins != NULL, v.alive, n, row0, ranks, dest, dcount);
+  cell_cols c;
+  memset(&c, 0, sizeof c);
+  c.by_bins = bins != NULL;
+  if (bins) {
+    c.bins = *bins;
+    c.yf = (const float *)v.col[ycol];
+    if (px > 1) c.xf = (const float *)v.col[xcol];
+  } else {
+    c.y = (const int32_t *)v.col[ycol];
+    if (px > 1) c.x = (const int32_t *)v.col[xcol];
+  }
+  owner_of_cell<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(c, v.alive, n, row0, py, col0, px, dest,
+                                                                        dcount);
   CU(cudaGetLastError());
   CU(cudaMemcpyAsync(counts, dcount, sizeof(int64_t) * (size_t)ranks, cudaMemcpyDeviceToHost, d->stream));
   CU(cudaFreeAsync(dcount, d->stream));

@@ -3,7 +3,8 @@
 # GPU (mpirun), for foraging (births, deaths, contested cells), epidemic and movement, with
 # sync windows of 1 and 5, and for MCTS decisions; spatial_parallel bands for foraging,
 # movement, epidemic and circles, by threads and by processes (counts over MPI, rows over NCCL);
-# balance dynamic (agents, or band boundaries, moving between GPUs).
+# spatial_parallel tiles (distributed.grid) for foraging and circles; balance dynamic (agents,
+# or band boundaries, moving between GPUs).
 # Exits 77 (skipped) with fewer than 2 GPUs.
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
@@ -79,6 +80,54 @@ circles_spatial() {
   done
 }
 circles_spatial
+
+# Tiles on GPU ranks (distributed.grid: [px, py]): halos on every side, corners included (part
+# rows packed on the device), agents and ghosts crossing both axes. 2 x 1 and 1 x 2 on 2 GPUs
+# and 2 x 2 on 4, by threads and by mpirun, give 1 GPU's hash and statistics (cells run row by
+# row over a tile: flows and cell statistics counted once), and 1 GPU gives the CPU's hash.
+# The shapes of tests/partition/ranks.sh: foraging on a 40 x 40 world, where much happens near
+# the corners where four tiles meet, at sync 1 and 5; circles open and wrapped at sync 1 and 3.
+series() { "$MYRIAD_BIN" info "$1" | sed -n '/^time series/,/^snapshots/p'; }
+same_for_tiles() { # same_for_tiles LABEL CONFIG ARGS...
+  local label=$1 config=$2 cpu g1 h g n; shift 2
+  cpu=$(run_hash "$config" "$@" -o tile1.h5 -b cpu)
+  g1=$(run_hash "$config" "$@" -o tile1.h5 -b cuda -g 1)
+  series tile1.h5 >tile1.series
+  echo "$label: cpu $cpu, 1 GPU $g1"
+  check "$label: 1 GPU ($g1) == CPU ($cpu)" test "$g1" = "$cpu" -a ${#cpu} -eq 64
+  for g in 2,1 1,2 2,2; do
+    n=$((${g%,*} * ${g#*,}))
+    [ "$n" -le "$gpus" ] || continue
+    local tiles=(-s distributed.strategy=spatial_parallel -s "distributed.grid=[$g]")
+    h=$(run_hash "$config" "$@" "${tiles[@]}" -o tiles.h5 -b cuda -g $n)
+    echo "$label: tiles [$g] on $n GPUs (threads) $h"
+    check "$label: tiles [$g], $n GPUs, threads ($h) == 1 GPU" test "$h" = "$g1"
+    series tiles.h5 >tiles.series
+    check "$label: tiles [$g], $n GPUs, threads give 1 GPU's statistics" cmp -s tiles.series tile1.series
+    h=$(mpi $n "$MYRIAD_BIN" run "$config" "$@" "${tiles[@]}" -o tiles.h5 -b cuda --quiet 2>err.log | tail -n 1)
+    echo "$label: tiles [$g] on $n GPUs (mpirun) $h"
+    check "$label: tiles [$g], $n GPUs, mpirun ($h) == 1 GPU" test "$h" = "$g1"
+    series tiles.h5 >tiles.series
+    check "$label: tiles [$g], $n GPUs, mpirun give 1 GPU's statistics" cmp -s tiles.series tile1.series
+  done
+}
+tiles_gpus() {
+  local sync wrap
+  for sync in 1 5; do
+    same_for_tiles "tiles foraging sync $sync" "$cfgdir/foraging-small.yaml" -n 40 -s agents.count=3000 \
+      -s world.width=40 -s world.height=40 -s distributed.sync_frequency=$sync -s run.snapshot_every=0
+    check "tiles foraging sync $sync: births and deaths happen" \
+      awk '$1 == "births" && $6 > 0 {b = 1} $1 == "deaths" && $6 > 0 {d = 1} END {exit !(b && d)}' tile1.series
+  done
+  for wrap in false true; do
+    for sync in 1 3; do
+      same_for_tiles "tiles circles wrap $wrap sync $sync" "$cfgdir/circles-small.yaml" -n 20 -s agents.count=8000 \
+        -s agents.capacity=8000 -s model.params.radius=1.0 -s model.params.repulse=0.5 -s model.params.wrap=$wrap \
+        -s distributed.sync_frequency=$sync -s run.snapshot_every=0
+    done
+  done
+}
+tiles_gpus
 
 # balance dynamic on GPU ranks: from a 5 : 1 split (5 : 1 : 1 : 1 on 4 GPUs; 3 : 1 and 2 : 1 : 1 : 1
 # for circles, whose bins' halo is wider) every 5 steps agents cross between neighbouring GPUs

@@ -621,6 +621,21 @@ static myr_status pack_blocks(nccl_rank *k, const myr_model *m, const myr_view *
   return MYR_OK;
 }
 
+/* blocks[n] of one layer of es-byte cells sent to their peers in order (inside a group): whole
+ * rows straight from the layer, part rows from k->pack at *out, which moves on past them. */
+static myr_status send_blocks(myr_rank *r, nccl_rank *k, void *layer, size_t es, const halo_block *blocks, int n,
+                              size_t *out, myr_error *err) {
+  for (int j = 0; j < n; j++) {
+    const halo_block *b = &blocks[j];
+    size_t bytes = block_bytes(b, es);
+    const char *from = whole_rows(k->sp, b) ? block_at(k->sp, layer, b, es) : (const char *)k->pack + *out;
+    if (!whole_rows(k->sp, b)) *out += bytes;
+    NCCL_TRY(ncclSend(from, bytes, ncclUint8, b->peer, k->comm, k->stream), "ncclSend");
+    r->bytes_moved += (double)bytes;
+  }
+  return MYR_OK;
+}
+
 /* Halo blocks written here go to their owners and are added into their cells; then cleared.
  * Whole rows go straight from the layer, part rows packed first (k->pack, in the order they are
  * sent); everything received lands in k->tmp, in the order of the given blocks. */
@@ -645,14 +660,7 @@ static myr_status halo_sums(myr_rank *r, nccl_rank *k, const myr_model *m, const
   for (int l = 0; l < m->n_layers; l++) {
     if (!pick_summed(m, l, point)) continue;
     size_t es = myr_type_size(m->layers[l].type);
-    for (int j = 0; j < k->n_halo; j++) {
-      const halo_block *b = &k->halo[j];
-      size_t bytes = block_bytes(b, es);
-      const char *from = whole_rows(k->sp, b) ? block_at(k->sp, v->layer[l], b, es) : (const char *)k->pack + out;
-      if (!whole_rows(k->sp, b)) out += bytes;
-      NCCL_TRY(ncclSend(from, bytes, ncclUint8, b->peer, k->comm, k->stream), "ncclSend");
-      r->bytes_moved += (double)bytes;
-    }
+    if ((s = send_blocks(r, k, v->layer[l], es, k->halo, k->n_halo, &out, err)) != MYR_OK) return s;
     for (int j = 0; j < k->n_given; j++) {
       NCCL_TRY(ncclRecv((char *)k->tmp + at, block_bytes(&k->given[j], es), ncclUint8, k->given[j].peer, k->comm,
                         k->stream), "ncclRecv");
@@ -714,14 +722,7 @@ static myr_status halo_copies(myr_rank *r, nccl_rank *k, const myr_model *m, con
       if (!whole_rows(k->sp, b)) in += bytes;
       NCCL_TRY(ncclRecv(into, bytes, ncclUint8, b->peer, k->comm, k->stream), "ncclRecv");
     }
-    for (int j = 0; j < k->n_given; j++) {
-      const halo_block *b = &k->given[j];
-      size_t bytes = block_bytes(b, es);
-      const char *from = whole_rows(k->sp, b) ? block_at(k->sp, v->layer[l], b, es) : (const char *)k->pack + out;
-      if (!whole_rows(k->sp, b)) out += bytes;
-      NCCL_TRY(ncclSend(from, bytes, ncclUint8, b->peer, k->comm, k->stream), "ncclSend");
-      r->bytes_moved += (double)bytes;
-    }
+    if ((s = send_blocks(r, k, v->layer[l], es, k->given, k->n_given, &out, err)) != MYR_OK) return s;
   }
   NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
   in = 0;

@@ -5,6 +5,7 @@ add_library(myriad_deps INTERFACE)
 
 find_package(OpenMP REQUIRED COMPONENTS C)
 find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(ZLIB REQUIRED) # sim/h5util.c deflates HDF5 chunks itself, on all threads
 find_package(Threads REQUIRED)
 
 find_path(MYRIAD_YAML_INCLUDE yaml.h REQUIRED)
@@ -16,7 +17,7 @@ target_include_directories(myriad_deps SYSTEM INTERFACE
   ${HDF5_C_INCLUDE_DIRS} ${MYRIAD_YAML_INCLUDE} ${MYRIAD_CRYPTO_INCLUDE})
 target_compile_definitions(myriad_deps INTERFACE ${HDF5_C_DEFINITIONS})
 target_link_libraries(myriad_deps INTERFACE
-  OpenMP::OpenMP_C ${HDF5_C_LIBRARIES} ${MYRIAD_YAML_LIBRARY} ${MYRIAD_CRYPTO_LIBRARY}
+  OpenMP::OpenMP_C ${HDF5_C_LIBRARIES} ZLIB::ZLIB ${MYRIAD_YAML_LIBRARY} ${MYRIAD_CRYPTO_LIBRARY}
   Threads::Threads ${CMAKE_DL_LIBS} m)
 
 # MPI: only to launch processes and share the NCCL id (partition layer).

@@ -55,6 +55,8 @@ foreach(ns IN LISTS _namespaces)
     string(APPEND MYRIAD_FIND_DEPENDENCIES "find_dependency(MPI COMPONENTS C)\n")
   elseif(ns STREQUAL "HDF5::")
     string(APPEND MYRIAD_FIND_DEPENDENCIES "find_dependency(HDF5 COMPONENTS C)\n")
+  elseif(ns STREQUAL "ZLIB::")
+    string(APPEND MYRIAD_FIND_DEPENDENCIES "find_dependency(ZLIB)\n")
   elseif(NOT ns STREQUAL "Myriad::")
     message(WARNING "MyriadInstall.cmake: the library links a ${ns} target; add its "
                     "find_dependency() line here, or installed consumers cannot resolve it")

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libyaml-dev            # config parsing (static archive linked: GPU hosts lack the runtime)
   libhdf5-dev hdf5-tools # output files, h5ls/h5dump for the tour and schema tests
+  zlib1g-dev             # deflating HDF5 chunks on all threads (libhdf5-dev brings it too)
   libssl-dev             # SHA-256 state hash (libcrypto, linked statically)
   libomp-dev             # OpenMP runtime headers for clang builds; gcc brings libgomp
   libopenmpi-dev openmpi-bin # mpirun launch for multi-process runs

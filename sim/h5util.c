@@ -1,14 +1,26 @@
 /* HDF5 helpers shared by sim/output.c and sim/checkpoint.c (see h5util.h): checked attribute
  * and dataset I/O, column/layer element types, the agents + grid groups written in id order,
- * and the "<path>.part" then rename protocol. Owns nothing between calls. */
+ * and the "<path>.part" then rename protocol. Owns nothing between calls.
+ *
+ * Writing speed: large datasets are chunked, shuffled and deflated, and HDF5 runs that filter
+ * pipeline on one thread (at 10M agents most of the final snapshot's time). myr__h5_write
+ * runs it here instead, on all threads: each chunk laid out whole in its own row-major order
+ * (edge chunks padded with zeros), shuffled as HDF5's shuffle filter does and compressed with
+ * zlib's compress2 at the dataset's deflate level into one of threads x CHUNKS_PER_THREAD
+ * slots, while the caller's thread stores the finished chunks in order with H5Dwrite_chunk.
+ * The filters stay in the dataset's creation properties, so every reader decompresses as
+ * before and reads the same values; only the file's bytes may differ. */
 #define _POSIX_C_SOURCE 200809L // mkdir
 #include "sim/h5util.h"
 
 #include <errno.h>
+#include <omp.h>  // omp_get_thread_num: each thread's scratch chunks
+#include <sched.h> // sched_yield: a thread waiting for a free slot or the next chunk
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h> // compress2, compressBound: the deflate filter's format, on all threads
 
 /* Bytes of the staging buffer that agent columns are gathered into, slab by slab. */
 #ifndef MYR__H5_SLAB_BYTES /* compile-time override, for testing slab boundaries */
@@ -304,12 +316,30 @@ int myr__h5_exists(hid_t loc, const char *name) {
   return 1;
 }
 
-/* Creates dataset `name` of `rank` (1 or 2) dims; chunked, shuffled and deflated when it holds
- * at least MYR__H5_BIG elements. */
-static hid_t create_dataset(hid_t loc, const char *name, hid_t ftype, int rank, const hsize_t *dims,
-                            const char *file, const char *path, myr_error *err) {
+/* The chunk shape of a [dims[0]] (rank 1) or [dims[0], dims[1]] (rank 2) dataset: 0 when it is
+ * small enough to stay contiguous (fewer than MYR__H5_BIG elements), else 1 and about
+ * MYR__H5_BIG elements a chunk, whole rows when a row fits. */
+static int chunk_shape(int rank, const hsize_t *dims, hsize_t chunk[2]) {
   hsize_t elements = 1;
   for (int d = 0; d < rank; d++) elements *= dims[d];
+  if (elements < MYR__H5_BIG) return 0;
+  if (rank == 1) {
+    chunk[0] = dims[0] < MYR__H5_BIG ? dims[0] : MYR__H5_BIG;
+    chunk[1] = 1;
+  } else {
+    chunk[1] = dims[1] < MYR__H5_BIG ? dims[1] : MYR__H5_BIG;
+    hsize_t rows = MYR__H5_BIG / chunk[1];
+    if (rows < 1) rows = 1;
+    chunk[0] = dims[0] < rows ? dims[0] : rows;
+  }
+  return 1;
+}
+
+/* Creates dataset `name` of `rank` (1 or 2) dims; chunked (chunk_shape), shuffled and deflated
+ * when it holds at least MYR__H5_BIG elements. The filters stay in the creation properties, so
+ * readers decompress as usual, whether the chunks went through HDF5's pipeline or myr__h5_write. */
+static hid_t create_dataset(hid_t loc, const char *name, hid_t ftype, int rank, const hsize_t *dims,
+                            const char *file, const char *path, myr_error *err) {
   hid_t space = H5Screate_simple(rank, dims, NULL);
   if (space < 0) {
     myr__h5_fail(err, file, "make the dataspace of", path);
@@ -321,16 +351,8 @@ static hid_t create_dataset(hid_t loc, const char *name, hid_t ftype, int rank, 
     myr__h5_fail(err, file, "make the creation properties of", path);
     return -1;
   }
-  if (elements >= MYR__H5_BIG) {
-    hsize_t chunk[2];
-    if (rank == 1) {
-      chunk[0] = dims[0] < MYR__H5_BIG ? dims[0] : MYR__H5_BIG;
-    } else {
-      chunk[1] = dims[1] < MYR__H5_BIG ? dims[1] : MYR__H5_BIG;
-      hsize_t rows = MYR__H5_BIG / chunk[1];
-      if (rows < 1) rows = 1;
-      chunk[0] = dims[0] < rows ? dims[0] : rows;
-    }
+  hsize_t chunk[2];
+  if (chunk_shape(rank, dims, chunk)) {
     herr_t r = H5Pset_chunk(dcpl, rank, chunk);
     if (r >= 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
       r = H5Pset_shuffle(dcpl);
@@ -365,6 +387,247 @@ myr_status myr__h5_rows(hid_t ds, hid_t mtype, int rank, hsize_t row0, hsize_t r
   return MYR_OK;
 }
 
+/* ---- writes: chunks filtered on all threads, then written in order ---------------------- */
+
+/* Filtered chunks in flight per thread: the compressed buffers held at once are threads x this
+ * many (each at most compressBound of about MYR__H5_BIG elements), whatever the dataset's size. */
+#define CHUNKS_PER_THREAD 4
+
+uint64_t myr__h5_direct_chunks;
+
+/* A dataset's shape, and for one whose chunks myr__h5_write filters itself, how. */
+typedef struct chunk_plan {
+  int rank;
+  hsize_t dims[2], chunk[2]; /* rank 1: dims[1] = chunk[1] = 1 */
+  size_t size;               /* bytes of an element */
+  size_t shuffle;            /* the shuffle filter's element bytes, 0 without it */
+  int level;                 /* the deflate filter's level */
+} chunk_plan;
+
+/* Fills p->rank and p->dims, and returns 1 with the rest of *p when the chunks of ds can be
+ * filtered here and stored with H5Dwrite_chunk: a chunked layout whose pipeline is deflate,
+ * optionally after shuffle (what create_dataset sets), and a memory type equal to the file
+ * type (direct writes skip HDF5's conversion). 0 when HDF5 writes it (contiguous, other
+ * filters, a conversion), -1 when ds cannot be inspected. */
+static int plan_chunks(hid_t ds, hid_t mtype, chunk_plan *p) {
+  int ok = -1;
+  hid_t dcpl = H5Dget_create_plist(ds), ftype = H5Dget_type(ds), space = H5Dget_space(ds);
+  int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  if (dcpl < 0 || ftype < 0 || rank < 1 || rank > 2) goto done;
+  p->rank = rank;
+  p->dims[1] = p->chunk[1] = 1;
+  if (H5Sget_simple_extent_dims(space, p->dims, NULL) < 0) goto done;
+  ok = 0;
+  if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Tequal(ftype, mtype) <= 0) goto done;
+  if (H5Pget_chunk(dcpl, rank, p->chunk) != rank || (p->size = H5Tget_size(ftype)) == 0) {
+    ok = -1;
+    goto done;
+  }
+  int n = H5Pget_nfilters(dcpl);
+  p->shuffle = 0;
+  p->level = -1;
+  for (int i = 0; i < n; i++) {
+    unsigned flags, cd[8], config;
+    size_t ncd = 8;
+    char name[64];
+    H5Z_filter_t f = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof name, name, &config);
+    if (f == H5Z_FILTER_SHUFFLE && i == 0 && n == 2 && ncd >= 1 && cd[0] > 0)
+      p->shuffle = cd[0]; /* the element size, set when the dataset was created */
+    else if (f == H5Z_FILTER_DEFLATE && i == n - 1 && ncd >= 1 && cd[0] <= 9)
+      p->level = (int)cd[0];
+    else
+      goto done; /* anything else goes through HDF5's own pipeline */
+  }
+  ok = p->level >= 0;
+done: /* on -1, HDF5's error stays for the caller's myr__h5_fail to quote */
+  if (space >= 0) H5Sclose(space);
+  if (ftype >= 0) H5Tclose(ftype);
+  if (dcpl >= 0) H5Pclose(dcpl);
+  return ok;
+}
+
+/* The chunk whose first element is (r, c), from rows [row0, row_end) of buf (row-major,
+ * dims[1] elements a row), as a whole chunk[0] x chunk[1] block in the chunk's own row-major
+ * order: a pointer into buf when the chunk is whole rows of it, else a copy in tmp. An edge
+ * chunk is stored whole, as HDF5 stores it: zeros (the fill value) past the dataset's extent,
+ * which readers never return. */
+static const unsigned char *chunk_data(const chunk_plan *p, const unsigned char *buf, hsize_t row0,
+                                       hsize_t row_end, hsize_t r, hsize_t c, unsigned char *tmp) {
+  size_t sz = p->size, width = p->dims[1], cw = p->chunk[1], ch = p->chunk[0];
+  size_t nr = row_end - r < ch ? row_end - r : ch, nc = p->dims[1] - c < cw ? p->dims[1] - c : cw;
+  const unsigned char *src = buf + ((r - row0) * width + c) * sz;
+  if (nr == ch && cw == width) return src;
+  for (size_t i = 0; i < nr; i++) {
+    memcpy(tmp + i * cw * sz, src + i * width * sz, nc * sz);
+    memset(tmp + (i * cw + nc) * sz, 0, (cw - nc) * sz);
+  }
+  memset(tmp + nr * cw * sz, 0, (ch - nr) * cw * sz);
+  return tmp;
+}
+
+/* HDF5's shuffle filter (H5Zshuffle.c): byte k of element e of `size` bytes goes to
+ * dst[k * n + e]; bytes past the last whole element are copied as they are. */
+static void shuffle(unsigned char *dst, const unsigned char *src, size_t bytes, size_t size) {
+  size_t n = bytes / size;
+#define SHUFFLE(S)                                                                 \
+  for (size_t e = 0; e < n; e++)                                                   \
+    for (size_t k = 0; k < (S); k++) dst[k * n + e] = src[e * (S) + k]
+  switch (size) {
+  case 2: SHUFFLE(2); break;
+  case 4: SHUFFLE(4); break;
+  case 8: SHUFFLE(8); break;
+  default: SHUFFLE(size);
+  }
+#undef SHUFFLE
+  memcpy(dst + n * size, src + n * size, bytes - n * size);
+}
+
+/* One whole chunk through p's pipeline: shuffled into tmp (HDF5 skips the shuffle of 1-byte
+ * elements and of single elements), then deflated into out (cap bytes) in the zlib format
+ * that HDF5's deflate filter writes and reads. The compressed size in *len; zlib's status. */
+static int filter_chunk(const chunk_plan *p, const unsigned char *data, unsigned char *tmp,
+                        unsigned char *out, size_t cap, size_t *len) {
+  size_t bytes = (size_t)(p->chunk[0] * p->chunk[1]) * p->size;
+  if (p->shuffle > 1 && bytes / p->shuffle > 1) {
+    shuffle(tmp, data, bytes, p->shuffle);
+    data = tmp;
+  }
+  uLongf n = (uLongf)cap;
+  int z = compress2(out, &n, data, (uLong)bytes, p->level);
+  *len = (size_t)n;
+  return z;
+}
+
+/* The chunks of one myr__h5_write in flight: a ring of `slots` filtered chunks. Any thread
+ * claims the next chunk, filters it into slot i % slots once chunk i - slots has left it, and
+ * marks it done; thread 0 (the caller's thread: HDF5 is only called from it) stores done
+ * chunks in order, between its own. */
+typedef struct chunk_ring {
+  const chunk_plan *p;
+  hid_t ds;
+  hsize_t row0, row_end, across, n_chunks;
+  size_t slots, cap;
+  unsigned char *out; /* slots x cap */
+  size_t *len;        /* compressed bytes of each slot */
+  int *z;             /* zlib's status of each slot */
+  hsize_t *done;      /* done[k] = i + 1 once chunk i is in slot k */
+  hsize_t claimed;    /* chunks handed out (atomic) */
+  hsize_t written;    /* chunks stored (thread 0 writes; others read) */
+  int stop;           /* set by thread 0 on a failure */
+  myr_status status;  /* thread 0's */
+  const char *file, *path;
+  myr_error *err;
+} chunk_ring;
+
+static void chunk_offset(const chunk_ring *g, hsize_t i, hsize_t offset[2]) {
+  offset[0] = g->row0 + i / g->across * g->p->chunk[0];
+  offset[1] = i % g->across * g->p->chunk[1];
+}
+
+/* Thread 0: stores the done chunks that come next in order; on a failure, the message and stop. */
+static void store_ready(chunk_ring *g) {
+  while (!g->stop && g->written < g->n_chunks) {
+    hsize_t i = g->written;
+    size_t k = (size_t)(i % g->slots);
+    if (__atomic_load_n(&g->done[k], __ATOMIC_ACQUIRE) != i + 1) return;
+    hsize_t offset[2];
+    chunk_offset(g, i, offset);
+    if (g->z[k] == Z_OK && H5Dwrite_chunk(g->ds, H5P_DEFAULT, 0, offset, g->len[k], g->out + k * g->cap) >= 0) {
+      __atomic_store_n(&g->written, i + 1, __ATOMIC_RELEASE);
+      __atomic_fetch_add(&myr__h5_direct_chunks, 1, __ATOMIC_RELAXED);
+      continue;
+    }
+    char where[96], what[112];
+    if (g->p->rank == 1)
+      snprintf(where, sizeof where, "the chunk at row %llu of", (unsigned long long)offset[0]);
+    else
+      snprintf(where, sizeof where, "the chunk at [%llu, %llu] of", (unsigned long long)offset[0],
+               (unsigned long long)offset[1]);
+    if (g->z[k] != Z_OK) {
+      g->status = myr_fail(g->err, g->z[k] == Z_MEM_ERROR ? MYR_ERR_NOMEM : MYR_ERR_INTERNAL,
+                           "%s: cannot compress %s %s: zlib error %d", g->file, where, g->path, g->z[k]);
+    } else {
+      snprintf(what, sizeof what, "write %s", where);
+      g->status = myr__h5_fail(g->err, g->file, what, g->path);
+    }
+    __atomic_store_n(&g->stop, 1, __ATOMIC_RELEASE);
+  }
+}
+
+/* Each thread: claims chunks, filters them into their slots; thread 0 also stores them. */
+static void ring_work(chunk_ring *g, const unsigned char *buf, unsigned char *tmp) {
+  const chunk_plan *p = g->p;
+  size_t bytes = (size_t)(p->chunk[0] * p->chunk[1]) * p->size;
+  int me = omp_get_thread_num();
+  while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+    hsize_t i = __atomic_fetch_add(&g->claimed, 1, __ATOMIC_RELAXED);
+    if (i >= g->n_chunks) break;
+    /* Slot i % slots is free once chunk i - slots is stored. */
+    while (i >= __atomic_load_n(&g->written, __ATOMIC_ACQUIRE) + g->slots &&
+           !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+      if (me == 0) store_ready(g);
+      else sched_yield();
+    }
+    if (__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) break;
+    size_t k = (size_t)(i % g->slots);
+    hsize_t offset[2];
+    chunk_offset(g, i, offset);
+    const unsigned char *d = chunk_data(p, buf, g->row0, g->row_end, offset[0], offset[1], tmp);
+    g->z[k] = filter_chunk(p, d, tmp + bytes, g->out + k * g->cap, g->cap, &g->len[k]);
+    __atomic_store_n(&g->done[k], i + 1, __ATOMIC_RELEASE);
+    if (me == 0) store_ready(g);
+  }
+  if (me != 0) return;
+  while (!g->stop && g->written < g->n_chunks) { /* the other threads' last chunks */
+    hsize_t before = g->written;
+    store_ready(g);
+    if (g->written == before) sched_yield();
+  }
+}
+
+myr_status myr__h5_write(hid_t ds, hid_t mtype, hsize_t row0, hsize_t rows, const void *buf, int threads,
+                         const char *file, const char *path, myr_error *err) {
+  chunk_plan p;
+  int plan = plan_chunks(ds, mtype, &p);
+  if (plan < 0) return myr__h5_fail(err, file, "inspect the layout of", path);
+  if (rows == 0) return MYR_OK;
+  if (plan == 0) return myr__h5_rows(ds, mtype, p.rank, row0, rows, p.dims[1], (void *)buf, 1, file, path, err);
+
+  chunk_ring g = {.p = &p, .ds = ds, .row0 = row0, .row_end = row0 + rows, .file = file, .path = path,
+                  .err = err, .status = MYR_OK};
+  if (row0 % p.chunk[0] || g.row_end > p.dims[0] || (g.row_end % p.chunk[0] && g.row_end != p.dims[0]))
+    return myr_fail(err, MYR_ERR_INTERNAL,
+                    "%s: cannot write rows [%llu, %llu) of %s: they must start and end on its chunks of "
+                    "%llu rows (or at its end, row %llu)", file, (unsigned long long)row0,
+                    (unsigned long long)g.row_end, path, (unsigned long long)p.chunk[0],
+                    (unsigned long long)p.dims[0]);
+  if (threads < 1) threads = 1;
+  g.across = (p.dims[1] + p.chunk[1] - 1) / p.chunk[1];
+  g.n_chunks = (rows + p.chunk[0] - 1) / p.chunk[0] * g.across;
+  size_t bytes = (size_t)(p.chunk[0] * p.chunk[1]) * p.size;
+  g.cap = (size_t)compressBound((uLong)bytes);
+  g.slots = (size_t)threads * CHUNKS_PER_THREAD;
+  if (g.slots > g.n_chunks) g.slots = (size_t)g.n_chunks;
+  g.out = malloc(g.slots * g.cap);
+  g.len = malloc(g.slots * sizeof *g.len);
+  g.z = malloc(g.slots * sizeof *g.z);
+  g.done = calloc(g.slots, sizeof *g.done);
+  unsigned char *tmp = malloc((size_t)threads * 2 * bytes);
+  if (!g.out || !g.len || !g.z || !g.done || !tmp) {
+    g.status = myr_fail(err, MYR_ERR_NOMEM, "%s: out of memory compressing %s (%zu bytes)", file, path,
+                        g.slots * g.cap + (size_t)threads * 2 * bytes);
+  } else {
+#pragma omp parallel num_threads(threads)
+    ring_work(&g, buf, tmp + (size_t)omp_get_thread_num() * 2 * bytes);
+  }
+  free(tmp);
+  free(g.done);
+  free(g.z);
+  free(g.len);
+  free(g.out);
+  return g.status;
+}
+
 /* dst[j * comps + k] = src[k * cap + order[j]] for j < m, elements of `size` bytes; random
  * reads when slots are not in id order, so shared by `threads`. */
 static void gather(void *dst, const void *src, size_t size, const int64_t *order, int64_t m,
@@ -393,6 +656,17 @@ static void gather(void *dst, const void *src, size_t size, const int64_t *order
 #undef GATHER
 }
 
+/* Rows of an agent column ([n] or [n, comps], row_bytes a row) gathered per slab: whole chunks
+ * of rows (myr__h5_write takes chunk-aligned slabs), about GATHER_BYTES, at least one chunk. */
+static int64_t slab_rows(int64_t n, int comps, size_t row_bytes) {
+  hsize_t dims[2] = {(hsize_t)n, (hsize_t)comps}, chunk[2];
+  int64_t unit = chunk_shape(comps == 1 ? 1 : 2, dims, chunk) ? (int64_t)chunk[0] : 1;
+  int64_t slab = (int64_t)(GATHER_BYTES / row_bytes);
+  slab -= slab % unit;
+  if (slab < unit) slab = unit;
+  return slab < n ? slab : n;
+}
+
 myr_status myr__h5_write_state(hid_t loc, const myr_sim *sim, const char *file,
                                const char *prefix, myr_error *err) {
   const myr_model *m = sim->model;
@@ -401,21 +675,21 @@ myr_status myr__h5_write_state(hid_t loc, const myr_sim *sim, const char *file,
   myr_status s = myr_sim_id_order(sim, &order, &n, err);
   if (s != MYR_OK) return s;
 
-  /* One staging buffer of at most GATHER_BYTES (or one row): slabs of the widest column. */
-  size_t row_bytes = sizeof(uint64_t);
-  for (int c = 0; c < ag->n_columns; c++) {
-    if (m->columns[c].lifetime != MYR_PERSISTENT) continue;
-    size_t b = myr_type_size(m->columns[c].type) * (size_t)ag->components[c];
-    if (b > row_bytes) row_bytes = b;
+  /* One staging buffer: each column is gathered in slabs of whole chunks of rows, about
+   * GATHER_BYTES (at least one chunk), which myr__h5_write compresses on all threads. */
+  int threads = sim->threads > 0 ? sim->threads : 1;
+  size_t buf_bytes = 1;
+  for (int c = -1; c < ag->n_columns; c++) {
+    if (c >= 0 && m->columns[c].lifetime != MYR_PERSISTENT) continue;
+    int comps = c < 0 ? 1 : ag->components[c];
+    size_t row_bytes = myr_type_size(c < 0 ? MYR_U64 : m->columns[c].type) * (size_t)comps;
+    size_t b = (size_t)slab_rows(n, comps, row_bytes) * row_bytes;
+    if (b > buf_bytes) buf_bytes = b;
   }
-  int64_t slab = (int64_t)(GATHER_BYTES / row_bytes);
-  if (slab < 1) slab = 1;
-  if (slab > n) slab = n;
-  void *buf = malloc((size_t)(slab > 0 ? slab : 1) * row_bytes);
+  void *buf = malloc(buf_bytes);
   if (!buf) {
     free(order);
-    return myr_fail(err, MYR_ERR_NOMEM, "%s: out of memory gathering agents (%zu bytes)", file,
-                    (size_t)slab * row_bytes);
+    return myr_fail(err, MYR_ERR_NOMEM, "%s: out of memory gathering agents (%zu bytes)", file, buf_bytes);
   }
 
   char path[1024];
@@ -439,11 +713,11 @@ myr_status myr__h5_write_state(hid_t loc, const myr_sim *sim, const char *file,
       break;
     }
     size_t size = myr_type_size(t);
+    int64_t slab = slab_rows(n, comps, size * (size_t)comps);
     for (int64_t r0 = 0; s == MYR_OK && r0 < n; r0 += slab) {
       int64_t rows = n - r0 < slab ? n - r0 : slab;
-      gather(buf, src, size, order + r0, rows, comps, ag->capacity, sim->threads > 0 ? sim->threads : 1);
-      s = myr__h5_rows(ds, myr__h5_mem_type(t), rank, (hsize_t)r0, (hsize_t)rows, (hsize_t)comps, buf, 1,
-                       file, path, err);
+      gather(buf, src, size, order + r0, rows, comps, ag->capacity, threads);
+      s = myr__h5_write(ds, myr__h5_mem_type(t), (hsize_t)r0, (hsize_t)rows, buf, threads, file, path, err);
     }
     if (H5Dclose(ds) < 0 && s == MYR_OK) s = myr__h5_fail(err, file, "close", path);
   }
@@ -461,9 +735,7 @@ myr_status myr__h5_write_state(hid_t loc, const myr_sim *sim, const char *file,
       s = err ? err->status : MYR_ERR_HDF5;
       break;
     }
-    if (dims[0] * dims[1] > 0 &&
-        H5Dwrite(ds, myr__h5_mem_type(ld->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, sim->grid.layer[l]) < 0)
-      s = myr__h5_fail(err, file, "write", path);
+    s = myr__h5_write(ds, myr__h5_mem_type(ld->type), 0, dims[0], sim->grid.layer[l], threads, file, path, err);
     if (H5Dclose(ds) < 0 && s == MYR_OK) s = myr__h5_fail(err, file, "close", path);
   }
 

@@ -24,9 +24,23 @@ void myr__h5_quiet(void);
 /* Fails with MYR_ERR_HDF5: "<file>: cannot <what> <obj>: <HDF5's innermost message>". */
 myr_status myr__h5_fail(myr_error *err, const char *file, const char *what, const char *obj);
 /* Reads (writing = 0) or writes rows [row0, row0 + rows) of a [n] (rank 1) or [n, width]
- * (rank 2) dataset from/to buf; errors name the file and object path. */
+ * (rank 2) dataset from/to buf through HDF5's own pipeline (one thread); errors name the file
+ * and object path. Large writes go through myr__h5_write. */
 myr_status myr__h5_rows(hid_t ds, hid_t mtype, int rank, hsize_t row0, hsize_t rows, hsize_t width, void *buf,
                         int writing, const char *file, const char *path, myr_error *err);
+/* Writes rows [row0, row0 + rows) of dataset ds (rank 1 or 2, every column) from buf, row-major
+ * elements of mtype; buf stays the caller's. A chunked dataset whose pipeline is [shuffle,]
+ * deflate and whose file type is mtype has its chunks shuffled and compressed here on
+ * `threads` threads (threads x a few compressed chunks held at once) and stored in order with
+ * H5Dwrite_chunk from the calling thread; row0 must then be a multiple of its chunk rows, and
+ * row0 + rows one too or the dataset's end. Anything else is one HDF5 write (myr__h5_rows).
+ * Errors name the file, the dataset and, for a chunk, its offset; a dataset that failed is
+ * incomplete and the caller's file must not be committed. */
+myr_status myr__h5_write(hid_t ds, hid_t mtype, hsize_t row0, hsize_t rows, const void *buf, int threads,
+                         const char *file, const char *path, myr_error *err);
+/* Chunks myr__h5_write has filtered and stored itself since the process started (tests check
+ * that large datasets take that path). */
+extern uint64_t myr__h5_direct_chunks;
 
 /* The file (little-endian standard) and memory (native) HDF5 types of a column/layer type.
  * Predefined types: never closed. -1 for an invalid type. */
@@ -75,8 +89,9 @@ int myr__h5_exists(hid_t loc, const char *name);
  *   agents/id                    u64 [n]                 alive agents in id order
  *   agents/<column>              T [n] or [n, components] persistent columns, same order
  *   grid/<layer>                 T [height, width]       persistent layers
- * Datasets of at least MYR__H5_BIG elements are chunked, shuffled and deflated. `prefix` is
- * loc's path, for messages (e.g. "/snapshots/10"). */
+ * Datasets of at least MYR__H5_BIG elements are chunked, shuffled and deflated, on
+ * sim->threads threads (myr__h5_write). `prefix` is loc's path, for messages (e.g.
+ * "/snapshots/10"). */
 myr_status myr__h5_write_state(hid_t loc, const myr_sim *sim, const char *file,
                                const char *prefix, myr_error *err);
 

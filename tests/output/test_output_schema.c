@@ -4,8 +4,10 @@
  * and layers, snapshot contents equal to the simulation's state, compression of large
  * datasets, the .part-then-rename protocol (a failed run leaves an earlier result untouched),
  * and `myriad info`. Foraging, and the test model "probe" for multi-component columns and
- * large (chunked, deflated) agent datasets. Usage: test_output_schema [DIR] (files are kept in DIR; default
- * ./output_schema.tmp). */
+ * large (chunked, deflated) agent datasets; snapshots and checkpoints of sizes that exercise the
+ * threaded chunk writes (several chunks, partial last chunks in rows and columns, small
+ * datasets), read back equal to the state. Usage: test_output_schema [DIR] (files are kept in
+ * DIR; default ./output_schema.tmp; DIR/h5dump.list names datasets for h5dump_schema.sh). */
 #define _POSIX_C_SOURCE 200809L // strdup, rmdir
 #include <hdf5.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "myriad_version.h"
 #include "output_util.h"
 #include "probe_model.h"
+#include "sim/checkpoint.h" // myr_checkpoint_write, _load: checkpoints of the size cases
+#include "sim/h5util.h"     // myr__h5_direct_chunks: chunks written on threads
 #include "sim/output.h"
 
 static char *attr_str(hid_t obj, const char *name, H5T_class_t *cls) {
@@ -131,14 +135,15 @@ static int has_deflate(hid_t file, const char *path) {
   return found;
 }
 
-/* The snapshot /snapshots/<step> against the simulation's current state. */
-static void check_snapshot(hid_t file, const myr_sim *sim, uint64_t step, int compare_values) {
+/* The state under `prefix` ("/snapshots/<step>" in a result, "" in a checkpoint) against the
+ * simulation's current state. */
+static void check_state(hid_t file, const char *prefix, const myr_sim *sim, int compare_values) {
   const myr_model *m = sim->model;
   char path[256];
   int rank;
   hsize_t dims[2];
   hid_t type;
-  snprintf(path, sizeof path, "/snapshots/%llu/agents/id", (unsigned long long)step);
+  snprintf(path, sizeof path, "%s/agents/id", prefix);
   int64_t pop = myr_sim_population(sim);
   REQUIRE(dataset_shape(file, path, &rank, dims, &type), "%s missing", path);
   CHECK(rank == 1, "%s rank %d", path, rank);
@@ -166,7 +171,7 @@ static void check_snapshot(hid_t file, const myr_sim *sim, uint64_t step, int co
 
   for (int c = 0; c < sim->agents.n_columns; c++) {
     const myr_column_desc *cd = &m->columns[c];
-    snprintf(path, sizeof path, "/snapshots/%llu/agents/%s", (unsigned long long)step, cd->name);
+    snprintf(path, sizeof path, "%s/agents/%s", prefix, cd->name);
     if (cd->lifetime == MYR_TRANSIENT) {
       CHECK(H5Lexists(file, path, H5P_DEFAULT) <= 0, "transient column %s was written", path);
       continue;
@@ -198,7 +203,7 @@ static void check_snapshot(hid_t file, const myr_sim *sim, uint64_t step, int co
   }
   for (int l = 0; l < sim->grid.n_layers; l++) {
     const myr_layer_desc *ld = &m->layers[l];
-    snprintf(path, sizeof path, "/snapshots/%llu/grid/%s", (unsigned long long)step, ld->name);
+    snprintf(path, sizeof path, "%s/grid/%s", prefix, ld->name);
     if (ld->lifetime == MYR_TRANSIENT) {
       CHECK(H5Lexists(file, path, H5P_DEFAULT) <= 0, "transient layer %s was written", path);
       continue;
@@ -225,6 +230,177 @@ static void check_snapshot(hid_t file, const myr_sim *sim, uint64_t step, int co
   }
   free(order);
   free(id);
+}
+
+static void check_snapshot(hid_t file, const myr_sim *sim, uint64_t step, int compare_values) {
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, "/snapshots/%llu", (unsigned long long)step);
+  check_state(file, prefix, sim, compare_values);
+}
+
+/* Chunks stored for dataset `path` (*stored) and the chunks its extent has (*want); 0 when it is
+ * not chunked. */
+static int chunk_counts(hid_t file, const char *path, hsize_t *stored, hsize_t *want) {
+  hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
+  REQUIRE(ds >= 0, "cannot open %s", path);
+  hid_t dcpl = H5Dget_create_plist(ds), space = H5Dget_space(ds);
+  int chunked = H5Pget_layout(dcpl) == H5D_CHUNKED;
+  if (chunked) {
+    hsize_t dims[2], chunk[2];
+    int rank = H5Sget_simple_extent_dims(space, dims, NULL);
+    REQUIRE(H5Pget_chunk(dcpl, rank, chunk) == rank, "chunk dims of %s", path);
+    *want = 1;
+    for (int d = 0; d < rank; d++) *want *= (dims[d] + chunk[d] - 1) / chunk[d];
+    REQUIRE(H5Dget_num_chunks(ds, space, stored) >= 0, "chunks of %s", path);
+  }
+  H5Sclose(space);
+  H5Pclose(dcpl);
+  H5Dclose(ds);
+  return chunked;
+}
+
+/* Every chunk of every chunked dataset under `prefix` is stored; returns how many there are. */
+static hsize_t check_chunks(hid_t file, const char *prefix, const myr_sim *sim) {
+  const myr_model *m = sim->model;
+  char path[256];
+  hsize_t total = 0, stored = 0, want = 0;
+  for (int c = -1; c < m->n_columns; c++) {
+    if (c >= 0 && m->columns[c].lifetime != MYR_PERSISTENT) continue;
+    snprintf(path, sizeof path, "%s/agents/%s", prefix, c < 0 ? "id" : m->columns[c].name);
+    if (!chunk_counts(file, path, &stored, &want)) continue;
+    CHECK(stored == want, "%s: %llu chunks stored of %llu", path, (unsigned long long)stored, (unsigned long long)want);
+    total += want;
+  }
+  for (int l = 0; l < m->n_layers; l++) {
+    if (m->layers[l].lifetime != MYR_PERSISTENT) continue;
+    snprintf(path, sizeof path, "%s/grid/%s", prefix, m->layers[l].name);
+    if (!chunk_counts(file, path, &stored, &want)) continue;
+    CHECK(stored == want, "%s: %llu chunks stored of %llu", path, (unsigned long long)stored, (unsigned long long)want);
+    total += want;
+  }
+  return total;
+}
+
+/* Writes the raw little-endian bytes of agent column `c` (-1: id) in id order, or of layer `l`,
+ * to `bin`, and a line "<h5 file> <dataset> <bin>" to the list h5dump_schema.sh compares. */
+static void expect_raw(FILE *list, const char *h5, const char *dataset, const char *bin, const myr_sim *sim, int c,
+                       int l) {
+  FILE *f = fopen(bin, "wb");
+  REQUIRE(f, "cannot write %s", bin);
+  if (l >= 0) {
+    size_t n = (size_t)sim->grid.width * sim->grid.height * myr_type_size(sim->model->layers[l].type);
+    REQUIRE(fwrite(sim->grid.layer[l], 1, n, f) == n, "write %s", bin);
+  } else {
+    int64_t *order = NULL, n = 0;
+    myr_error err = {0};
+    REQUIRE(myr_sim_id_order(sim, &order, &n, &err) == MYR_OK, "id order: %s", err.msg);
+    size_t sz = c < 0 ? 8 : myr_type_size(sim->model->columns[c].type);
+    int comps = c < 0 ? 1 : sim->agents.components[c];
+    const char *src = c < 0 ? (const char *)sim->agents.id : (const char *)sim->agents.col[c];
+    for (int64_t j = 0; j < n; j++)
+      for (int k = 0; k < comps; k++)
+        REQUIRE(fwrite(src + ((size_t)k * sim->agents.capacity + order[j]) * sz, sz, 1, f) == 1, "write %s", bin);
+    free(order);
+  }
+  fclose(f);
+  fprintf(list, "%s %s %s\n", h5, dataset, bin);
+}
+
+/* Sizes that exercise the threaded chunk writes (myr__h5_write), in a result's snapshot and in
+ * a checkpoint: several chunks, partial last chunks (rows; columns of a grid wider than a
+ * chunk), counts that fill whole chunks, datasets one element too small to be chunked, all
+ * small, a column larger than one gather slab (32 MiB); 1 to 3 threads; births and deaths
+ * (ids out of slot order). Each file reads back equal to the state in memory, every chunk of
+ * every chunked dataset stored and by the threaded path, the checkpoint loads to the same
+ * hash; h5dump's reading of some datasets is listed for h5dump_schema.sh. */
+typedef struct size_case {
+  const char *name, *count, *capacity, *width, *height, *threads;
+  int steps;
+} size_case;
+
+static void size_cases(const char *dir) {
+  static const size_case cases[] = {
+      /* 1-D columns and pos [n, 2] fill whole chunks, hits [n, 3] ends with 2 rows (chunks of
+       * 21845); the 256 x 256 grid is one chunk. */
+      {"exact", "agents.count=131072", "agents.capacity=131072", "world.width=256", "world.height=256",
+       "run.threads=2", 0},
+      /* Partial last chunks everywhere; a grid 70000 cells wide: chunks of one row and 65536
+       * columns, the second one partial. */
+      {"wide", "agents.count=150001", "agents.capacity=400000", "world.width=70000", "world.height=3",
+       "run.threads=3", 2},
+      /* 1-D columns stay contiguous, [n, 2] and [n, 3] are chunked; the 320 x 240 grid ends
+       * with a partial chunk of 36 rows. */
+      {"edge", "agents.count=65535", "agents.capacity=65535", "world.width=320", "world.height=240",
+       "run.threads=1", 0},
+      {"tiny", "agents.count=300", "agents.capacity=4000", "world.width=40", "world.height=30", "run.threads=2", 2},
+      /* hits [n, 3] of i64: 1398080 rows a slab (whole chunks), so two slabs. */
+      {"slabs", "agents.count=1450000", "agents.capacity=1450000", "world.width=64", "world.height=64",
+       "run.threads=2", 0},
+  };
+  char list_path[700];
+  snprintf(list_path, sizeof list_path, "%s/h5dump.list", dir);
+  FILE *list = fopen(list_path, "w");
+  REQUIRE(list, "cannot write %s", list_path);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const size_case *sc = &cases[i];
+    const char *set[] = {sc->count, sc->capacity, sc->width, sc->height, sc->threads, NULL};
+    myr_config cfg;
+    load_cfg(&cfg, probe_yaml, set);
+    myr_sim *sim = make_sim(&cfg);
+    step_n(sim, sc->steps);
+    char result[700], ckpt[700], prefix[64];
+    snprintf(result, sizeof result, "%s/sizes-%s.h5", dir, sc->name);
+    snprintf(ckpt, sizeof ckpt, "%s/sizes-%s.ckpt.h5", dir, sc->name);
+    snprintf(prefix, sizeof prefix, "/snapshots/%llu", (unsigned long long)sim->step);
+    uint64_t direct0 = myr__h5_direct_chunks;
+    myr_error err = {0};
+    myr_output *o = NULL;
+    REQUIRE(myr_output_open(&o, result, sim, "cpu", &err) == MYR_OK, "open %s: %s", result, err.msg);
+    CHECK(myr_output_snapshot(o, sim, &err) == MYR_OK, "%s: snapshot: %s", sc->name, err.msg);
+    REQUIRE(myr_output_close(o, 1, NULL, 0.0, &err) == MYR_OK, "close %s: %s", result, err.msg);
+    REQUIRE(myr_checkpoint_write(sim, ckpt, &err) == MYR_OK, "checkpoint %s: %s", ckpt, err.msg);
+    uint64_t direct = myr__h5_direct_chunks - direct0;
+
+    hid_t rf = H5Fopen(result, H5F_ACC_RDONLY, H5P_DEFAULT), cf = H5Fopen(ckpt, H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(rf >= 0 && cf >= 0, "cannot open %s or %s", result, ckpt);
+    check_state(rf, prefix, sim, 1);
+    check_state(cf, "", sim, 1);
+    hsize_t chunks = check_chunks(rf, prefix, sim) + check_chunks(cf, "", sim);
+    CHECK(direct == chunks, "%s: %llu chunks written by the threaded path, %llu in the files", sc->name,
+          (unsigned long long)direct, (unsigned long long)chunks);
+    if (strcmp(sc->name, "tiny") != 0) CHECK(chunks > 0, "%s: nothing was chunked", sc->name);
+    H5Fclose(rf);
+    H5Fclose(cf);
+
+    myr_sim *back = NULL;
+    CHECK(myr_checkpoint_load(&cfg, ckpt, &back, &err) == MYR_OK, "%s: load: %s", sc->name, err.msg);
+    if (back) {
+      uint8_t h0[MYR_HASH_BYTES], h1[MYR_HASH_BYTES];
+      hash_of(sim, h0);
+      hash_of(back, h1);
+      CHECK(memcmp(h0, h1, MYR_HASH_BYTES) == 0, "%s: the loaded checkpoint hashes differently", sc->name);
+      myr_sim_destroy(back);
+    }
+    printf("%-6s %8lld agents, %lldx%lld cells, %d threads: %llu chunks written on threads\n", sc->name,
+           (long long)myr_sim_population(sim), (long long)cfg.width, (long long)cfg.height, sim->threads,
+           (unsigned long long)direct);
+
+    /* For h5dump: 1-D, [n, 3] and grids with partial row and column chunks. */
+    char ds[256], bin[720];
+    if (!strcmp(sc->name, "wide") || !strcmp(sc->name, "edge")) {
+      snprintf(ds, sizeof ds, "%s/agents/id", prefix);
+      snprintf(bin, sizeof bin, "%s/sizes-%s-id.bin", dir, sc->name);
+      expect_raw(list, result, ds, bin, sim, -1, -1);
+      snprintf(ds, sizeof ds, "%s/agents/hits", prefix);
+      snprintf(bin, sizeof bin, "%s/sizes-%s-hits.bin", dir, sc->name);
+      expect_raw(list, result, ds, bin, sim, PROBE_HITS, -1);
+      snprintf(bin, sizeof bin, "%s/sizes-%s-level.bin", dir, sc->name);
+      expect_raw(list, ckpt, "/grid/level", bin, sim, -1, PROBE_LEVEL);
+    }
+    myr_sim_destroy(sim);
+    myr_config_free(&cfg);
+  }
+  fclose(list);
 }
 
 /* 70000 probe agents: snapshots at steps 0 and 1 with [n, 2] and [n, 3] columns, compressed. */
@@ -489,5 +665,6 @@ int main(int argc, char **argv) {
 
   register_probe();
   probe_file(dir);
+  size_cases(dir);
   return check_summary();
 }

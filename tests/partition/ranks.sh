@@ -182,8 +182,8 @@ for sync in 1 5; do
     -s agents.count=6000 -s agents.capacity=30000 -s distributed.sync_frequency=$sync -s run.snapshot_every=0 -o out.h5
 done
 for sync in 1 3; do
-  dynamic_bands "dynamic bands circles sync $sync" "$cfgdir/circles-small.yaml" [3,1] [2,1,1,1] -n 20 -t 2 \
-    -s agents.count=8000 -s agents.capacity=8000 -s model.params.radius=1.0 -s model.params.repulse=0.5 \
+  dynamic_bands "dynamic bands circles sync $sync" "$cfgdir/circles-small.yaml" [3,1] [2,1,1,1] -n 40 -t 2 \
+    -s agents.count=30000 -s agents.capacity=30000 -s model.params.radius=1.0 -s model.params.repulse=0.5 \
     -s distributed.sync_frequency=$sync -s run.snapshot_every=0 -o out.h5
 done
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "benchmarks/median.h"
 #include "sim/checkpoint.h" // myr_checkpoint_write
 #include "sim/config.h"
 #include "sim/output.h"   // myr_output_open, _snapshot, _close
@@ -35,15 +36,6 @@ static void die(const char *what, const myr_error *err) {
   exit(1);
 }
 
-static int compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, compare_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static double file_mb(const char *path) {
   struct stat st;
@@ -121,7 +113,7 @@ int main(int argc, char **argv) {
     tc[r] = myr_wall_seconds() - t0;
     printf("write %d: snapshot %.3f s, checkpoint %.3f s\n", r + 1, ts[r], tc[r]);
   }
-  double ms = median(ts, (int)reps), mc = median(tc, (int)reps);
+  double ms = myr_bench_median(ts, (int)reps), mc = myr_bench_median(tc, (int)reps);
   printf("%-10s %10s %10s %10s\n", "write", "median s", "file MB", "MB/s");
   printf("%-10s %10.3f %10.1f %10.0f\n", "snapshot", ms, file_mb(snap), bytes / 1e6 / ms);
   printf("%-10s %10.3f %10.1f %10.0f\n", "checkpoint", mc, file_mb(ckpt), bytes / 1e6 / mc);

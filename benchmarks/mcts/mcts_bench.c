@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchmarks/median.h"
 #include "myriad_version.h"
 #include "search/mcts_cuda.h"
 #include "sim/config.h"
@@ -31,15 +32,6 @@ int myr_cuda_device_view(const myr_sim *sim, myr_view *v, void **stream);
     if (e_ != cudaSuccess) DIE("%s: %s", #call, cudaGetErrorString(e_));                             \
   } while (0)
 
-static int compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, compare_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 typedef struct bench_sim {
   myr_config cfg;
@@ -113,7 +105,7 @@ static double time_search(bench_sim *b, const myr_mcts_config *mc, int64_t n, in
     if (r >= 0) ms[r] = 1e3 * (myr_wall_seconds() - t0); /* the search returns when done */
   }
   myr_mcts_destroy_cuda(w);
-  return median(ms, reps);
+  return myr_bench_median(ms, reps);
 }
 
 /* Median ms of the network alone on `batches` batches of `rows` rows (random inputs). */
@@ -143,7 +135,7 @@ static double time_network(bench_sim *b, int64_t rows, int batches, int reps) {
   cudaFree(dx);
   cudaFree(dy);
   free(x);
-  return median(ms, reps);
+  return myr_bench_median(ms, reps);
 }
 
 int main(int argc, char **argv) {

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchmarks/median.h"
 #include "myriad_version.h"
 #include "sim/config.h"
 #include "sim/progress.h"
@@ -37,10 +38,6 @@ int myr_cuda_probe(char *name, size_t n);
 #define MAX_SET 32
 #define EXTRA_SET 6 /* count, capacity, width, height, threads, backend */
 
-static int compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static void cpu_name(char *buf, size_t n) {
   snprintf(buf, n, "unknown cpu");
@@ -166,10 +163,7 @@ int main(int argc, char **argv) {
     }
   }
   if (times) write_times(times, ms, ms_stats, steps);
-  qsort(ms, (size_t)steps, sizeof *ms, compare_double);
-  qsort(ms_stats, (size_t)steps, sizeof *ms_stats, compare_double);
-  double median = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
-  double median_stats = steps % 2 ? ms_stats[steps / 2] : 0.5 * (ms_stats[steps / 2 - 1] + ms_stats[steps / 2]);
+  double median = myr_bench_median(ms, steps), median_stats = myr_bench_median(ms_stats, steps);
   double mean_agents = agent_steps / (double)steps, total_ms = 0;
   for (long long k = 0; k < steps; k++) total_ms += ms[k];
   /* The rate counts every step: steps that sync, and on a GPU sort agents by cell, cost more

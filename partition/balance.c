@@ -98,18 +98,27 @@ myr_status myr_balance_move_threads(myr_sim **sims, myr_rank *ranks, int size, c
   return s;
 }
 
-/* This process's part of the flows checked before anything moves: room for every arrival (its
- * slots in use go down and up boundary by boundary) and a buffer for its largest transfer. */
-static myr_status plan_processes(const myr_sim *sim, int me, int size, const int64_t *flow, char **rows,
-                                 myr_error *err) {
-  int64_t held = sim->agents.n, most = 0;
+myr_status myr_balance_room(const myr_sim *sim, int me, int size, const int64_t *flow, int64_t *most,
+                            myr_error *err) {
+  int64_t held = sim->agents.n, largest = 0;
   for (int b = 0; b + 1 < size; b++) {
     int64_t k = llabs(flow[b]);
     if (k == 0 || (giver(b, flow[b]) != me && taker(b, flow[b]) != me)) continue;
-    most = k > most ? k : most;
+    largest = k > largest ? k : largest;
     held += taker(b, flow[b]) == me ? k : -k;
     if (held > sim->agents.capacity) return no_room(sim, me, k, err);
   }
+  if (most) *most = largest;
+  return MYR_OK;
+}
+
+/* This process's part of the flows checked before anything moves (myr_balance_room) and a
+ * buffer for its largest transfer. */
+static myr_status plan_processes(const myr_sim *sim, int me, int size, const int64_t *flow, char **rows,
+                                 myr_error *err) {
+  int64_t most = 0;
+  myr_status s = myr_balance_room(sim, me, size, flow, &most, err);
+  if (s != MYR_OK) return s;
   *rows = malloc(most > 0 ? (size_t)most * myr_sim_agent_row_bytes(sim) : 1);
   if (!*rows)
     return myr_fail(err, MYR_ERR_NOMEM, "rank %d: balance dynamic cannot pack %lld agents", me, (long long)most);

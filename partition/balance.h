@@ -31,6 +31,12 @@ int myr_balance_shares(const double *rate, int size, double *share);
  * by then. flow has size - 1 entries. */
 void myr_balance_flows(int64_t *n, const double *share, int size, int64_t *flow);
 
+/* Whether rank `me` (its sim) has the slots for its part of the flows, its slots in use going
+ * down and up boundary by boundary as the moves are made in order; *most (if not NULL): its
+ * largest transfer. MYR_ERR_CAPACITY with the numbers when it has not. */
+myr_status myr_balance_room(const myr_sim *sim, int me, int size, const int64_t *flow, int64_t *most,
+                            myr_error *err);
+
 /* The flows carried out between the ranks of one process: for each boundary in order, the
  * giver's last alive agents appended to the taker. Bytes count as the giver's. */
 myr_status myr_balance_move_threads(myr_sim **sims, myr_rank *ranks, int size, const int64_t *flow, myr_error *err);

@@ -615,19 +615,12 @@ static myr_status move_gpu_rank(myr_team *t, int r, void *flow, myr_error *err) 
   return myr_nccl_move_agents(&t->rank[r], t->sim[r], (const int64_t *)flow, err);
 }
 
-/* GPU ranks: the flows (from the populations n, before) leave every local taker within its
- * slots at every boundary; under mpirun every process learns of one that would not. */
-static myr_status gpu_room(myr_team *t, const int64_t *n_after, const int64_t *flow, myr_error *err) {
+/* GPU ranks: every local taker has the slots for the flows (myr_balance_room); under mpirun
+ * every process learns of one that has not. */
+static myr_status gpu_room(myr_team *t, const int64_t *flow, myr_error *err) {
   myr_status s = MYR_OK;
-  for (int r = 0; r < t->local && s == MYR_OK; r++) {
-    int g = t->base + r;
-    int64_t held = t->sim[r]->agents.n; /* slots in use: arrivals go after them */
-    int64_t in = (g > 0 && flow[g - 1] > 0 ? flow[g - 1] : 0) + (g + 1 < t->size && flow[g] < 0 ? -flow[g] : 0);
-    if (held + in > t->sim[r]->agents.capacity)
-      s = myr_fail(err, MYR_ERR_CAPACITY, "balance dynamic: rank %d would hold %lld agents (%lld after the move) but "
-                   "has %lld slots; raise agents.capacity", g, (long long)(held + in), (long long)n_after[g],
-                   (long long)t->sim[r]->agents.capacity);
-  }
+  for (int r = 0; r < t->local && s == MYR_OK; r++)
+    s = myr_balance_room(t->sim[r], t->base + r, t->size, flow, NULL, err);
   return t->mpi ? myr_team_agree(t, s, err) : s;
 }
 
@@ -639,7 +632,7 @@ static myr_status move_agents(myr_team *t, const double *share, myr_error *err) 
   if (t->mpi) myr_mpi_sum_i64(n, t->size);
   myr_balance_flows(n, share, t->size, flow);
   if (t->gpu) { /* every taker has the slots, or no rank starts a transfer that would wait forever */
-    myr_status s = gpu_room(t, n, flow, err);
+    myr_status s = gpu_room(t, flow, err);
     return s != MYR_OK ? s : for_each_rank(t, move_gpu_rank, flow, err);
   }
   return t->mpi ? myr_balance_move_processes(t->sim[0], &t->rank[0], flow, err)

@@ -581,6 +581,31 @@ typedef struct cell_cols {
   int by_bins;
 } cell_cols;
 
+/* The columns that place an agent: i32 cell columns ycol (and xcol when with_x), or with
+ * `bins` (neighbour layouts) the f32 position columns binned by it. */
+static cell_cols cell_cols_of(const myr_view *v, int xcol, int ycol, const myr_nbr_view *bins, int with_x) {
+  cell_cols c;
+  memset(&c, 0, sizeof c);
+  c.by_bins = bins != NULL;
+  if (bins) {
+    c.bins = *bins;
+    c.yf = (const float *)v->col[ycol];
+    if (with_x) c.xf = (const float *)v->col[xcol];
+  } else {
+    c.y = (const int32_t *)v->col[ycol];
+    if (with_x) c.x = (const int32_t *)v->col[xcol];
+  }
+  return c;
+}
+
+/* Agent i's row (cell, or bin along y), and its column (needs with_x). */
+__device__ inline int32_t row_of(const cell_cols &c, int64_t i) {
+  return c.by_bins ? myr_nbr_bin(&c.bins, 1, c.yf[i]) : c.y[i];
+}
+__device__ inline int32_t col_of(const cell_cols &c, int64_t i) {
+  return c.by_bins ? myr_nbr_bin(&c.bins, 0, c.xf[i]) : c.x[i];
+}
+
 /* dest[i] = the rank owning agent i's cell; count[q] += agents going to q. Tiles of px x py
  * ranks cut at col0[px + 1] and row0[py + 1]: rank (column band) + px x (row band); bands
  * (px = 1) look at the row alone. */
@@ -595,12 +620,8 @@ __global__ void owner_of_cell(cell_cols c, const uint8_t *alive, int64_t n, cons
       dest[i] = -1;
       continue;
     }
-    int32_t row = c.by_bins ? myr_nbr_bin(&c.bins, 1, c.yf[i]) : c.y[i];
-    int q = band_of(row0, py, row);
-    if (px > 1) {
-      int32_t col = c.by_bins ? myr_nbr_bin(&c.bins, 0, c.xf[i]) : c.x[i];
-      q = q * px + band_of(col0, px, col);
-    }
+    int q = band_of(row0, py, row_of(c, i));
+    if (px > 1) q = q * px + band_of(col0, px, col_of(c, i));
     dest[i] = q;
     atomicAdd(shared ? &block_count[q] : &count[q], 1ull);
   }
@@ -699,17 +720,7 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int p
   unsigned long long *dcount = NULL;
   CU(cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)ranks, d->stream));
   CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)ranks, d->stream));
-  cell_cols c;
-  memset(&c, 0, sizeof c);
-  c.by_bins = bins != NULL;
-  if (bins) {
-    c.bins = *bins;
-    c.yf = (const float *)v.col[ycol];
-    if (px > 1) c.xf = (const float *)v.col[xcol];
-  } else {
-    c.y = (const int32_t *)v.col[ycol];
-    if (px > 1) c.x = (const int32_t *)v.col[xcol];
-  }
+  cell_cols c = cell_cols_of(&v, xcol, ycol, bins, px > 1);
   owner_of_cell<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(c, v.alive, n, row0, py, col0, px, dest,
                                                                         dcount);
   CU(cudaGetLastError());
@@ -812,10 +823,9 @@ extern "C" myr_status myr_cuda_take_last(myr_sim *sim, int64_t k, void **buf, si
 
 /* The row (grid row, or bin along y of the f32 column ycol with by_bins) of every alive agent
  * counted into count[height] (device). */
-__global__ void row_counts(const int32_t *y, const float *yf, myr_nbr_view bins, int by_bins, const uint8_t *alive,
-                           int64_t n, unsigned long long *count) {
+__global__ void row_counts(cell_cols c, const uint8_t *alive, int64_t n, unsigned long long *count) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    if (alive[i]) atomicAdd(&count[by_bins ? myr_nbr_bin(&bins, 1, yf[i]) : y[i]], 1ull);
+    if (alive[i]) atomicAdd(&count[row_of(c, i)], 1ull);
 }
 
 /* balance dynamic under spatial_parallel: count[y] += the rank's alive agents in row y (see
@@ -829,14 +839,11 @@ extern "C" myr_status myr_cuda_count_rows(myr_sim *sim, int ycol, const myr_nbr_
   unsigned long long *dcount = NULL;
   int64_t *host = (int64_t *)malloc(sizeof(int64_t) * (size_t)height);
   if (!host) return myr_fail(err, MYR_ERR_NOMEM, "cannot count agents in %d rows", height);
-  myr_nbr_view no_bins;
-  memset(&no_bins, 0, sizeof no_bins);
   cudaError_t e = cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)height, d->stream);
   if (e == cudaSuccess) e = cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)height, d->stream);
   if (e == cudaSuccess) {
-    row_counts<<<myr_cuda_blocks(v.n), MYR_CUDA_THREADS, 0, d->stream>>>(
-        bins ? NULL : (const int32_t *)v.col[ycol], bins ? (const float *)v.col[ycol] : NULL, bins ? *bins : no_bins,
-        bins != NULL, v.alive, v.n, dcount);
+    row_counts<<<myr_cuda_blocks(v.n), MYR_CUDA_THREADS, 0, d->stream>>>(cell_cols_of(&v, ycol, ycol, bins, 0),
+                                                                       v.alive, v.n, dcount);
     e = cudaGetLastError();
   }
   if (e == cudaSuccess)

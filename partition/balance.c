@@ -203,3 +203,19 @@ int myr_balance_bands(const int64_t *before, int32_t height, int size, const dou
   }
   return moved;
 }
+
+/* ---- what moved ----------------------------------------------------------------------------- */
+
+void myr_balance_handed_flows(const int64_t *flow, int size, double *handed) {
+  for (int b = 0; b + 1 < size; b++) handed[giver(b, flow[b])] += (double)llabs(flow[b]);
+}
+
+/* Boundary r moving down (out[r] > row0[r]) gives rank r - 1 the rows [row0[r], out[r]) of
+ * rank r; moving up, rank r - 1 gives its rows [out[r], row0[r]). */
+void myr_balance_handed_bands(const int64_t *before, int size, const int32_t *row0, const int32_t *out,
+                              double *handed) {
+  for (int r = 1; r < size; r++) {
+    int64_t crossing = before[out[r]] - before[row0[r]];
+    handed[crossing > 0 ? r : r - 1] += (double)llabs(crossing);
+  }
+}

@@ -53,6 +53,12 @@ myr_status myr_balance_move_processes(myr_sim *sim, myr_rank *rank, const int64_
 int myr_balance_bands(const int64_t *before, int32_t height, int size, const double *share, int32_t min_rows,
                       const int32_t *row0, int32_t *out);
 
+/* Agents each rank hands to its neighbours, added to handed[size]: for the flows of
+ * myr_balance_flows, and for bands whose first rows go from row0 to out (before as above). */
+void myr_balance_handed_flows(const int64_t *flow, int size, double *handed);
+void myr_balance_handed_bands(const int64_t *before, int size, const int32_t *row0, const int32_t *out,
+                              double *handed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,8 @@ struct myr_team {
   /* balance dynamic: step seconds and agent-steps at the last rebalance, and its step */
   double *rebalanced_seconds, *agent_steps, *rebalanced_agent_steps, *rebalanced_comm;
   uint64_t rebalanced_at;
+  int rebalances, rebalances_moved; /* rebalances done, and those that moved work */
+  double *handed;       /* [size] agents each rank handed to its neighbours (the same on every process) */
   int64_t *row_agents;  /* balance dynamic under spatial_parallel: [rows + 1] agents before each row */
   myr_host_team own_host;
   myr_spatial spatial;  /* strategy spatial_parallel */
@@ -480,6 +482,8 @@ myr_status myr_team_create(const myr_config *cfg, const char *resume, myr_team *
         !t->rebalanced_agent_steps || !t->rebalanced_comm)
       s = myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %d ranks", t->size);
   }
+  if (s == MYR_OK && !(t->handed = calloc((size_t)t->size, sizeof *t->handed)))
+    s = myr_fail(err, MYR_ERR_NOMEM, "cannot allocate %d ranks", t->size);
   if (s == MYR_OK && cfg->balance == MYR_BALANCE_DYNAMIC && cfg->strategy == MYR_STRATEGY_SPATIAL_PARALLEL &&
       t->size > 1 && !(t->row_agents = calloc((size_t)t->rows + 1, sizeof *t->row_agents)))
     s = myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the agent counts of %d rows", (int)t->rows);
@@ -540,6 +544,7 @@ void myr_team_destroy(myr_team *t) {
   free(t->rebalanced_agent_steps);
   free(t->rebalanced_comm);
   free(t->row_agents);
+  free(t->handed);
   free(t);
 }
 
@@ -631,6 +636,11 @@ static myr_status move_agents(myr_team *t, const double *share, myr_error *err) 
   for (int r = 0; r < t->local; r++) n[t->base + r] = myr_sim_population(t->sim[r]);
   if (t->mpi) myr_mpi_sum_i64(n, t->size);
   myr_balance_flows(n, share, t->size, flow);
+  int any = 0;
+  for (int b = 0; b + 1 < t->size; b++) any |= flow[b] != 0;
+  if (!any) return MYR_OK;
+  t->rebalances_moved++;
+  myr_balance_handed_flows(flow, t->size, t->handed);
   if (t->gpu) { /* every taker has the slots, or no rank starts a transfer that would wait forever */
     myr_status s = gpu_room(t, flow, err);
     return s != MYR_OK ? s : for_each_rank(t, move_gpu_rank, flow, err);
@@ -664,6 +674,8 @@ static myr_status shift_bands(myr_team *t, const double *share, myr_error *err) 
   int32_t old[t->size + 1], row0[t->size + 1];
   memcpy(old, sp->row0, sizeof old);
   if (!myr_balance_bands(before, t->rows, t->size, share, t->halo, old, row0)) return MYR_OK;
+  t->rebalances_moved++;
+  myr_balance_handed_bands(before, t->size, old, row0, t->handed);
   myr_spatial_set_bands(sp, row0);
   for (int r = 0; r < t->local && !t->by_bins; r++) own_band(t, r);
   return for_each_rank(t, shift_rank, old, err);
@@ -677,6 +689,7 @@ static myr_status rebalance(myr_team *t, myr_error *err) {
   double t0 = omp_get_wtime(), comm[t->local], rate[t->size], share[t->size];
   for (int r = 0; r < t->local; r++) comm[r] = t->rank[r].seconds_comm;
   measure_rates(t, rate);
+  t->rebalances++;
   myr_status s = MYR_OK;
   if (myr_balance_shares(rate, t->size, share))
     s = t->spatial_on ? shift_bands(t, share, err) : move_agents(t, share, err);
@@ -884,6 +897,7 @@ myr_status myr_team_perf(const myr_team *t, myr_perf_row **rows, myr_error *err)
     mine[r].step_seconds = t->seconds_step[r];
     mine[r].comm_seconds = t->rank[r].seconds_comm;
     mine[r].bytes_moved = t->rank[r].bytes_moved;
+    mine[r].handed_agents = t->handed[t->base + r];
   }
   if (!t->mpi) {
     *rows = mine;
@@ -929,4 +943,10 @@ void myr_team_print_table(const myr_team *t, const myr_perf_row *rows, double wa
     fprintf(out, ", scaling efficiency %.1f%% of %d x %.4g agent-steps/s", 100 * rate / (t->size * baseline), t->size,
             baseline);
   fprintf(out, "\n");
+  if (t->cfg->balance == MYR_BALANCE_DYNAMIC) {
+    double handed = 0;
+    for (int r = 0; r < t->size; r++) handed += t->handed[r];
+    fprintf(out, "balance dynamic: work moved at %d of %d rebalances, %.0f agents handed over\n", t->rebalances_moved,
+            t->rebalances, handed);
+  }
 }

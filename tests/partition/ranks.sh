@@ -160,6 +160,9 @@ h1=$(run_hash "$cfgdir/foraging-small.yaml" -n 60 -s agents.count=6000 -s agents
 check "dynamic balance: the one-rank hash" grep -q "$h1" dyn.txt
 imb=$(sed -n 's/.*load imbalance (max\/mean agents) \([0-9.]*\).*/\1/p' dyn.txt)
 check "dynamic balance evens a 5:1 start (imbalance 1.67 -> $imb)" awk -v x="${imb:-9}" 'BEGIN {exit !(x < 1.45)}'
+handed=$(h5dump -a /perf/0/handed_agents dyn.h5 | sed -n 's/^ *(0): //p')
+check "rank 0 handed agents over (/perf/0/handed_agents $handed)" awk -v x="${handed:-0}" 'BEGIN {exit !(x > 0)}'
+check "the table says how often work moved" grep -Eq "^balance dynamic: work moved at [1-9][0-9]* of [1-9]" dyn.txt
 d=$(trained dl -R 3 -s distributed.balance=dynamic -s distributed.device_weights=[4,1,1] -s distributed.rebalance_interval=3)
 base1=$(trained dl1 -R 1)
 check "dynamic balance with training: the one-rank network, series and hash" test "$d" = "$base1"

@@ -2,7 +2,8 @@
  * (a rank without a measurement counts as the mean), data_parallel flows between neighbours
  * (left to right, never more than the giver holds, slight ones left alone), and spatial_parallel
  * bands (agents per row to boundaries: each band's agents near its share, at least min_rows
- * rows, slight moves left alone, and of equally good rows the one nearest the old boundary). */
+ * rows, slight moves left alone, and of equally good rows the one nearest the old boundary);
+ * and the agents each rank hands over, which the end-of-run table reports. */
 #include "partition/balance.h"
 
 #include "check.h"
@@ -100,10 +101,35 @@ static void slack(void) {
   CHECK_EQ_I64(out[1], 52);
 }
 
+/* Agents handed over: flows count for their givers; a boundary moving down takes the rows of
+ * the rank after it, moving up those of the rank before it. */
+static void handed(void) {
+  int64_t flow[3] = {66, -10, 0};
+  double by_flows[4] = {0};
+  myr_balance_handed_flows(flow, 4, by_flows);
+  CHECK_CLOSE(by_flows[0], 66, 0, 0);
+  CHECK_CLOSE(by_flows[1], 0, 0, 0);
+  CHECK_CLOSE(by_flows[2], 10, 0, 0);
+  CHECK_CLOSE(by_flows[3], 0, 0, 0);
+  enum { H = 10 };
+  int64_t count[H], before[H + 1];
+  for (int y = 0; y < H; y++) count[y] = y; /* row y holds y agents */
+  prefix(count, H, before);
+  int32_t old[4] = {0, 3, 6, H}, now[4] = {0, 5, 8, H}, back[4] = {0, 2, 6, H};
+  double by_bands[3] = {0};
+  myr_balance_handed_bands(before, 3, old, now, by_bands);
+  CHECK_CLOSE(by_bands[0], 0, 0, 0);
+  CHECK_CLOSE(by_bands[1], 3 + 4, 0, 0);  /* rows 3 and 4 to rank 0 */
+  CHECK_CLOSE(by_bands[2], 6 + 7, 0, 0);  /* rows 6 and 7 to rank 1 */
+  myr_balance_handed_bands(before, 3, old, back, by_bands);
+  CHECK_CLOSE(by_bands[0], 2, 0, 0);      /* and then row 2 to rank 1 */
+}
+
 int main(void) {
   shares();
   flows();
   bands();
   slack();
+  handed();
   return check_summary();
 }

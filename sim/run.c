@@ -70,38 +70,28 @@ static void print_summary(const myr_team *team, const myr_config *cfg, uint64_t 
   printf("%-22s %s\n", "state hash (sha256)", hash);
 }
 
-/* Snapshots and checkpoints read the whole state on the host: every rank's agents, downloaded
- * from a device backend. */
-static myr_status snapshot(myr_output *out, myr_team *team, myr_error *err) {
+/* Snapshots, checkpoints and the state hash read the whole state on the host: every rank's
+ * agents, downloaded from a device backend. One gather serves whatever a step asks for: a
+ * snapshot in `out` (when `out`), a checkpoint at `checkpoint_path`, the hash (when `hash`). */
+static myr_status save_state(myr_team *team, myr_output *out, const char *checkpoint_path, uint8_t *hash,
+                             myr_error *err) {
   myr_sim *g;
   myr_status s = myr_team_gather(team, &g, err);
   if (s == MYR_OK && g && out) s = myr_output_snapshot(out, g, err);
+  if (s == MYR_OK && g && checkpoint_path) s = myr_checkpoint_write(g, checkpoint_path, err);
+  if (s == MYR_OK && g && hash) s = myr_sim_hash(g, hash, err);
   myr_team_release(team, g);
   return myr_team_agree(team, s, err); /* the root writes; every process learns how it went */
 }
 
-static myr_status checkpoint(myr_team *team, const char *path, myr_error *err) {
-  myr_sim *g;
-  myr_status s = myr_team_gather(team, &g, err);
-  if (s == MYR_OK && g) s = myr_checkpoint_write(g, path, err);
-  myr_team_release(team, g);
-  return myr_team_agree(team, s, err);
-}
-
-static myr_status state_hash(myr_team *team, uint8_t hash[MYR_HASH_BYTES], myr_error *err) {
-  myr_sim *g;
-  myr_status s = myr_team_gather(team, &g, err);
-  if (s == MYR_OK && g) s = myr_sim_hash(g, hash, err);
-  myr_team_release(team, g);
-  return myr_team_agree(team, s, err);
-}
-
+/* Steps to run.steps; with run.final_state the last step's state is also hashed into `hash`
+ * (*hashed set), from the gather of its final snapshot. */
 static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cfg, const myr_run_options *o,
-                           run_totals *t, myr_error *err) {
+                           run_totals *t, uint8_t *hash, int *hashed, myr_error *err) {
   double *stats = calloc((size_t)myr_sim_stat_count(myr_team_sim(team, 0)), sizeof *stats);
   if (!stats) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate statistics");
   myr_status s = record(out, team, stats, t, err);
-  if (s == MYR_OK && cfg->snapshot_every > 0) s = snapshot(out, team, err);
+  if (s == MYR_OK && cfg->snapshot_every > 0) s = save_state(team, out, NULL, NULL, err);
   myr_progress p;
   myr_progress_begin(&p, cfg->progress && !o->quiet && myr_team_is_root(team), myr_team_steps_done(team),
                      (uint64_t)cfg->steps);
@@ -115,13 +105,14 @@ static myr_status run_loop(myr_team *team, myr_output *out, const myr_config *cf
     uint64_t step = myr_team_steps_done(team);
     int last = step == (uint64_t)cfg->steps;
     if (step % (uint64_t)cfg->record_every == 0 || last) s = record(out, team, stats, t, err);
-    if (s == MYR_OK && ((cfg->snapshot_every > 0 && step % (uint64_t)cfg->snapshot_every == 0) ||
-                        (last && cfg->final_state)))
-      s = snapshot(out, team, err);
-    if (s == MYR_OK && cfg->checkpoint_every > 0 && step % (uint64_t)cfg->checkpoint_every == 0) {
-      char path[MYR_PATH_MAX + 32];
-      myr_checkpoint_path(cfg->output, step, path, sizeof path);
-      s = checkpoint(team, path, err);
+    int snap = (cfg->snapshot_every > 0 && step % (uint64_t)cfg->snapshot_every == 0) || (last && cfg->final_state);
+    int ckpt = cfg->checkpoint_every > 0 && step % (uint64_t)cfg->checkpoint_every == 0;
+    int final_hash = last && cfg->final_state;
+    char path[MYR_PATH_MAX + 32];
+    if (ckpt) myr_checkpoint_path(cfg->output, step, path, sizeof path);
+    if (s == MYR_OK && (snap || ckpt || final_hash)) {
+      s = save_state(team, snap ? out : NULL, ckpt ? path : NULL, final_hash ? hash : NULL, err);
+      *hashed = final_hash && s == MYR_OK;
     }
     if (s == MYR_OK) myr_progress_update(&p, step, n, t->agent_steps);
     if (s == MYR_OK && interrupted)
@@ -163,15 +154,17 @@ myr_status myr_run(const myr_run_options *o, myr_error *err) {
   uint64_t first = sim->step;
   int64_t agents0 = myr_team_population(team);
   run_totals totals = {0, 0, 0};
+  uint8_t hash[MYR_HASH_BYTES] = {0}; /* a process that holds no gathered state keeps zeros */
+  int hashed = 0;
   double t0 = myr_wall_seconds();
-  s = run_loop(team, out, &cfg, o, &totals, err);
+  s = run_loop(team, out, &cfg, o, &totals, hash, &hashed, err);
   double wall = myr_wall_seconds() - t0;
   signal(SIGINT, previous);
 
-  uint8_t hash[MYR_HASH_BYTES];
   char hex[MYR_HASH_HEX] = "not computed (run.final_state: false)";
-  int hashed = s == MYR_OK && cfg.final_state;
-  if (hashed && (s = state_hash(team, hash, err)) == MYR_OK) myr_hash_hex(hash, hex);
+  if (s == MYR_OK && cfg.final_state && !hashed) /* no step ran (resumed at run.steps) */
+    hashed = (s = save_state(team, NULL, NULL, hash, err)) == MYR_OK;
+  if (hashed) myr_hash_hex(hash, hex);
   int64_t agents = s == MYR_OK ? myr_team_population(team) : 0;
   myr_perf_row *perf = NULL; /* collective: every process */
   if (s == MYR_OK && myr_team_size(team) > 1) s = myr_team_perf(team, &perf, err);

@@ -8,7 +8,9 @@
  * host memory for read-backs and a staging buffer for downloads and uploads.
  *
  * Determinism: kernels run the model's MYR_HD functions, counters are integer atomics,
- * births take slots by an exclusive scan in slot order and compaction is a stable select.
+ * births take slots by an exclusive scan in slot order, and compaction moves the last alive
+ * agents into the dead's slots (work in proportion to the agents that die or leave, not to the
+ * population).
  * Every run.sort_every steps the agents of models that gather from the grid are sorted by cell (stable radix sort), so that a
  * warp's neighbourhood reads and claims hit the same cache lines; slot order never changes a
  * result, so the state equals the CPU backend's in id order (the hash's order). */
@@ -119,6 +121,13 @@ static int agent_array_sizes(const myr_sim *sim, int64_t capacity, size_t *sizes
   return k;
 }
 
+/* Slots whose alive flag is `want` (compaction's holes and the agents that fill them). */
+struct slot_alive_is {
+  const uint8_t *alive;
+  uint8_t want;
+  __device__ bool operator()(int32_t i) const { return (alive[i] != 0) == (want != 0); }
+};
+
 static size_t cub_bytes_needed(int64_t capacity, cudaStream_t s) {
   size_t scan = 0, select = 0;
   int32_t *i32 = NULL;
@@ -131,6 +140,10 @@ static size_t cub_bytes_needed(int64_t capacity, cudaStream_t s) {
   cub::DoubleBuffer<int32_t> values(i32, i32);
   cub::DeviceScan::ExclusiveSum(NULL, scan, i32, i32, capacity, s);
   cub::DeviceSelect::Flagged(NULL, select, u64, flags, u64, count, capacity, s);
+  size_t select_slots = 0; /* slots chosen by a predicate: compaction and migration */
+  cub::DeviceSelect::If(NULL, select_slots, thrust::counting_iterator<int32_t>(0), i32, count, capacity,
+                        slot_alive_is{flags, 0}, s);
+  if (select_slots > select) select = select_slots;
   cub::DeviceRadixSort::SortPairs(NULL, sort, keys, values, capacity, 0, 32, s);
   size_t most = scan > select ? scan : select;
   return most > sort ? most : sort;
@@ -390,32 +403,69 @@ static myr_status give_birth(myr_sim *sim, myr_view *v, int64_t *births, int64_t
   return MYR_OK;
 }
 
-/* Stable removal of dead slots: each persistent column is selected into scratch and copied back. */
-template <class T>
-static myr_status select_alive(cuda_state *d, T *data, const uint8_t *alive, int64_t n, int64_t keep, myr_error *err) {
-  size_t bytes = d->cub_bytes;
-  T *out = (T *)d->scratch;
-  CU(cub::DeviceSelect::Flagged(d->cub_temp, bytes, data, alive, out, d->selected, n, d->stream));
-  CU(cudaMemcpyAsync(data, out, (size_t)keep * sizeof(T), cudaMemcpyDeviceToDevice, d->stream));
-  return MYR_OK;
+/* The persistent columns as a packed row: id, then every component of every column. */
+typedef struct agent_cols {
+  int n;
+  char *col[MYR_MAX_COLUMNS];
+  int es[MYR_MAX_COLUMNS], comps[MYR_MAX_COLUMNS];
+  int64_t capacity;
+  int row; /* bytes */
+} agent_cols;
+
+static agent_cols persistent_cols(const myr_sim *sim, const myr_view *v) {
+  agent_cols a;
+  memset(&a, 0, sizeof a);
+  a.capacity = v->capacity;
+  a.row = (int)sizeof(uint64_t);
+  for (int c = 0; c < sim->model->n_columns; c++) {
+    if (sim->model->columns[c].lifetime == MYR_TRANSIENT) continue; /* zero after a sync */
+    a.col[a.n] = (char *)v->col[c];
+    a.es[a.n] = (int)myr_type_size(sim->model->columns[c].type);
+    a.comps[a.n] = sim->agents.components[c];
+    a.row += a.es[a.n] * a.comps[a.n];
+    a.n++;
+  }
+  return a;
+}
+
+/* Dead slots below `keep` (the alive count) are holes; the alive agents at `keep` and above fill
+ * them, the j-th hole taking the j-th such agent, so slots [0, keep) end up alive. Moves the id
+ * and every persistent column (transient ones are zero after a sync). Slot order never changes
+ * a result (sorts by cell and snapshots order by cell and id), and this touches only the rows
+ * that move: a stable compaction read and wrote every column of every slot, which at sync 1
+ * under spatial_parallel (agents leave every step) cost more than the migration itself. */
+__global__ void fill_holes(uint64_t *id, agent_cols a, const int32_t *hole, const int32_t *mover, const int64_t *count,
+                           int64_t most) {
+  const int64_t m = *count < most ? *count : most;
+  for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x) {
+    const size_t to = (size_t)hole[j], from = (size_t)mover[j];
+    id[to] = id[from];
+    for (int c = 0; c < a.n; c++)
+      for (int k = 0; k < a.comps[c]; k++) {
+        const size_t base = (size_t)k * (size_t)a.capacity;
+        memcpy(a.col[c] + (base + to) * a.es[c], a.col[c] + (base + from) * a.es[c], (size_t)a.es[c]);
+      }
+  }
 }
 
 static myr_status compact(myr_sim *sim, myr_view *v, int64_t keep, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
-  const myr_model *m = sim->model;
-  int64_t n = v->n;
-  myr_status s = select_alive(d, v->id, v->alive, n, keep, err);
-  for (int c = 0; c < m->n_columns && s == MYR_OK; c++) {
-    if (m->columns[c].lifetime == MYR_TRANSIENT) continue; /* zero after sync by contract */
-    size_t es = myr_type_size(m->columns[c].type);
-    for (int k = 0; k < sim->agents.components[c] && s == MYR_OK; k++) {
-      char *base = (char *)v->col[c] + (size_t)k * (size_t)v->capacity * es;
-      if (es == 1) s = select_alive(d, (uint8_t *)base, v->alive, n, keep, err);
-      else if (es == 4) s = select_alive(d, (uint32_t *)base, v->alive, n, keep, err);
-      else s = select_alive(d, (uint64_t *)base, v->alive, n, keep, err);
-    }
+  int64_t n = v->n, above = n - keep; /* as many agents alive at keep and above as holes below */
+  if (above > 0) {
+    int32_t *hole = (int32_t *)d->scratch, *mover = hole + v->capacity;
+    size_t bytes = 0;
+    thrust::counting_iterator<int32_t> low(0), high((int32_t)keep);
+    CU(cub::DeviceSelect::If(NULL, bytes, low, hole, d->selected, keep, slot_alive_is{v->alive, 0}, d->stream));
+    if (bytes > d->cub_bytes) return myr_fail(err, MYR_ERR_BACKEND, "compaction: CUB needs %zu bytes of scratch", bytes);
+    bytes = d->cub_bytes;
+    CU(cub::DeviceSelect::If(d->cub_temp, bytes, low, hole, d->selected, keep, slot_alive_is{v->alive, 0}, d->stream));
+    bytes = d->cub_bytes;
+    CU(cub::DeviceSelect::If(d->cub_temp, bytes, high, mover, d->selected, above, slot_alive_is{v->alive, 1},
+                             d->stream));
+    agent_cols a = persistent_cols(sim, v);
+    fill_holes<<<myr_cuda_blocks(above), MYR_CUDA_THREADS, 0, d->stream>>>(v->id, a, hole, mover, d->selected, above);
+    CU(cudaGetLastError());
   }
-  if (s != MYR_OK) return s;
   CU(cudaMemsetAsync(v->alive, 1, (size_t)keep, d->stream));
   CU(cudaMemsetAsync(v->alive + keep, 0, (size_t)(n - keep), d->stream));
   v->n = keep;
@@ -533,31 +583,6 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
 }
 
 /* ---- agents moving between ranks (partition/, spatial_parallel) -------------------------- */
-
-/* The persistent columns as a packed row: id, then every component of every column. */
-typedef struct agent_cols {
-  int n;
-  char *col[MYR_MAX_COLUMNS];
-  int es[MYR_MAX_COLUMNS], comps[MYR_MAX_COLUMNS];
-  int64_t capacity;
-  int row; /* bytes */
-} agent_cols;
-
-static agent_cols persistent_cols(const myr_sim *sim, const myr_view *v) {
-  agent_cols a;
-  memset(&a, 0, sizeof a);
-  a.capacity = v->capacity;
-  a.row = (int)sizeof(uint64_t);
-  for (int c = 0; c < sim->model->n_columns; c++) {
-    if (sim->model->columns[c].lifetime == MYR_TRANSIENT) continue; /* zero after a sync */
-    a.col[a.n] = (char *)v->col[c];
-    a.es[a.n] = (int)myr_type_size(sim->model->columns[c].type);
-    a.comps[a.n] = sim->agents.components[c];
-    a.row += a.es[a.n] * a.comps[a.n];
-    a.n++;
-  }
-  return a;
-}
 
 #define MIGRATE_SHARED_RANKS 64 /* counts per destination kept in shared memory up to this many ranks */
 

@@ -75,9 +75,10 @@ __global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR__LB_BLOCKS)
     myr_cuda_range_kernel(myr_view v, int64_t n, int64_t *counters) {
   int64_t local[NC > 0 ? NC : 1] = {0};
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
-  const int64_t first = AGENTS ? 0 : v.first_cell; /* a rank may own a band of the cells */
+  const int64_t first = AGENTS ? 0 : v.first_cell; /* a rank may own a band of the cells, */
+  const int64_t nx = AGENTS ? 0 : v.cells_nx;       /* or a tile of them: nx to a row */
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
-    Op()(&v, first + i, local); /* agents or cells alike: every agent slot is alive (above) */
+    Op()(&v, nx > 0 ? first + (i / nx) * v.width + i % nx : first + i, local); /* every agent slot is alive (above) */
   if constexpr (NC > 0) myr_cuda_add_counters<NC>(local, counters);
 }
 

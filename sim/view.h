@@ -76,7 +76,9 @@ typedef struct myr_view {
   int32_t window_step;     /* position of `step` inside its window: 0 .. sync_frequency-1 */
   uint32_t seed;
   uint64_t step;           /* the step being computed, from 0 */
-  int64_t first_cell;      /* device cell kernels: cell c of a launch over n is first_cell + c */
+  int64_t first_cell;      /* device cell kernels: cell c of a launch over n is first_cell + c, */
+  int64_t cells_nx;        /* or with cells_nx > 0 (a tile: part of each row) first_cell +
+                              (c / cells_nx) * width + c % cells_nx */
   const void *params;      /* the model's parameter struct (model.h) */
   /* Global aggregates (DESIGN §4.3): the model's flows (the counters its range functions add
    * to, model.h) summed exactly over every rank of the team and published at the end of each

@@ -522,22 +522,21 @@ static myr_status team_sync(myr_sim *sim, const myr_view *v, int point, myr_erro
 }
 
 /* A cell launcher (sync_cells_begin/end, cell_stats) over this rank's cells: one launch over the
- * whole rows [cells_first, + cells_n), or for a spatial_parallel tile (part of each row) one
- * launch per row over its columns [cells_x0, + cells_nx). Returns the launches' cudaError_t. */
+ * whole rows [cells_first, + cells_n), or for a spatial_parallel tile (part of each row) over
+ * its columns [cells_x0, + cells_nx) of those rows (myr_view.cells_nx). Returns the launch's
+ * cudaError_t. */
 static int launch_cells(const myr_sim *sim, myr_cuda_launcher fn, const myr_view *v, int64_t *counters,
                         cudaStream_t stream) {
   myr_view cv = *v;
   int64_t width = sim->grid.width;
   if (sim->cells_nx <= 0 || sim->cells_nx >= width) {
     cv.first_cell = sim->cells_first;
+    cv.cells_nx = 0;
     return fn(&cv, sim->cells_n, counters, stream);
   }
-  for (int64_t row = sim->cells_first; row < sim->cells_first + sim->cells_n; row += width) {
-    cv.first_cell = row + sim->cells_x0;
-    int e = fn(&cv, sim->cells_nx, counters, stream);
-    if (e) return e;
-  }
-  return 0;
+  cv.first_cell = sim->cells_first + sim->cells_x0;
+  cv.cells_nx = sim->cells_nx;
+  return fn(&cv, sim->cells_n / width * sim->cells_nx, counters, stream);
 }
 
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {

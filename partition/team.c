@@ -193,6 +193,14 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
                     "distributed.device_weights has %d weight%s but the team has %d rank%s (balance: "
                     "proportional needs one weight per rank)",
                     cfg->device_weights.n, cfg->device_weights.n == 1 ? "" : "s", t->size, t->size == 1 ? "" : "s");
+  if (cfg->regions.n > 0 && cfg->strategy != MYR_STRATEGY_SPATIAL_PARALLEL)
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "distributed.regions names the bands or tiles of spatial_parallel, and distributed.strategy "
+                    "is data_parallel (set strategy: spatial_parallel, or remove regions)");
+  if (cfg->regions.n > 0 && cfg->regions.n != t->size)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.regions has %d name%s but the team has %d rank%s (one name per "
+                    "band or tile, in rank order)", cfg->regions.n, cfg->regions.n == 1 ? "" : "s", t->size,
+                    t->size == 1 ? "" : "s");
   myr_status tiled = choose_tiles(t, err);
   if (tiled != MYR_OK) return tiled;
   int grid_positions = m->position_columns || m->cell_columns;
@@ -898,6 +906,7 @@ myr_status myr_team_perf(const myr_team *t, myr_perf_row **rows, myr_error *err)
     mine[r].comm_seconds = t->rank[r].seconds_comm;
     mine[r].bytes_moved = t->rank[r].bytes_moved;
     mine[r].handed_agents = t->handed[t->base + r];
+    if (t->cfg->regions.n == t->size) snprintf(mine[r].region, sizeof mine[r].region, "%s", t->cfg->regions.name[t->base + r]);
   }
   if (!t->mpi) {
     *rows = mine;
@@ -919,14 +928,16 @@ const char *myr_team_strategy(const myr_team *t) {
 void myr_team_print_table(const myr_team *t, const myr_perf_row *rows, double wall, double baseline, FILE *out) {
   if (t->size == 1 || !rows) return;
   double steps = 0, comm = 0, bytes = 0, most = 0, agents = 0, work = 0;
-  fprintf(out, "\n%-6s %14s %14s %11s %11s %8s %14s\n", "rank", "agents", "agent-steps/s", "compute s", "comm s",
-          "comm %", "bytes moved");
+  int named = t->cfg->regions.n == t->size; /* the region's name closes each row */
+  fprintf(out, "\n%-6s %14s %14s %11s %11s %8s %14s%s\n", "rank", "agents", "agent-steps/s", "compute s", "comm s",
+          "comm %", "bytes moved", named ? "  region" : "");
   for (int r = 0; r < t->size; r++) {
     const myr_perf_row *k = &rows[r];
     double share = k->step_seconds > 0 ? 100 * k->comm_seconds / k->step_seconds : 0;
     double rate = k->step_seconds > 0 ? k->agent_steps / k->step_seconds : 0;
-    fprintf(out, "%-6d %14.0f %14.4g %11.3f %11.3f %7.1f%% %14.4g\n", r, k->agents, rate,
-            k->step_seconds - k->comm_seconds, k->comm_seconds, share, k->bytes_moved);
+    fprintf(out, "%-6d %14.0f %14.4g %11.3f %11.3f %7.1f%% %14.4g%s%s\n", r, k->agents, rate,
+            k->step_seconds - k->comm_seconds, k->comm_seconds, share, k->bytes_moved, named ? "  " : "",
+            named ? k->region : "");
     steps += k->step_seconds;
     comm += k->comm_seconds;
     bytes += k->bytes_moved;

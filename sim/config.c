@@ -20,6 +20,7 @@
  * This file owns nothing global; every allocation belongs to the myr_config it fills. */
 #include "sim/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -232,6 +233,9 @@ typedef struct vspec {
   size_t size;
 } vspec;
 
+/* The most items of an integer list: the key's size, else MYR_INT_LIST_MAX. */
+static int list_max(vspec s) { return s.size > 0 && s.size < MYR_INT_LIST_MAX ? (int)s.size : MYR_INT_LIST_MAX; }
+
 static vspec key_spec(const myr__key *k) {
   vspec s = {k->type, k->min, k->max, k->choices, k->size};
   return s;
@@ -269,7 +273,11 @@ static void expected_text(vspec s, char *buf, size_t n) {
   case MYR__K_INTLIST:
     fmt_bound(lo, sizeof lo, s.min);
     fmt_bound(hi, sizeof hi, s.max);
-    snprintf(buf, n, "a list of 1 to %d integers from %s to %s, e.g. [128, 128]", MYR_INT_LIST_MAX, lo, hi);
+    snprintf(buf, n, "a list of 1 to %d integers from %s to %s, e.g. [128, 128]", list_max(s), lo, hi);
+    break;
+  case MYR__K_NAMELIST:
+    snprintf(buf, n, "a list of at most %d distinct names of 1 to %d letters, digits, '_', '-' or '.', e.g. "
+             "[west, east]", MYR_NAME_LIST_MAX, MYR_NAME_MAX - 1);
     break;
   case MYR__K_MODEL: snprintf(buf, n, "a model name of at most %zu bytes", s.size - 1); break;
   case MYR__K_PARAMS: snprintf(buf, n, "a mapping of model parameters"); break;
@@ -295,20 +303,21 @@ static void range_text(vspec s, char *buf, size_t n) {
   case MYR__K_INTLIST:
     fmt_bound(lo, sizeof lo, s.min);
     fmt_bound(hi, sizeof hi, s.max);
-    snprintf(buf, n, "1 to %d integers, each %s to %s", MYR_INT_LIST_MAX, lo, hi);
+    snprintf(buf, n, "1 to %d integers, each %s to %s", list_max(s), lo, hi);
     break;
+  case MYR__K_NAMELIST: snprintf(buf, n, "0 to %d names", MYR_NAME_LIST_MAX); break;
   default: break;
   }
 }
 
-/* How a node looks in a message: "a list", "a mapping", "an empty value", "\"abc\"". */
+/* How a node looks in a message: "a list of 2 items", "a mapping", "an empty value", "\"abc\"". */
 static void describe(const myr__ynode *v, char *buf, size_t n) {
   if (v->kind == MYR__Y_MAP) {
     snprintf(buf, n, "a mapping");
     return;
   }
   if (v->kind == MYR__Y_SEQ) {
-    snprintf(buf, n, "a list");
+    snprintf(buf, n, "a list of %d item%s", v->n, v->n == 1 ? "" : "s");
     return;
   }
   if (myr__ynode_is_null(v)) {
@@ -525,39 +534,91 @@ static int list_item(const char *text, vspec s, int64_t *out) {
   return parse_int(text, out) && (double)*out >= s.min && (double)*out <= s.max;
 }
 
-/* A list of integers: a YAML sequence of plain scalars, or text "[a, b]" / "a, b" (defaults,
- * --set). 1 to MYR_INT_LIST_MAX items, each in the range. */
-static int parse_int_list(const myr__ynode *v, vspec s, myr_int_list *out) {
-  memset(out, 0, sizeof *out);
-  if (v->kind == MYR__Y_SEQ) {
-    if (v->n < 1 || v->n > MYR_INT_LIST_MAX) return 0;
-    for (int i = 0; i < v->n; i++) {
-      const myr__ynode *item = v->kids[i];
-      if (item->kind != MYR__Y_SCALAR || !item->plain || !list_item(item->text, s, &out->v[i])) return 0;
-    }
-    out->n = v->n;
-    return 1;
-  }
-  if (v->kind != MYR__Y_SCALAR || !v->plain) return 0;
-  char text[256];
-  if (v->len >= sizeof text) return 0;
+/* The items of a list given as text, "[a, b]" or "a, b" (defaults, --set): copied into text[size]
+ * and split at the commas, each trimmed; "[]" and "" have none. The count, or -1 when the text
+ * does not fit, a bracket is unmatched or there are more than `most` items. */
+static int text_items(const myr__ynode *v, char *text, size_t size, char **item, int most) {
+  if (v->len >= size) return -1;
   memcpy(text, v->text, v->len + 1);
   char *p = text, *end = text + strlen(text);
   while (*p == ' ') p++;
+  while (end > p && end[-1] == ' ') *--end = '\0';
   if (*p == '[') {
     p++;
-    while (end > p && end[-1] == ' ') end--;
-    if (end == p || end[-1] != ']') return 0;
+    if (end == p || end[-1] != ']') return -1;
     *--end = '\0';
   }
-  for (char *item = strtok(p, ","); item; item = strtok(NULL, ",")) {
-    while (*item == ' ') item++;
-    char *tail = item + strlen(item);
-    while (tail > item && tail[-1] == ' ') *--tail = '\0';
-    if (out->n == MYR_INT_LIST_MAX || !list_item(item, s, &out->v[out->n])) return 0;
-    out->n++;
+  int n = 0;
+  for (char *it = strtok(p, ","); it; it = strtok(NULL, ",")) {
+    while (*it == ' ') it++;
+    char *tail = it + strlen(it);
+    while (tail > it && tail[-1] == ' ') *--tail = '\0';
+    if (n == most) return -1;
+    item[n++] = it;
   }
-  return out->n > 0;
+  return n;
+}
+
+/* The items of a list node: a YAML sequence of plain scalars, or text (text_items); -1 when it
+ * is neither or has more than `most` items. */
+static int list_items(const myr__ynode *v, char *text, size_t size, char **item, int most) {
+  if (v->kind == MYR__Y_SEQ) {
+    if (v->n > most) return -1;
+    for (int i = 0; i < v->n; i++) {
+      if (v->kids[i]->kind != MYR__Y_SCALAR || !v->kids[i]->plain) return -1;
+      item[i] = v->kids[i]->text;
+    }
+    return v->n;
+  }
+  if (v->kind != MYR__Y_SCALAR || !v->plain) return -1;
+  return text_items(v, text, size, item, most);
+}
+
+/* A list of integers: 1 to list_max(s) items, each in the range. */
+static int parse_int_list(const myr__ynode *v, vspec s, myr_int_list *out) {
+  char text[16 * MYR_INT_LIST_MAX];
+  char *item[MYR_INT_LIST_MAX];
+  memset(out, 0, sizeof *out);
+  int n = list_items(v, text, sizeof text, item, list_max(s));
+  if (n < 1) return 0;
+  for (int i = 0; i < n; i++)
+    if (!list_item(item[i], s, &out->v[i])) return 0;
+  out->n = n;
+  return 1;
+}
+
+/* A name: 1 to MYR_NAME_MAX - 1 letters, digits, '_', '-' or '.'. */
+static int is_name(const char *t) {
+  size_t len = strlen(t);
+  if (len < 1 || len >= MYR_NAME_MAX) return 0;
+  for (const char *c = t; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.') return 0;
+  return 1;
+}
+
+/* A list of distinct names, 0 to MYR_NAME_LIST_MAX of them; else 0 with what was wrong in
+ * why[size] ("" when the node is no list at all). */
+static int parse_name_list(const myr__ynode *v, myr_name_list *out, char *why, size_t size) {
+  char text[MYR_NAME_LIST_MAX * (MYR_NAME_MAX + 2) + 8];
+  char *item[MYR_NAME_LIST_MAX];
+  memset(out, 0, sizeof *out);
+  why[0] = '\0';
+  int n = list_items(v, text, sizeof text, item, MYR_NAME_LIST_MAX);
+  if (n < 0) return 0;
+  for (int i = 0; i < n; i++) {
+    if (!is_name(item[i])) {
+      snprintf(why, size, "\"%.40s\"", item[i]);
+      return 0;
+    }
+    for (int j = 0; j < i; j++)
+      if (strcmp(item[i], item[j]) == 0) {
+        snprintf(why, size, "%s twice", item[i]);
+        return 0;
+      }
+    snprintf(out->name[i], MYR_NAME_MAX, "%s", item[i]);
+  }
+  out->n = n;
+  return 1;
 }
 
 /* Checks scalar `v` against `s` and writes it to `dst` (int64_t, double, int or char[]). */
@@ -571,6 +632,16 @@ static myr_status set_value(loader *L, origin o, const char *path, const myr__yn
     myr_int_list list;
     ok = parse_int_list(v, s, &list);
     if (ok) memcpy(dst, &list, sizeof list);
+  } else if (s.type == MYR__K_NAMELIST) {
+    myr_name_list list;
+    char why[96];
+    ok = parse_name_list(v, &list, why, sizeof why);
+    if (ok) memcpy(dst, &list, sizeof list);
+    else if (why[0]) {
+      char expected[512];
+      expected_text(s, expected, sizeof expected);
+      return fail(L, o, path, "expected %s, got %s", expected, why);
+    }
   } else if (v->kind == MYR__Y_SCALAR) {
     switch (s.type) {
     case MYR__K_INT:
@@ -599,7 +670,8 @@ static myr_status set_value(loader *L, origin o, const char *path, const myr__yn
       break;
     }
     case MYR__K_PARAMS:
-    case MYR__K_INTLIST: break;
+    case MYR__K_INTLIST:
+    case MYR__K_NAMELIST: break;
     }
   }
   if (ok) return MYR_OK;
@@ -1202,6 +1274,16 @@ static void emit_value(sbuf *b, vspec s, const void *field) {
     const myr_int_list *l = (const myr_int_list *)field;
     sb_printf(b, "[");
     for (int i = 0; i < l->n; i++) sb_printf(b, "%s%" PRId64, i ? ", " : "", l->v[i]);
+    sb_printf(b, "]");
+    break;
+  }
+  case MYR__K_NAMELIST: {
+    const myr_name_list *l = (const myr_name_list *)field;
+    sb_printf(b, "[");
+    for (int i = 0; i < l->n; i++) {
+      if (i) sb_printf(b, ", ");
+      emit_string(b, l->name[i]);
+    }
     sb_printf(b, "]");
     break;
   }

@@ -21,12 +21,19 @@ extern "C" {
 
 typedef enum { MYR_BACKEND_AUTO, MYR_BACKEND_CPU, MYR_BACKEND_CUDA } myr_backend_kind;
 
-/* A short list of integers from YAML (e.g. network.hidden: [128, 128]). */
-#define MYR_INT_LIST_MAX 8
+/* A list of integers from YAML (e.g. network.hidden: [128, 128]; one weight per rank). */
+#define MYR_INT_LIST_MAX 1024
 typedef struct myr_int_list {
   int n;
   int64_t v[MYR_INT_LIST_MAX];
 } myr_int_list;
+/* A list of names from YAML (distributed.regions: [west, east]): letters, digits, '_', '-', '.'. */
+#define MYR_NAME_LIST_MAX 64
+#define MYR_NAME_MAX 32 /* bytes of a name, its terminating 0 included */
+typedef struct myr_name_list {
+  int n;
+  char name[MYR_NAME_LIST_MAX][MYR_NAME_MAX];
+} myr_name_list;
 typedef enum { MYR_STRATEGY_DATA_PARALLEL, MYR_STRATEGY_SPATIAL_PARALLEL } myr_strategy;
 typedef enum { MYR_BALANCE_EVEN, MYR_BALANCE_PROPORTIONAL, MYR_BALANCE_DYNAMIC } myr_balance;
 typedef enum { MYR_POLICY_RANDOM, MYR_POLICY_HEURISTIC, MYR_POLICY_NETWORK, MYR_POLICY_MCTS } myr_policy_kind;
@@ -101,6 +108,7 @@ typedef struct myr_config {
   int balance;                /* myr_balance */
   myr_int_list device_weights; /* balance proportional: one relative weight per rank */
   myr_int_list grid;           /* spatial_parallel: [px, py] tiles; py 0 = ranks / px ([1, 0]: bands) */
+  myr_name_list regions;       /* spatial_parallel: a name for each rank's band or tile, in rank order; n 0 = none */
   int64_t rebalance_interval;  /* balance dynamic: steps between rebalances (at a sync) */
   double baseline_rate;        /* agent-steps/s of a one-rank run, for the scaling efficiency; 0 = none */
 

@@ -12,6 +12,7 @@ typedef enum {
   MYR__K_ENUM,   /* int field; index into choices "a|b|c" */
   MYR__K_STRING, /* char[size] field */
   MYR__K_INTLIST,/* myr_int_list field; a YAML sequence (or "[a, b]" / "a,b" text) of integers in [min, max] */
+  MYR__K_NAMELIST,/* myr_name_list field; a YAML sequence (or "[a, b]" / "a,b" text) of names, possibly empty */
   MYR__K_MODEL,  /* char[size] field naming a registered model (model.name) */
   MYR__K_PARAMS  /* model.params: a mapping checked against the model's myr_param_desc table */
 } myr__key_type;
@@ -22,7 +23,7 @@ typedef struct myr__key {
   const char *path;
   myr__key_type type;
   size_t offset;       /* offsetof(myr_config, field) */
-  size_t size;         /* STRING/MODEL: bytes of the char array */
+  size_t size;         /* STRING/MODEL: bytes of the char array; INTLIST: most items (0 = MYR_INT_LIST_MAX) */
   const char *def;     /* default, as YAML scalar text (STRING: the string itself) */
   double min, max;     /* INT/FLOAT: inclusive range (exact for |x| <= 2^53) */
   const char *choices; /* ENUM: "a|b|c", index order = the C enum's order */

@@ -5,12 +5,14 @@
 
 #include "sim/config.h"
 #include "sim/config_internal.h"
+#include "search/net.h" /* MYR_NET_MAX_LAYERS: network.hidden's most layers */
 
 #define OFF(field) offsetof(myr_config, field)
 #define SIZE(field) sizeof(((myr_config *)0)->field)
 
 const myr__key myr__config_keys[] = {
-  /* path, type, offset, size, default, min, max, choices, doc */
+  /* path, type, offset, size (strings: bytes; integer lists: most items, 0 = MYR_INT_LIST_MAX),
+   * default, min, max, choices, doc */
   {"run.steps", MYR__K_INT, OFF(steps), 0, "1000", 1, 1e12, NULL,
    "steps to simulate"},
   {"run.seed", MYR__K_INT, OFF(seed), 0, "42", 0, 4294967295.0, NULL,
@@ -101,7 +103,7 @@ const myr__key myr__config_keys[] = {
   {"policy.mcts.chunk", MYR__K_INT, OFF(mcts.chunk), 0, "0", 0, 1e12, NULL,
    "agents searched at a time, to bound memory; 0 = all (results never depend on it)"},
 
-  {"network.hidden", MYR__K_INTLIST, OFF(hidden), 0, "[128, 128]", 1, 1024, NULL,
+  {"network.hidden", MYR__K_INTLIST, OFF(hidden), MYR_NET_MAX_LAYERS - 1, "[128, 128]", 1, 1024, NULL,
    "hidden layer widths of the policy-value MLP"},
   {"network.init", MYR__K_STRING, OFF(network_init), SIZE(network_init), "random", 0, 0, NULL,
    "the network's weights: random (from run.seed) or the path of a saved network (.h5)"},
@@ -174,6 +176,9 @@ const myr__key myr__config_keys[] = {
    "/ px. The default [1, 0] (= [1, ranks]) gives bands of rows, cut as balance says; tiles (px > 1) are cut "
    "even, on CPU or GPU ranks (threads or mpirun processes) with balance: even only, and each tile at least a "
    "halo wide and tall (results never change)"},
+  {"distributed.regions", MYR__K_NAMELIST, OFF(regions), 0, "[]", 0, 0, NULL,
+   "spatial_parallel: a name for each rank's band or tile, in rank order (e.g. [west, central, east]), shown in "
+   "the end-of-run table and stored as /perf/<rank>/region; as many names as ranks, or none"},
   {"distributed.rebalance_interval", MYR__K_INT, OFF(rebalance_interval), 0, "100", 1, 1e12, NULL,
    "balance dynamic: steps between rebalances, taken at the first sync after each interval; each rank's rate "
    "(agent-steps per second of its own compute) since the last one sets its share, and differences under 5% "

@@ -302,6 +302,7 @@ myr_status myr_output_perf(myr_output *o, const myr_perf_row *rows, int ranks, c
       s = myr__h5_put_f64(g, "comm_share", k->step_seconds > 0 ? k->comm_seconds / k->step_seconds : 0, f, where, err);
     if (s == MYR_OK) s = myr__h5_put_f64(g, "bytes_moved", k->bytes_moved, f, where, err);
     if (s == MYR_OK) s = myr__h5_put_f64(g, "handed_agents", k->handed_agents, f, where, err);
+    if (s == MYR_OK && k->region[0]) s = myr__h5_put_str(g, "region", k->region, f, where, err);
     H5Gclose(g);
     total += k->agents;
     work += k->agent_steps;

@@ -46,12 +46,13 @@ int myr_output_train_series(const myr_sim *sim);
 myr_status myr_output_snapshot(myr_output *o, const myr_sim *sim, myr_error *err);
 /* The end-of-run table of a team of ranks under /perf (partition/team.h): group /perf/<rank>
  * with attributes agents, agent_steps, step_seconds, compute_seconds, comm_seconds, comm_share,
- * bytes_moved, handed_agents (agents it handed to its neighbours under balance: dynamic), and
- * /perf attributes ranks, strategy, load_imbalance (max/mean agents), wall_seconds,
+ * bytes_moved, handed_agents (agents it handed to its neighbours under balance: dynamic), region
+ * (string, when distributed.regions names it), and /perf attributes ranks, strategy, load_imbalance (max/mean agents), wall_seconds,
  * agent_steps_per_s (all ranks over the wall time) and, when `baseline` (a one-rank run's
  * agent-steps/s) is > 0, scaling_efficiency = agent_steps_per_s / (ranks x baseline). */
 typedef struct myr_perf_row {
   double agents, agent_steps, step_seconds, comm_seconds, bytes_moved, handed_agents;
+  char region[MYR_NAME_MAX]; /* distributed.regions' name of the rank, or "" */
 } myr_perf_row;
 myr_status myr_output_perf(myr_output *o, const myr_perf_row *rows, int ranks, const char *strategy, double wall_seconds,
                            double baseline, myr_error *err);

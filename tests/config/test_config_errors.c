@@ -13,7 +13,8 @@
  *   2^32-1, duplicate key, duplicate section, bad enum value, unknown model name, unknown model
  *   parameter, model parameter out of range, wrong type for a model parameter, params not a
  *   mapping, model setup() error, capacity < count, checkpoint_every not a multiple of
- *   sync_frequency, width x height >= 2^31, distributed.grid not [px, py] or with px 0, --set without '=', --set with an empty key, --set
+ *   sync_frequency, width x height >= 2^31, distributed.grid not [px, py] or with px 0, distributed.regions
+ *   with a name twice, a name with a space (quoted: not plain), a mapping, --set without '=', --set with an empty key, --set
  *   unknown key, --set unknown section, --set naming a section, --set bad value, --set list
  *   value, --set invalid YAML, --set unknown model, --set unknown model parameter, --set
  *   model.params as a whole, --set making capacity < count; train: needing mcts with a network,
@@ -78,7 +79,7 @@ static const bad_case cases[] = {
   {"duplicate_section", "run:\n  steps: 1\nrun:\n  seed: 2\n", {0}, "@:3:1", "run", "first given at line 1"},
   {"bad_enum", "run:\n  backend: gpu\n", {0}, "@:2:12", "run.backend", "one of auto, cpu, cuda"},
   {"bad_policy", "policy: {kind: planner}\n", {0}, "@:1:16", "policy.kind", "one of random, heuristic, network, mcts"},
-  {"bad_list_item", "network: {hidden: [64, 0]}\n", {0}, "@:1:19", "network.hidden", "a list of 1 to 8 integers"},
+  {"bad_list_item", "network: {hidden: [64, 0]}\n", {0}, "@:1:19", "network.hidden", "a list of 1 to 7 integers"},
   {"nested_unknown_key", "policy: {mcts: {simulatons: 3}}\n", {0}, "@:1:17", "policy.mcts.simulatons", "did you mean"},
   /* models */
   {"unknown_model", "model:\n  name: foragin\n", {0}, "@:2:9", "model.name", "did you mean 'foraging'"},
@@ -101,6 +102,11 @@ static const bad_case cases[] = {
   {"grid_one_number", "distributed:\n  grid: [4]\n", {0}, "@:2:9", "distributed.grid",
    "expected [px, py]: two integers, px at least 1 (py 0 = ranks / px), got 1 integer"},
   {"grid_px_zero", "distributed: {grid: [0, 2]}\n", {0}, "@:1:21", "distributed.grid", "got 2 integers with px 0"},
+  {"regions_twice", "distributed:\n  regions: [west, east, west]\n", {0}, "@:2:12", "distributed.regions",
+   "got west twice"},
+  {"regions_bad_name", "distributed:\n  regions: [west, \"far east\"]\n", {0}, "@:2:12", "distributed.regions",
+   "distinct names of 1 to 31 letters"},
+  {"regions_mapping", "distributed:\n  regions: {a: 1}\n", {0}, "@:2:12", "distributed.regions", "got a mapping"},
   /* train: */
   {"train_needs_mcts", "policy:\n  kind: network\ntrain:\n  enabled: true\n", {0}, "@:4:12", "train.enabled",
    "expected policy.kind: mcts"},
@@ -127,6 +133,8 @@ static const bad_case cases[] = {
   {"set_section", OK_YAML, {"run=5"}, "--set run=5", "run", "is a section"},
   {"set_bad_value", OK_YAML, {"run.steps=abc"}, "--set run.steps=abc", "run.steps", "got \"abc\""},
   {"set_list", OK_YAML, {"run.seed=[1, 2]"}, "--set run.seed=[1, 2]", "run.seed", "got a list"},
+  {"set_regions_bad", OK_YAML, {"distributed.regions=[a, b/c]"}, "--set distributed.regions=[a, b/c]",
+   "distributed.regions", "got \"b/c\""},
   {"set_bad_yaml", OK_YAML, {"run.output=\"abc"}, "--set run.output=\"abc", "run.output", "invalid YAML value"},
   {"set_unknown_model", OK_YAML, {"model.name=nope"}, "--set model.name=nope", "model.name", "registered models"},
   {"set_unknown_param", OK_YAML, {"model.name=cfgtest", "model.params.nope=1"}, "--set model.params.nope=1",

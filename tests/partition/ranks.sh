@@ -42,6 +42,19 @@ check "spatial, 3 uneven bands ($hs) == one rank ($hd)" test "$hs" = "$hd"
   -s distributed.sync_frequency=5 -s agents.count=3000 -o out.h5 >spatial.txt 2>err.log
 check "spatial: agents spread over the 4 bands" test "$(awk '$1 ~ /^[0-3]$/ && $2 > 100' spatial.txt | wc -l)" -eq 4
 
+# distributed.regions names the bands (or tiles) in rank order: the table's last column and
+# /perf/<rank>/region; refused under data_parallel and with a name per rank missing.
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 10 -R 3 -s distributed.strategy=spatial_parallel -s agents.count=3000 \
+  -s "distributed.regions=[west, central, east]" -o named.h5 >named.txt 2>err.log
+check "regions: the table names the bands" test "$(awk '$1 ~ /^[0-2]$/ {printf "%s ", $NF}' named.txt)" = "west central east "
+check "regions: /perf/2/region is east" test "$(h5dump -a /perf/2/region named.h5 | sed -n 's/^ *(0): //p')" = '"east"'
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 10 -R 2 -s "distributed.regions=[west, east]" -o bad.h5 >bad.txt 2>err.log
+check "regions under data_parallel are refused" grep -q "distributed.regions names the bands or tiles of spatial_parallel" err.log
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 10 -R 3 -s distributed.strategy=spatial_parallel \
+  -s "distributed.regions=[west, east]" -o bad.h5 >bad.txt 2>err.log
+check "regions: 2 names for 3 ranks are refused" grep -q "distributed.regions has 2 names but the team has 3 ranks" err.log
+check "a refused run leaves no result file" test ! -e bad.h5 -a ! -e bad.h5.part
+
 # circles (neighbour queries in continuous space): bands of neighbour bins along y, ghost agents
 # near each band in every rank's snapshot, agents moving between bands: the one-rank hash, open
 # and wrapped cube, sync 1 and 3, and from a checkpoint of 2 bands resumed on 4 and 1. Too many

@@ -4,7 +4,7 @@
 
 #include "sim/sim.h"
 
-/* Removes dead slots, keeping the order of the living. */
+/* Removes dead slots: the last alive agents fill the first dead slots (slot order never changes a result). */
 void myr__sim_compact(myr_sim *sim);
 /* Zeroes every column of one slot. */
 void myr__sim_clear_slot(myr_sim *sim, int64_t slot);

@@ -541,17 +541,24 @@ static void move_slot(myr_sim *sim, int64_t from, int64_t to) {
   }
 }
 
-/* Removes dead slots, keeping the order of the living (stable). */
+/* Removes dead slots: the last alive agents move into the first dead slots, so the work is in
+ * proportion to the dead, not to the population (a stable compaction moved every agent after
+ * the first death). Slot order never changes a result: everything that orders agents orders
+ * them by id. */
 void myr__sim_compact(myr_sim *sim) {
   myr_agents *a = &sim->agents;
-  int64_t j = 0;
-  for (int64_t i = 0; i < a->n; i++) {
-    if (!a->alive[i]) continue;
-    if (j != i) move_slot(sim, i, j);
-    j++;
+  int64_t hole = 0, last = a->n - 1;
+  for (;;) {
+    while (hole <= last && a->alive[hole]) hole++;
+    while (last > hole && !a->alive[last]) last--;
+    if (hole >= last) break;
+    move_slot(sim, last, hole);
+    a->alive[last] = 0;
+    hole++;
+    last--;
   }
-  for (int64_t i = j; i < a->n; i++) a->alive[i] = 0;
-  a->n = j;
+  for (int64_t i = hole; i < a->n; i++) a->alive[i] = 0; /* [0, hole) alive, the rest dead */
+  a->n = hole;
 }
 
 /* Zeroes every column of a slot (before a child is written into it). */

@@ -8,13 +8,18 @@
  * - an order kept for reuse is not reused once agents moved or died;
  * - the hash of a state whose slots are shuffled (with dead slots between them) equals the
  *   hash of the same agents in id order, and the SHA-256 of the documented canonical bytes;
- *   one changed byte changes it. */
+ *   one changed byte changes it;
+ * - compaction (myr__sim_compact) for no deaths, all, the first or last slot only, every
+ *   other, and random fractions: the living end up in [0, n) with their columns, the hash is
+ *   unchanged, and an agent already below n never moves (the work is the dead's, not the
+ *   population's). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "sim/hash.h"
 #include "sim/sim.h"
+#include "sim/sim_internal.h" /* myr__sim_compact */
 
 enum { COL_VALUE, COL_TAG, COL_VEC, COL_SCRATCH };
 
@@ -282,7 +287,61 @@ static void permuted_hash(void) {
   }
 }
 
+/* Whether slot i holds put_agent's columns for its id. */
+static int columns_follow_id(const myr_sim *sim, int64_t i) {
+  const myr_agents *a = &sim->agents;
+  uint64_t id = a->id[i];
+  int ok = ((const uint32_t *)a->col[COL_VALUE])[i] == (uint32_t)(id * 2654435761u) &&
+           ((const uint8_t *)a->col[COL_TAG])[i] == (uint8_t)(id >> 56 ^ id);
+  for (int k = 0; k < 3; k++) ok &= ((const double *)a->col[COL_VEC])[k * a->capacity + i] == (double)(id % 1000003) * (k + 0.5);
+  return ok;
+}
+
+static void compaction(void) {
+  enum { ALIVE = 3000 };
+  const char *pattern[] = {"none", "all", "first", "last", "every other", "random 30%", "random 90%"};
+  for (int p = 0; p < 7; p++) {
+    myr_config cfg = toy_config(ALIVE + ALIVE / 6 + 2, 1);
+    myr_sim *sim = make_sim(&cfg, IDS_RANDOM, ALIVE, 31 + (uint64_t)p); /* dead slots between already */
+    myr_agents *a = &sim->agents;
+    int64_t n0 = a->n;
+    for (int64_t i = 0; i < n0; i++) {
+      int die = p == 1 || (p == 2 && i == 0) || (p == 3 && i == n0 - 1) || (p == 4 && i % 2 == 1) ||
+                (p == 5 && mix((uint64_t)i) % 10 < 3) || (p == 6 && mix((uint64_t)i + 99) % 10 < 9);
+      if (die) a->alive[i] = 0;
+    }
+    int64_t living = 0;
+    for (int64_t i = 0; i < n0; i++) living += a->alive[i];
+    uint64_t *before = malloc((size_t)n0 * sizeof *before);
+    uint8_t *was = malloc((size_t)n0);
+    REQUIRE(before && was, "out of memory");
+    memcpy(before, a->id, (size_t)n0 * sizeof *before);
+    memcpy(was, a->alive, (size_t)n0);
+    uint8_t h0[MYR_HASH_BYTES], h1[MYR_HASH_BYTES];
+    char x0[MYR_HASH_HEX], x1[MYR_HASH_HEX];
+    hash_of(sim, h0, x0);
+    myr__sim_compact(sim);
+    CHECK(a->n == living, "%s: %lld slots after compaction, %lld alive", pattern[p], (long long)a->n, (long long)living);
+    int64_t dead_below = 0, stray = 0, bad = 0, moved_early = 0;
+    for (int64_t i = 0; i < n0; i++) {
+      if (i < a->n) dead_below += !a->alive[i], bad += a->alive[i] && !columns_follow_id(sim, i);
+      else stray += a->alive[i];
+      moved_early += i < a->n && was[i] && a->id[i] != before[i];
+    }
+    CHECK(dead_below == 0 && stray == 0, "%s: %lld dead slots below n, %lld alive above", pattern[p], (long long)dead_below,
+          (long long)stray);
+    CHECK(bad == 0, "%s: %lld slots whose columns do not follow their id", pattern[p], (long long)bad);
+    CHECK(moved_early == 0, "%s: %lld agents below n moved", pattern[p], (long long)moved_early);
+    hash_of(sim, h1, x1);
+    CHECK(memcmp(h0, h1, MYR_HASH_BYTES) == 0, "%s: hash %s after compaction, %s before", pattern[p], x1, x0);
+    free(before);
+    free(was);
+    myr_sim_destroy(sim);
+  }
+}
+
 int main(void) {
+  compaction();
   radix_against_qsort();
   duplicate_ids();
   kept_order_follows_changes();

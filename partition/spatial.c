@@ -89,33 +89,34 @@ static int find_halo(const myr_spatial *sp, int r, rank_halo *h) {
   return n;
 }
 
-/* Every rank's halo spans for the bands row0. */
-static void refresh_halos(myr_spatial *sp) {
+/* Every rank's halo spans for the present cuts; a list with too little room grows. */
+static myr_status refresh_halos(myr_spatial *sp, myr_error *err) {
+  mark_bands(sp->col_band, sp->col0, sp->px);
+  for (int rx = 0; rx < sp->px; rx++)
+    mark_near(sp->near_cols + (size_t)rx * (size_t)sp->width, sp->width, sp->col0[rx], sp->col0[rx + 1], sp->halo,
+              sp->wrap);
   mark_bands(sp->row_band, sp->row0, sp->py);
   for (int ry = 0; ry < sp->py; ry++)
     mark_near(sp->near_rows + (size_t)ry * (size_t)sp->height, sp->height, sp->row0[ry], sp->row0[ry + 1], sp->halo,
               sp->wrap);
   for (int r = 0; r < sp->size; r++) {
     rank_halo *h = &halos_of(sp)[r];
-    int n = find_halo(sp, r, h);
-    h->n = n < h->cap ? n : h->cap; /* room: every span (open_halo) */
+    int n = find_halo(sp, r, NULL);
+    if (n > h->cap) {
+      halo_span *grown = realloc(h->spans, sizeof *grown * (size_t)n);
+      if (!grown) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d (%d spans)", r, n);
+      h->spans = grown;
+      h->cap = n;
+    }
+    h->n = find_halo(sp, r, h);
   }
-}
-
-void myr_spatial_set_bands(myr_spatial *sp, const int32_t *row0) {
-  memcpy(sp->row0, row0, sizeof(int32_t) * (size_t)(sp->py + 1));
-  refresh_halos(sp);
-}
-
-/* Room for rank r's halo: what it holds now, and for bands (px = 1) the 2 x halo rows any band
- * boundaries give (balance dynamic moves them); tiles never move. */
-static myr_status open_halo(myr_spatial *sp, int r, myr_error *err) {
-  rank_halo *h = &halos_of(sp)[r];
-  int n = find_halo(sp, r, NULL);
-  h->cap = sp->px == 1 && n < 2 * sp->halo + 1 ? 2 * sp->halo + 1 : n > 0 ? n : 1;
-  h->spans = malloc(sizeof *h->spans * (size_t)h->cap);
-  if (!h->spans) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo of rank %d", r);
   return MYR_OK;
+}
+
+myr_status myr_spatial_set_cuts(myr_spatial *sp, const int32_t *col0, const int32_t *row0, myr_error *err) {
+  memmove(sp->col0, col0, sizeof(int32_t) * (size_t)(sp->px + 1));
+  memmove(sp->row0, row0, sizeof(int32_t) * (size_t)(sp->py + 1));
+  return refresh_halos(sp, err);
 }
 
 myr_status myr_spatial_init(myr_spatial *sp, int px, int py, const int32_t *col0, const int32_t *row0, int32_t width,
@@ -126,7 +127,8 @@ myr_status myr_spatial_init(myr_spatial *sp, int px, int py, const int32_t *col0
   if (s != MYR_OK) return s;
   sp->size = size, sp->px = px, sp->py = py;
   sp->width = width, sp->height = height, sp->wrap = wrap, sp->halo = halo;
-  /* row0 [py + 1] in room for size + 1, then the halo lists [size] (halos_of) */
+  /* row0 [py + 1] in room for size + 1, then the halo lists [size] (halos_of; each grows to
+   * what the cuts ask, refresh_halos) */
   sp->row0 = calloc(1, sizeof(int32_t) * (size_t)(size + 2) + sizeof(rank_halo) * (size_t)size + 16);
   sp->col0 = calloc((size_t)px + 1, sizeof *sp->col0);
   sp->row_band = calloc((size_t)height, sizeof *sp->row_band);
@@ -139,15 +141,7 @@ myr_status myr_spatial_init(myr_spatial *sp, int px, int py, const int32_t *col0
   if (!sp->row0 || !sp->col0 || !sp->row_band || !sp->col_band || !sp->near_rows || !sp->near_cols || !sp->sims ||
       !sp->boxes || !sp->moves)
     return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the spatial team");
-  memcpy(sp->col0, col0, sizeof *sp->col0 * ((size_t)px + 1));
-  memcpy(sp->row0, row0, sizeof *sp->row0 * ((size_t)py + 1));
-  mark_bands(sp->col_band, col0, px);
-  for (int rx = 0; rx < px; rx++)
-    mark_near(sp->near_cols + (size_t)rx * (size_t)width, width, col0[rx], col0[rx + 1], halo, wrap);
-  myr_spatial_set_bands(sp, row0); /* the near rows, which open_halo counts with */
-  for (int r = 0; r < size && s == MYR_OK; r++) s = open_halo(sp, r, err);
-  if (s == MYR_OK) refresh_halos(sp);
-  return s;
+  return myr_spatial_set_cuts(sp, col0, row0, err);
 }
 
 myr_status myr_spatial_use_bins(myr_spatial *sp, const myr_nbr_view *layout, const myr_model *m, myr_error *err) {
@@ -338,7 +332,7 @@ myr_status myr_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   return s;
 }
 
-/* ---- balance dynamic: moving the bands ------------------------------------------------------ */
+/* ---- balance dynamic: moving the cuts ------------------------------------------------------- */
 
 void myr_spatial_count_rows(const myr_spatial *sp, const myr_sim *sim, int64_t *count) {
   const myr_agents *a = &sim->agents;
@@ -346,28 +340,40 @@ void myr_spatial_count_rows(const myr_spatial *sp, const myr_sim *sim, int64_t *
     if (a->alive[i]) count[myr_spatial_row_of(sp, sim, i)]++;
 }
 
-/* The rows of rank r's band that another rank owned under `old`, every layer, copied from it.
- * Nobody writes a row another rank takes: each writes only rows it did not own. */
-static void take_rows(myr_spatial *sp, myr_rank *r, myr_sim *sim, const int32_t *old) {
+void myr_spatial_count_cols(const myr_spatial *sp, const myr_sim *sim, int64_t *count) {
+  const myr_agents *a = &sim->agents;
+  for (int64_t i = 0; i < a->n; i++)
+    if (a->alive[i]) count[myr_spatial_col_of(sp, sim, i)]++;
+}
+
+int64_t myr_spatial_count_leaving(const myr_spatial *sp, const myr_sim *sim, int me) {
+  const myr_agents *a = &sim->agents;
+  int64_t leaving = 0;
+  for (int64_t i = 0; i < a->n; i++) leaving += a->alive[i] && myr_spatial_rank_of(sp, sim, i) != me;
+  return leaving;
+}
+
+/* The cells of rank r's tile that another rank owned under `old`, every layer, copied from it.
+ * Nobody writes a cell another rank takes: each writes only cells it did not own. */
+static void take_cells(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_spatial_cuts old) {
   const myr_model *m = sim->model;
   for (int q = 0; q < sp->size; q++) {
     if (q == r->index) continue;
-    int32_t y0, n = shared_rows(old, q, sp->row0, r->index, &y0);
-    for (int32_t y = y0; y < y0 + n; y++) {
-      halo_span row = whole_row(sp, y);
+    halo_span span;
+    int32_t rows = shared_cells(sp, old, q, cuts_of(sp), r->index, &span);
+    for (int32_t k = 0; k < rows; k++, span.y++)
       for (int l = 0; l < m->n_layers; l++) {
-        memcpy(span_of(sp, sim, l, &row), span_of(sp, sp->sims[q], l, &row), span_bytes(sim, l, &row));
-        r->bytes_moved += (double)span_bytes(sim, l, &row);
+        memcpy(span_of(sp, sim, l, &span), span_of(sp, sp->sims[q], l, &span), span_bytes(sim, l, &span));
+        r->bytes_moved += (double)span_bytes(sim, l, &span);
       }
-    }
   }
 }
 
-myr_status myr_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err) {
+myr_status myr_spatial_shift(myr_rank *r, myr_sim *sim, myr_spatial_cuts old, myr_error *err) {
   double t0 = omp_get_wtime();
-  take_rows((myr_spatial *)r->team, r, sim, old_row0);
+  take_cells((myr_spatial *)r->team, r, sim, old);
   r->seconds_comm += omp_get_wtime() - t0;
-  /* the halos as after a sync's last point (its first barrier: every row is taken) */
+  /* the halos as after a sync's last point (its first barrier: every cell is taken) */
   myr_status s = myr_spatial_sync(r, sim, NULL, MYR_SYNC_AFTER_CELLS_END, NULL, err);
   return s == MYR_OK ? myr_spatial_migrate(r, sim, err) : s;
 }

@@ -3,10 +3,10 @@
  * spans from here and exchange them over NCCL. The world is cut into px x py tiles
  * (distributed.grid: [px, py]; [1, R], the default, gives bands of rows): rank r = (rx, ry) =
  * (r % px, r / px) owns the columns [col0[rx], col0[rx + 1]) of the rows [row0[ry],
- * row0[ry + 1]) and the agents standing there. Bands are cut even or by device_weights; with
- * balance: dynamic they move at a sync every rebalance_interval steps (myr_spatial_shift: the
- * rows that change owner are handed over, halos refreshed, agents and ghosts follow). Tiles
- * (px > 1) are cut even and never move.
+ * row0[ry + 1]) and the agents standing there. Bands are cut even or by device_weights, tiles
+ * even; with balance: dynamic the cuts move at a sync every rebalance_interval steps
+ * (myr_spatial_shift: the cells that change owner are handed over, halos refreshed, agents and
+ * ghosts follow; GPU ranks move bands only).
  * Every rank keeps full-size layers, but only its own cells and a halo of `halo` cells on every
  * side, corners included (wrapped worlds wrap in x and y), are kept current. The halo is a list
  * of spans, runs of cells of one row with one owner (a band's halo: whole rows), exchanged at
@@ -115,20 +115,28 @@ myr_status myr_spatial_mpi_sync(myr_rank *r, myr_sim *sim, const myr_view *v, in
                                 myr_error *err);
 myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err);
 
-/* balance dynamic, bands only (partition/balance.h chooses them). count[y] += this rank's
- * agents in row y; after a sync's migration every agent stands in its rank's band, so the ranks of one
- * process may count into one array at once. */
+/* balance dynamic (partition/balance.h chooses the cuts). count[y] (count[x]) += this rank's
+ * agents in row y (column x); after a sync's migration every agent stands in its rank's tile,
+ * so the ranks of one process may count into one array at once. */
 void myr_spatial_count_rows(const myr_spatial *sp, const myr_sim *sim, int64_t *count);
-/* Bands only (px = 1): the bands become row0[size + 1]; the halo lists (and the rows in each
- * halo) follow. Call it while no rank exchanges anything. */
-void myr_spatial_set_bands(myr_spatial *sp, const int32_t *row0);
-/* After myr_spatial_set_bands, on every rank (threads together; under mpirun every process,
- * the _mpi one): the rows that changed owner go to their new owner, every layer, from the owner
- * under `old_row0`; halos are refreshed as after a sync (transient layers cleared, persistent
- * ones copied from the owners); agents move to the rank that owns their row, and every rank
- * gets its ghosts for the new bands. */
-myr_status myr_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err);
-myr_status myr_spatial_mpi_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err);
+void myr_spatial_count_cols(const myr_spatial *sp, const myr_sim *sim, int64_t *count);
+/* The agents of sim, rank me's, that stand on another rank's cells under the present cuts. */
+int64_t myr_spatial_count_leaving(const myr_spatial *sp, const myr_sim *sim, int me);
+/* A team's cuts: first columns col0[px + 1] and first rows row0[py + 1]. */
+typedef struct myr_spatial_cuts {
+  const int32_t *col0, *row0;
+} myr_spatial_cuts;
+/* The tiles become col0[px + 1] x row0[py + 1] (bands: col0 stays [0, width]); the halo lists
+ * (and the rows and columns near each tile) follow. Call it while no rank exchanges anything.
+ * MYR_ERR_NOMEM when a halo list cannot grow. */
+myr_status myr_spatial_set_cuts(myr_spatial *sp, const int32_t *col0, const int32_t *row0, myr_error *err);
+/* After myr_spatial_set_cuts, on every rank (threads together; under mpirun every process, the
+ * _mpi one): the cells that changed owner go to their new owner, every layer, from the owner
+ * under `old`; halos are refreshed as after a sync (transient layers cleared, persistent ones
+ * copied from the owners); agents move to the rank that owns their cell, and every rank gets
+ * its ghosts for the new tiles. */
+myr_status myr_spatial_shift(myr_rank *r, myr_sim *sim, myr_spatial_cuts old, myr_error *err);
+myr_status myr_spatial_mpi_shift(myr_rank *r, myr_sim *sim, myr_spatial_cuts old, myr_error *err);
 
 #ifdef __cplusplus
 }

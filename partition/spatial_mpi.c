@@ -272,51 +272,47 @@ myr_status myr_spatial_mpi_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   return s;
 }
 
-/* ---- balance dynamic: moving the bands ------------------------------------------------------ */
+/* ---- balance dynamic: moving the cuts ------------------------------------------------------- */
 
-/* The rows this rank owned under `old` that another owns now go to it, every layer, one row
- * after another in row order; the rows it owns now that another owned come from that one. */
-static myr_status hand_over(myr_spatial *sp, myr_rank *r, myr_sim *sim, const int32_t *old, myr_error *err) {
-  size_t rb = cell_bytes(sim->model, any_layer, 0) * (size_t)sp->width; /* a row's */
-  if (rb == 0) return MYR_OK; /* no grid: the same on every process */
+/* The cells this rank owned under `old` that another owns now go to it, every layer, row after
+ * row; the cells it owns now that another owned come from that one. */
+static myr_status hand_over(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_spatial_cuts old, myr_error *err) {
+  size_t cb = cell_bytes(sim->model, any_layer, 0); /* a cell's */
+  if (cb == 0) return MYR_OK; /* no grid: the same on every process */
   int me = r->index, n = sp->size;
   int64_t out_bytes[n], in_bytes[n];
   const void *out[n];
   void *in[n];
-  int32_t y0 = 0;
+  halo_span span;
   for (int q = 0; q < n; q++) {
-    out_bytes[q] = q == me ? 0 : (int64_t)rb * shared_rows(old, me, sp->row0, q, &y0);
-    in_bytes[q] = q == me ? 0 : (int64_t)rb * shared_rows(old, q, sp->row0, me, &y0);
+    int32_t rows = q == me ? 0 : shared_cells(sp, old, me, cuts_of(sp), q, &span);
+    out_bytes[q] = (int64_t)cb * rows * span.n;
+    rows = q == me ? 0 : shared_cells(sp, old, q, cuts_of(sp), me, &span);
+    in_bytes[q] = (int64_t)cb * rows * span.n;
   }
   myr_status s = open_buffers(sp, r, out_bytes, in_bytes, in, err);
   if (s != MYR_OK) return s;
   char *at = sp->mpi_out.data;
   for (int q = 0; q < n; q++) {
     out[q] = at;
-    int32_t k = q == me ? 0 : shared_rows(old, me, sp->row0, q, &y0);
-    for (int32_t y = y0; y < y0 + k; y++) {
-      halo_span row = whole_row(sp, y);
-      at = pack_span(sp, sim, &row, any_layer, 0, at);
-    }
+    int32_t rows = q == me ? 0 : shared_cells(sp, old, me, cuts_of(sp), q, &span);
+    for (int32_t k = 0; k < rows; k++, span.y++) at = pack_span(sp, sim, &span, any_layer, 0, at);
   }
   if ((s = myr_mpi_exchange(out, out_bytes, in, in_bytes, err)) != MYR_OK) return s;
   for (int q = 0; q < n; q++) {
     const char *from = (const char *)in[q];
-    int32_t k = q == me ? 0 : shared_rows(old, q, sp->row0, me, &y0);
-    for (int32_t y = y0; y < y0 + k; y++) {
-      halo_span row = whole_row(sp, y);
-      from = unpack_span(sp, sim, &row, any_layer, 0, from, 0);
-    }
+    int32_t rows = q == me ? 0 : shared_cells(sp, old, q, cuts_of(sp), me, &span);
+    for (int32_t k = 0; k < rows; k++, span.y++) from = unpack_span(sp, sim, &span, any_layer, 0, from, 0);
     r->bytes_moved += (double)out_bytes[q];
   }
   return MYR_OK;
 }
 
-myr_status myr_spatial_mpi_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err) {
+myr_status myr_spatial_mpi_shift(myr_rank *r, myr_sim *sim, myr_spatial_cuts old, myr_error *err) {
   double t0 = omp_get_wtime();
-  myr_status s = hand_over((myr_spatial *)r->team, r, sim, old_row0, err);
+  myr_status s = hand_over((myr_spatial *)r->team, r, sim, old, err);
   r->seconds_comm += omp_get_wtime() - t0;
-  /* the halos as after a sync's last point, then agents to the bands they stand in */
+  /* the halos as after a sync's last point, then agents to the tiles they stand in */
   if (s == MYR_OK) s = myr_spatial_mpi_sync(r, sim, NULL, MYR_SYNC_AFTER_CELLS_END, NULL, err);
   return s == MYR_OK ? myr_spatial_mpi_migrate(r, sim, err) : s;
 }

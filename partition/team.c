@@ -35,6 +35,7 @@ struct myr_team {
   int rebalances, rebalances_moved; /* rebalances done, and those that moved work */
   double *handed;       /* [size] agents each rank handed to its neighbours (the same on every process) */
   int64_t *row_agents;  /* balance dynamic under spatial_parallel: [rows + 1] agents before each row */
+  int64_t *col_agents;  /* ... and with tiles [columns + 1] before each column */
   myr_host_team own_host;
   myr_spatial spatial;  /* strategy spatial_parallel */
   myr_host_team *host;  /* own_host, or spatial's */
@@ -82,8 +83,7 @@ static int64_t band_start(const myr_team *t, int64_t total, int bands, int b) {
 /* ---- checks before anything runs ------------------------------------------------------------ */
 
 /* distributed.grid: px x py tiles, px x py = the rank count (py 0: ranks / px); px = 1 gives
- * bands of rows. Tiles are cut even and never move: they run (CPU or GPU ranks) with balance:
- * even. */
+ * bands of rows. Tiles are cut even; under balance: dynamic their cuts move on CPU ranks. */
 static myr_status choose_tiles(myr_team *t, myr_error *err) {
   const myr_config *cfg = t->cfg;
   long long px = cfg->grid.v[0], py = cfg->grid.v[1], ranks = t->size;
@@ -102,9 +102,9 @@ static myr_status choose_tiles(myr_team *t, myr_error *err) {
     return myr_fail(err, MYR_ERR_CONFIG, "distributed.grid: [%lld, %lld] makes %lld x %lld = %lld tiles but the team "
                     "has %lld rank%s; px x py must equal the rank count (distributed.ranks, or mpirun's processes)",
                     px, py, px, py, px * py, ranks, ranks == 1 ? "" : "s");
-  if (px > 1 && cfg->balance == MYR_BALANCE_DYNAMIC)
-    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves the boundaries of bands of rows only, not "
-                    "of tiles (distributed.grid: [%lld, %lld]); use balance: even with tiles, or bands "
+  if (px > 1 && cfg->balance == MYR_BALANCE_DYNAMIC && t->gpu)
+    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves the cuts of tiles (distributed.grid: [%lld, "
+                    "%lld]) on CPU ranks only; GPU ranks move bands of rows: use balance: even with tiles, or bands "
                     "(distributed.grid: [1, %lld]) with balance: dynamic", px, py, ranks);
   if (px > 1 && cfg->balance == MYR_BALANCE_PROPORTIONAL)
     return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: proportional cuts bands of rows by device_weights; tiles "
@@ -552,6 +552,7 @@ void myr_team_destroy(myr_team *t) {
   free(t->rebalanced_agent_steps);
   free(t->rebalanced_comm);
   free(t->row_agents);
+  free(t->col_agents);
   free(t->handed);
   free(t);
 }
@@ -657,36 +658,79 @@ static myr_status move_agents(myr_team *t, const double *share, myr_error *err) 
                 : myr_balance_move_threads(t->sim, t->rank, t->size, flow, err);
 }
 
-static myr_status count_rank(myr_team *t, int r, void *count, myr_error *err) {
+static myr_status count_rows_rank(myr_team *t, int r, void *count, myr_error *err) {
   if (t->gpu) return myr_nccl_spatial_count_rows(&t->rank[r], t->sim[r], (int64_t *)count, err);
   myr_spatial_count_rows(&t->spatial, t->sim[r], (int64_t *)count);
   return MYR_OK;
 }
 
-static myr_status shift_rank(myr_team *t, int r, void *old_row0, myr_error *err) {
-  if (t->gpu) return myr_nccl_spatial_shift(&t->rank[r], t->sim[r], (const int32_t *)old_row0, err);
-  if (t->mpi) return myr_spatial_mpi_shift(&t->rank[r], t->sim[r], (const int32_t *)old_row0, err);
-  return myr_spatial_shift(&t->rank[r], t->sim[r], (const int32_t *)old_row0, err);
+static myr_status count_cols_rank(myr_team *t, int r, void *count, myr_error *err) {
+  (void)err; /* tiles move on CPU ranks only (check_settings) */
+  myr_spatial_count_cols(&t->spatial, t->sim[r], (int64_t *)count);
+  return MYR_OK;
 }
 
-/* spatial_parallel: the band boundaries move so that each band holds its share of the agents
- * (agents per row: exact counts summed over the ranks), every band at least a halo thick. */
-static myr_status shift_bands(myr_team *t, const double *share, myr_error *err) {
-  myr_spatial *sp = &t->spatial;
-  int64_t *before = t->row_agents;
-  memset(before, 0, sizeof *before * ((size_t)t->rows + 1));
-  myr_status s = for_each_rank(t, count_rank, before + 1, err); /* agents in row y at before[y + 1] */
+static myr_status shift_rank(myr_team *t, int r, void *old, myr_error *err) {
+  const myr_spatial_cuts *cuts = (const myr_spatial_cuts *)old;
+  if (t->gpu) return myr_nccl_spatial_shift(&t->rank[r], t->sim[r], cuts->row0, err);
+  if (t->mpi) return myr_spatial_mpi_shift(&t->rank[r], t->sim[r], *cuts, err);
+  return myr_spatial_shift(&t->rank[r], t->sim[r], *cuts, err);
+}
+
+/* before[v] = the team's agents in the rows (count: count_rows_rank) or columns
+ * (count_cols_rank) below v, v = 0 .. n: exact counts summed over the ranks. */
+static myr_status agents_before(myr_team *t, rank_fn count, int32_t n, int64_t *before, myr_error *err) {
+  memset(before, 0, sizeof *before * ((size_t)n + 1));
+  myr_status s = for_each_rank(t, count, before + 1, err); /* agents in row y at before[y + 1] */
   if (s != MYR_OK) return s; /* threads of one process only: a process counts its own rank */
-  if (t->mpi) myr_mpi_sum_i64(before + 1, t->rows);
-  for (int32_t y = 0; y < t->rows; y++) before[y + 1] += before[y];
-  int32_t old[t->size + 1], row0[t->size + 1];
-  memcpy(old, sp->row0, sizeof old);
-  if (!myr_balance_bands(before, t->rows, t->size, share, t->halo, old, row0)) return MYR_OK;
+  if (t->mpi) myr_mpi_sum_i64(before + 1, n);
+  for (int32_t v = 0; v < n; v++) before[v + 1] += before[v];
+  return MYR_OK;
+}
+
+/* Tiles: the agents each rank hands over, those standing on cells another rank owns under the
+ * new cuts (counted before they move), summed into t->handed. */
+static void count_handed(myr_team *t) {
+  double mine[t->size];
+  memset(mine, 0, sizeof mine);
+  for (int r = 0; r < t->local; r++)
+    mine[t->base + r] = (double)myr_spatial_count_leaving(&t->spatial, t->sim[r], t->base + r);
+  if (t->mpi) myr_mpi_sum_f64(mine, t->size);
+  for (int q = 0; q < t->size; q++) t->handed[q] += mine[q];
+}
+
+/* spatial_parallel: the cuts move so that each band of rows, and with tiles each band of
+ * columns, holds its share of the agents (the summed shares of its ranks; agents per row and
+ * column: exact counts summed over the ranks), every band at least a halo thick. Tiles stay a
+ * product of bands of columns and bands of rows. */
+static myr_status shift_cuts(myr_team *t, const double *share, myr_error *err) {
+  myr_spatial *sp = &t->spatial;
+  const int px = t->px, py = t->py;
+  double row_share[py], col_share[px];
+  memset(row_share, 0, sizeof row_share);
+  memset(col_share, 0, sizeof col_share);
+  for (int q = 0; q < t->size; q++) row_share[q / px] += share[q], col_share[q % px] += share[q];
+  int32_t old_row0[py + 1], old_col0[px + 1], row0[py + 1], col0[px + 1];
+  memcpy(old_row0, sp->row0, sizeof old_row0);
+  memcpy(old_col0, sp->col0, sizeof old_col0);
+  memcpy(col0, old_col0, sizeof col0);
+  myr_status s = agents_before(t, count_rows_rank, t->rows, t->row_agents, err);
+  if (s != MYR_OK) return s;
+  int moved = myr_balance_bands(t->row_agents, t->rows, py, row_share, t->halo, old_row0, row0);
+  if (px > 1) {
+    if (!t->col_agents && !(t->col_agents = calloc((size_t)sp->width + 1, sizeof *t->col_agents)))
+      return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the agent counts of %d columns", (int)sp->width);
+    if ((s = agents_before(t, count_cols_rank, sp->width, t->col_agents, err)) != MYR_OK) return s;
+    moved |= myr_balance_bands(t->col_agents, sp->width, px, col_share, t->halo, old_col0, col0);
+  }
+  if (!moved) return MYR_OK;
   t->rebalances_moved++;
-  myr_balance_handed_bands(before, t->size, old, row0, t->handed);
-  myr_spatial_set_bands(sp, row0);
+  if (px == 1) myr_balance_handed_bands(t->row_agents, t->size, old_row0, row0, t->handed);
+  if ((s = myr_spatial_set_cuts(sp, col0, row0, err)) != MYR_OK) return s;
+  if (px > 1) count_handed(t);
   for (int r = 0; r < t->local && !t->by_bins; r++) own_band(t, r);
-  return for_each_rank(t, shift_rank, old, err);
+  myr_spatial_cuts old = {old_col0, old_row0};
+  return for_each_rank(t, shift_rank, &old, err);
 }
 
 /* Every rebalance_interval steps, at a sync: each rank's rate sets its share of the work, and
@@ -700,7 +744,7 @@ static myr_status rebalance(myr_team *t, myr_error *err) {
   t->rebalances++;
   myr_status s = MYR_OK;
   if (myr_balance_shares(rate, t->size, share))
-    s = t->spatial_on ? shift_bands(t, share, err) : move_agents(t, share, err);
+    s = t->spatial_on ? shift_cuts(t, share, err) : move_agents(t, share, err);
   double spent = omp_get_wtime() - t0;
   for (int r = 0; r < t->local; r++) {
     t->seconds_step[r] += spent;

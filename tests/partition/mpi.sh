@@ -91,7 +91,8 @@ check "tiles: [2, 2] on 2 processes is refused" grep -q "makes 2 x 2 = 4 tiles b
 # balance dynamic across processes, from an uneven start (5 : 1 and 4 : 1 : 1; 3 : 1 and
 # 2 : 1 : 1 for circles, whose halo of neighbour bins is wider), rebalancing every 5 steps:
 # data_parallel agents travel between neighbouring processes as packed rows, spatial_parallel
-# band boundaries move (rows handed over with their layers, halos, agents and ghosts follow).
+# band boundaries move (rows handed over with their layers, halos, agents and ghosts follow), and
+# the cuts of tiles.
 # The hash is the one process's, and rank 0 ends with fewer agents than on the split as cut
 # (circles: 30000 agents for 40 steps, so that compute, not timing noise on an oversubscribed
 # machine, decides; at 8000 for 20 steps a loaded CI machine once moved work the other way).
@@ -114,6 +115,17 @@ for sync in 1 3; do
   dynamic_same "dynamic spatial_parallel circles sync $sync" "$MYRIAD_SOURCE_DIR/configs/circles-small.yaml" \
     spatial_parallel [3,1] [2,1,1] -n 40 -t 1 -s agents.count=30000 -s agents.capacity=30000 -s model.params.radius=1.0 \
     -s model.params.repulse=0.5 -s distributed.sync_frequency=$sync
+done
+# ... and the cuts of tiles, from an even cut of foraging's world (agents gather on its hills):
+# 2 x 2 tiles on 4 processes and 3 x 1 on 3 give the one process's hash, and work moved.
+for grid in 2,2 3,1; do
+  tl=(-n 40 -t 1 -s agents.count=3000 -s agents.capacity=30000 -s distributed.sync_frequency=5 -s run.snapshot_every=0)
+  h1=$("$MYRIAD_BIN" run "$cfg" "${tl[@]}" -o dy1.h5 --quiet 2>err.log | tail -n 1)
+  np=$((${grid%,*} * ${grid#*,}))
+  mpirun_n $np "$MYRIAD_BIN" run "$cfg" "${tl[@]}" -s distributed.strategy=spatial_parallel -s "distributed.grid=[$grid]" \
+    -s distributed.balance=dynamic -s distributed.rebalance_interval=5 -o dyn.h5 >dyn.txt 2>err.log
+  check "dynamic tiles [$grid] on $np processes give the one process's hash" grep -q "state hash (sha256) *$h1" dyn.txt
+  check "dynamic tiles [$grid] on $np processes moved work" grep -Eq "^balance dynamic: work moved at [1-9]" dyn.txt
 done
 
 # A checkpoint written by 2 spatial processes ends where the straight run ends, resumed on 1

@@ -48,6 +48,7 @@ check "spatial: agents spread over the 4 bands" test "$(awk '$1 ~ /^[0-3]$/ && $
   -s "distributed.regions=[west, central, east]" -o named.h5 >named.txt 2>err.log
 check "regions: the table names the bands" test "$(awk '$1 ~ /^[0-2]$/ {printf "%s ", $NF}' named.txt)" = "west central east "
 check "regions: /perf/2/region is east" test "$(h5dump -a /perf/2/region named.h5 | sed -n 's/^ *(0): //p')" = '"east"'
+rm -f bad.h5 bad.h5.part
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 10 -R 2 -s "distributed.regions=[west, east]" -o bad.h5 >bad.txt 2>err.log
 check "regions under data_parallel are refused" grep -q "distributed.regions names the bands or tiles of spatial_parallel" err.log
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 10 -R 3 -s distributed.strategy=spatial_parallel \
@@ -138,6 +139,31 @@ check "tiles: checkpoint of 2 x 2 tiles resumed on 1 rank ($resumed) == straight
 resumed=$(run_hash "$cfgdir/foraging-small.yaml" "${tck[@]}" -R 2 -s distributed.strategy=spatial_parallel \
             -s distributed.grid=[2,1] --resume tck.ckpt-20.h5)
 check "tiles: ... resumed on 2 x 1 tiles ($resumed) == straight" test "$resumed" = "$straight"
+
+# balance dynamic on tiles (CPU ranks): from an even cut, the bands of columns and of rows
+# move toward equal compute times, cells changing owner with their layers, agents and ghosts
+# following; the one-rank hash, and some rebalance moved work (the table, and the agents
+# handed over under /perf).
+dynamic_tiles() { # dynamic_tiles LABEL CONFIG GRID ARGS...
+  local label=$1 config=$2 grid=$3 h1 h ranks handed; shift 3
+  h1=$(run_hash "$config" "$@" -R 1)
+  ranks=$((${grid%,*} * ${grid#*,}))
+  "$MYRIAD_BIN" run "$config" "$@" -R $ranks -s distributed.strategy=spatial_parallel -s "distributed.grid=[$grid]" \
+    -s distributed.balance=dynamic -s distributed.rebalance_interval=5 -o dyntiles.h5 >dyntiles.txt 2>err.log
+  check "$label: dynamic tiles [$grid] give the one-rank hash" grep -q "state hash (sha256) *$h1" dyntiles.txt
+  check "$label: dynamic tiles [$grid] moved work" grep -Eq "^balance dynamic: work moved at [1-9]" dyntiles.txt
+  handed=$(for r in $(seq 0 $((ranks - 1))); do h5dump -a /perf/$r/handed_agents dyntiles.h5 | sed -n 's/^ *(0): //p'; done |
+           awk '{s += $1} END {print s + 0}')
+  check "$label: dynamic tiles [$grid] handed agents over ($handed)" awk -v x="$handed" 'BEGIN {exit !(x > 0)}'
+}
+for sync in 1 5; do
+  dynamic_tiles "foraging sync $sync" "$cfgdir/foraging-small.yaml" 2,2 -n 40 -t 2 -s agents.count=3000 \
+    -s agents.capacity=30000 -s distributed.sync_frequency=$sync -s run.snapshot_every=0
+done
+dynamic_tiles "foraging" "$cfgdir/foraging-small.yaml" 3,1 -n 40 -t 2 -s agents.count=3000 -s agents.capacity=30000 \
+  -s run.snapshot_every=0
+dynamic_tiles "circles sync 3" "$cfgdir/circles-small.yaml" 2,2 -n 30 -t 2 -s agents.count=20000 \
+  -s agents.capacity=20000 -s model.params.radius=1.0 -s distributed.sync_frequency=3 -s run.snapshot_every=0
 
 # Training across ranks: the same samples, batches and updates, so the same network, series
 # and hash for 1, 2 and 4 ranks (data_parallel) and 2 and 3 bands (spatial_parallel), sync 1 and 5.
@@ -285,6 +311,7 @@ check "a world too small for the halo exits 2" test $? -eq 2
 check "the message gives the halo" grep -q "fewer than the halo of 18 rows (reach 8 + sync_frequency 10 x speed 1)" bad.log
 refused() { # refused LABEL MESSAGE ARGS...: a foraging run with ARGS exits 2 before anything runs, saying MESSAGE
   local label=$1 message=$2; shift 2
+  rm -f bad.h5 bad.h5.part
   "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -o bad.h5 --quiet "$@" 2>bad.log
   check "$label exits 2" test $? -eq 2
   check "$label: the message says '$message'" grep -qF "$message" bad.log
@@ -300,8 +327,6 @@ refused "tiles thinner than the halo" \
   -R 8 "${tiles[@]}" -s distributed.grid=[8,1] -s distributed.sync_frequency=10
 refused "tiles shorter than the halo" "[2, 4] cuts the 60 rows of cells into 4, 15 rows tall, fewer than the halo of 18" \
   -R 8 "${tiles[@]}" -s distributed.grid=[2,4] -s distributed.sync_frequency=10 -s world.height=60
-refused "tiles with balance dynamic" "use balance: even with tiles, or bands (distributed.grid: [1, 4]) with balance: dynamic" \
-  -R 4 "${tiles[@]}" -s distributed.grid=[2,2] -s distributed.balance=dynamic
 refused "tiles with balance proportional" "tiles (distributed.grid: [2, 2]) are cut even" -R 4 "${tiles[@]}" \
   -s distributed.grid=[2,2] -s distributed.balance=proportional -s distributed.device_weights=[1,1,1,1]
 refused "tiles under data_parallel" "but distributed.strategy is data_parallel" -R 4 -s distributed.grid=[2,2]

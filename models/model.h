@@ -1,6 +1,6 @@
 /* The model interface (DESIGN §6). A model is a folder models/<name>/ holding
  *   - <name>.h: its parameter struct and per-agent logic as MYR_HD static inline functions
- *     over a myr_view (one source for the CPU loop and, later, the CUDA kernel);
+ *     over a myr_view (one source for the CPU loop and the CUDA kernels of <name>.cu);
  *   - <name>.c: the CPU range functions and the myr_model descriptor below;
  *   - README.md: rules and parameters; and configs/<name>-*.yaml.
  * It is registered by one line in models/registry.def (or, out of tree, by
@@ -8,7 +8,7 @@
  *
  * One step, as the engine (sim/step.c) runs it, on every rank:
  *   decide     actions[i] for each alive agent: policy random (uniform over legal()),
- *              heuristic (heuristic()), later network / mcts through features() and legal()
+ *              heuristic (heuristic()), network / mcts through features(), legal() and plan
  *   act        act(): move, pay costs, place claims on cells. Reads only the published world
  *              (persistent layers) and the agent's own columns; writes the agent's own
  *              columns and accumulates claims into transient layers with exact integer adds.
@@ -17,9 +17,12 @@
  *                sync_agents()       per agent: settle claims, die (alive = 0), ask for a child
  *                                    (children[i] = 1)
  *                birth()             per child, after the engine has given it a zeroed slot,
- *                                    an id (myr_child_id) and alive = 1
+ *                                    an id (myr_child_id) and alive = 1; reads and writes the
+ *                                    parent's and the child's columns only, never a layer
+ *                                    (communication: async runs births during an exchange)
  *                sync_cells_end()    per cell: apply settled claims, regrow; transient data
- *                                    must be back to zero after this
+ *                                    must be back to zero after this. Cell functions read and
+ *                                    write their own cell only
  *              then the engine compacts dead agents away and publishes the world.
  *   record     agent_stats() / cell_stats() fill integer accumulators; finish_stats() turns
  *              them into the model's statistics.

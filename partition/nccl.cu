@@ -36,6 +36,8 @@ typedef struct nccl_rank {
   cudaStream_t stream;
   cudaEvent_t ready, done, start; /* ready: the step's work so far; done/start: the sums */
   int timed;                      /* start/done hold a sum whose time is not yet counted */
+  int defer;                      /* this exchange leaves the step's stream free (communication: async) */
+  int deferred;                   /* ... and the step's stream has not yet waited for it (done) */
   /* sparse sums: this rank's count and list, everyone's lists, CUB's scratch (grown on demand) */
   long long *count;                /* device [ranks + 1]: nonzero cells per rank, then a vote */
   long long *host_count;           /* pinned [ranks + 1] */
@@ -333,8 +335,22 @@ static myr_status begin_exchange(myr_rank *r, nccl_rank *k, cudaStream_t step, m
 
 static myr_status end_exchange(nccl_rank *k, cudaStream_t step, myr_error *err) {
   CU(cudaEventRecord(k->done, k->stream));
-  CU(cudaStreamWaitEvent(step, k->done, 0));
   k->timed = 1;
+  if (k->defer) { /* the step's stream waits in myr_nccl_sync_wait */
+    k->deferred = 1;
+    return MYR_OK;
+  }
+  CU(cudaStreamWaitEvent(step, k->done, 0));
+  return MYR_OK;
+}
+
+/* communication: async: the step's stream waits for the exchange left in flight (done: the last
+ * one recorded, which on the rank's in-order NCCL stream comes after it). */
+extern "C" myr_status myr_nccl_sync_wait(myr_rank *r, void *stream, myr_error *err) {
+  nccl_rank *k = (nccl_rank *)r->team;
+  if (!k->deferred) return MYR_OK;
+  CU(cudaStreamWaitEvent((cudaStream_t)stream, k->done, 0));
+  k->deferred = 0;
   return MYR_OK;
 }
 
@@ -531,6 +547,7 @@ extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp
   if (s != MYR_OK) return s;
   r->sync_layers = myr_nccl_spatial_sync;
   r->migrate = myr_nccl_spatial_migrate;
+  r->sync_wait = myr_nccl_sync_wait;
   return MYR_OK;
 }
 
@@ -748,6 +765,7 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
   myr_status begun = begin_exchange(r, k, step, err);
   if (begun != MYR_OK) return begun;
   myr_status s = MYR_OK;
+  k->defer = r->defer; /* only these halo exchanges may be left in flight */
   switch (point) {
   case MYR_SYNC_AFTER_ACT:
   case MYR_SYNC_AFTER_AGENTS: s = halo_sums(r, k, m, v, point, err); break;
@@ -761,8 +779,9 @@ extern "C" myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr
     if (s == MYR_OK) s = halo_copies(r, k, m, v, pick_persistent, point, err);
     break;
   }
-  if (s != MYR_OK) return s;
-  return end_exchange(k, step, err);
+  if (s == MYR_OK) s = end_exchange(k, step, err);
+  k->defer = 0;
+  return s;
 }
 
 extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim);

@@ -27,12 +27,14 @@ myr_status myr_nccl_open_rank(const void *id, int size, myr_rank *rank, myr_erro
 void myr_nccl_close(myr_rank *rank);
 
 /* spatial_parallel on GPU ranks of one process: halo runs and the bands (sp, which must
- * outlive the rank), then myr_rank.sync_layers and .migrate become the functions below. */
+ * outlive the rank), then myr_rank.sync_layers, .migrate and .sync_wait become the functions
+ * below (sync_wait: communication: async's wait for a halo exchange left in flight). */
 struct myr_spatial;
 myr_status myr_nccl_spatial_attach(myr_rank *r, const struct myr_spatial *sp, myr_error *err);
 myr_status myr_nccl_spatial_sync(myr_rank *r, myr_sim *sim, const myr_view *v, int point, void *stream,
                                  myr_error *err);
 myr_status myr_nccl_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err);
+myr_status myr_nccl_sync_wait(myr_rank *r, void *stream, myr_error *err);
 void *myr_cuda_stream_of(const myr_sim *sim);
 
 /* balance dynamic on GPU ranks, called on every rank with the team's decision

@@ -193,6 +193,11 @@ static myr_status check_settings(myr_team *t, myr_error *err) {
                     "distributed.device_weights has %d weight%s but the team has %d rank%s (balance: "
                     "proportional needs one weight per rank)",
                     cfg->device_weights.n, cfg->device_weights.n == 1 ? "" : "s", t->size, t->size == 1 ? "" : "s");
+  if (cfg->communication == MYR_COMM_ASYNC && t->size > 1 && cfg->strategy != MYR_STRATEGY_SPATIAL_PARALLEL)
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "distributed.communication: async overlaps spatial_parallel's halo exchanges with the work on "
+                    "cells away from them; data_parallel's sums cover every cell of the replicated grid, so nothing "
+                    "could go on meanwhile: use communication: sync, or strategy: spatial_parallel");
   if (cfg->regions.n > 0 && cfg->strategy != MYR_STRATEGY_SPATIAL_PARALLEL)
     return myr_fail(err, MYR_ERR_CONFIG,
                     "distributed.regions names the bands or tiles of spatial_parallel, and distributed.strategy "
@@ -447,6 +452,9 @@ static myr_status open_transport(myr_team *t, myr_error *err) {
     else t->rank[r].sync_layers = t->mpi ? myr_mpi_sum_layers : myr_host_sum_layers;
     t->rank[r].sum_flows = t->mpi ? myr_mpi_sum_flows : myr_host_sum_flows; /* GPU ranks: NCCL's, below */
     t->rank[r].migrate = !spatial ? NULL : t->mpi ? myr_spatial_mpi_migrate : myr_spatial_migrate;
+    /* communication: async: exchanges touch a tile's cells within a halo of an edge it shares */
+    t->rank[r].border_x = !spatial ? -1 : t->px > 1 ? t->halo : 0;
+    t->rank[r].border_y = !spatial ? -1 : t->py > 1 ? t->halo : 0;
   }
   t->host = &t->own_host;
   myr_status s = spatial ? open_spatial(t, err) : myr_host_team_init(&t->own_host, t->local, err);

@@ -36,6 +36,7 @@ typedef struct myr_name_list {
 } myr_name_list;
 typedef enum { MYR_STRATEGY_DATA_PARALLEL, MYR_STRATEGY_SPATIAL_PARALLEL } myr_strategy;
 typedef enum { MYR_BALANCE_EVEN, MYR_BALANCE_PROPORTIONAL, MYR_BALANCE_DYNAMIC } myr_balance;
+typedef enum { MYR_COMM_SYNC, MYR_COMM_ASYNC } myr_communication;
 typedef enum { MYR_POLICY_RANDOM, MYR_POLICY_HEURISTIC, MYR_POLICY_NETWORK, MYR_POLICY_MCTS } myr_policy_kind;
 
 /* policy.mcts.*, as read (search/ turns it into a myr_mcts_config). */
@@ -106,6 +107,7 @@ typedef struct myr_config {
   int64_t ranks;              /* CPU backend: ranks (threads with their own agents) in this process */
   int strategy;               /* myr_strategy */
   int balance;                /* myr_balance */
+  int communication;          /* myr_communication */
   myr_int_list device_weights; /* balance proportional: one relative weight per rank */
   myr_int_list grid;           /* spatial_parallel: [px, py] tiles; py 0 = ranks / px ([1, 0]: bands) */
   myr_name_list regions;       /* spatial_parallel: a name for each rank's band or tile, in rank order; n 0 = none */

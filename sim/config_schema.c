@@ -180,6 +180,11 @@ const myr__key myr__config_keys[] = {
   {"distributed.regions", MYR__K_NAMELIST, OFF(regions), 0, "[]", 0, 0, NULL,
    "spatial_parallel: a name for each rank's band or tile, in rank order (e.g. [west, central, east]), shown in "
    "the end-of-run table and stored as /perf/<rank>/region; as many names as ranks, or none"},
+  {"distributed.communication", MYR__K_ENUM, OFF(communication), 0, "sync", 0, 0, "sync|async",
+   "spatial_parallel: sync waits for each exchange of a sync before going on; async goes on with the work the "
+   "exchange cannot change while it is in flight (cell functions on the cells further than the halo from the "
+   "tile's edges, births, the compaction and the packing of leaving agents) and waits where it must; results "
+   "never change"},
   {"distributed.rebalance_interval", MYR__K_INT, OFF(rebalance_interval), 0, "100", 1, 1e12, NULL,
    "balance dynamic: steps between rebalances, taken at the first sync after each interval; each rank's rate "
    "(agent-steps per second of its own compute) since the last one sets its share, and differences under 5% "

@@ -74,6 +74,14 @@ struct myr_rank {
    * exact integer sum over the team, the same on every rank (myr_view.flows_window). Host
    * memory on the CPU backend; device memory on a device backend, ordered on `stream`. */
   myr_status (*sum_flows)(myr_rank *r, myr_sim *sim, int64_t *window, void *stream, myr_error *err);
+  /* distributed.communication: async (spatial_parallel). Cells of this rank's tile within
+   * border_x columns or border_y rows of its edges take part in exchanges and the others never
+   * do (negative: any cell may, data_parallel). With `defer` set by the caller, a device
+   * backend's sync_layers may return with the exchange still in flight, and sync_wait (NULL for
+   * transports whose exchanges are done on return) makes `stream` wait for it. */
+  int32_t border_x, border_y;
+  int defer;
+  myr_status (*sync_wait)(myr_rank *r, void *stream, myr_error *err);
   void *team;          /* the partition layer's */
   int device;          /* the GPU of a device backend */
   double seconds_comm; /* wall seconds in sync_layers and sum_flows */

@@ -191,20 +191,97 @@ void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, 
   }
 }
 
+/* ---- communication: async ------------------------------------------------------------------ */
+
+/* A rectangle of cells: columns [x0, x0 + nx) of rows [y0, y0 + ny). */
+typedef struct cell_rect {
+  int64_t x0, nx, y0, ny;
+} cell_rect;
+
+/* The rank's tile cut in the part no exchange touches (interior: further than the rank's
+ * border from every edge it shares) or the strips around it (the border): up to 4 rectangles
+ * into out; returns how many. */
+static int tile_part(const myr_sim *sim, int border, cell_rect *out) {
+  int64_t width = sim->grid.width, bx = sim->rank->border_x, by = sim->rank->border_y;
+  cell_rect t = {sim->cells_x0, sim->cells_nx, sim->cells_first / width, sim->cells_n / width};
+  if (t.nx <= 2 * bx || t.ny <= 2 * by) { /* all border */
+    if (!border) return 0;
+    out[0] = t;
+    return 1;
+  }
+  cell_rect in = {t.x0 + bx, t.nx - 2 * bx, t.y0 + by, t.ny - 2 * by};
+  if (!border) {
+    out[0] = in;
+    return 1;
+  }
+  cell_rect strip[4] = {{t.x0, t.nx, t.y0, by}, {t.x0, t.nx, in.y0 + in.ny, by}, {t.x0, bx, in.y0, in.ny},
+                        {in.x0 + in.nx, bx, in.y0, in.ny}};
+  int n = 0;
+  for (int k = 0; k < 4; k++)
+    if (strip[k].nx > 0 && strip[k].ny > 0) out[n++] = strip[k];
+  return n;
+}
+
+/* cell_ranges over one part of the rank's tile (tile_part): the sim's cells narrowed to each
+ * rectangle in turn, then restored. */
+static void cell_part(myr_sim *sim, myr_view *v, myr_range_fn fn, int border) {
+  if (!fn) return;
+  cell_rect r[4];
+  int n = tile_part(sim, border, r);
+  int64_t first = sim->cells_first, cells = sim->cells_n, width = sim->grid.width;
+  int32_t x0 = sim->cells_x0, nx = sim->cells_nx;
+  for (int k = 0; k < n; k++) {
+    sim->cells_first = r[k].y0 * width;
+    sim->cells_n = r[k].ny * width;
+    sim->cells_x0 = (int32_t)r[k].x0;
+    sim->cells_nx = (int32_t)r[k].nx;
+    cell_ranges(sim, v, fn);
+  }
+  sim->cells_first = first, sim->cells_n = cells, sim->cells_x0 = x0, sim->cells_nx = nx;
+}
+
+/* A sync's exchange at `point` with the cell function `fn` that follows it: with
+ * communication: async (spatial_parallel), fn runs first on the cells the exchange cannot
+ * touch, before this rank waits for the others, then on the rest; the same cells get the same
+ * values either way. */
+static myr_status sync_then_cells(myr_sim *sim, myr_view *v, int point, myr_range_fn fn, int async, myr_error *err) {
+  if (!async) {
+    myr_status s = team_sync(sim, v, point, err);
+    if (s == MYR_OK) cell_ranges(sim, v, fn);
+    return s;
+  }
+  cell_part(sim, v, fn, 0);
+  myr_status s = team_sync(sim, v, point, err);
+  if (s == MYR_OK) cell_part(sim, v, fn, 1);
+  return s;
+}
+
+/* Whether this sync goes on while its exchanges are in flight (communication: async, a rank of
+ * a spatial_parallel team). */
+static int sync_async(const myr_sim *sim) {
+  return sim->cfg->communication == MYR_COMM_ASYNC && sim->rank && sim->rank->border_x >= 0;
+}
+
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   const myr_model *m = sim->model;
-  myr_status s = team_sync(sim, v, MYR_SYNC_AFTER_ACT, err);
+  int async = sync_async(sim);
+  myr_status s = sync_then_cells(sim, v, MYR_SYNC_AFTER_ACT, m->sync_cells_begin, async, err);
   if (s != MYR_OK) return s;
-  cell_ranges(sim, v, m->sync_cells_begin);
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
   agent_ranges(sim, v, m->sync_agents);
-  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
   int64_t deaths = count_dead(sim, v), births = 0;
-  s = give_birth(sim, v, &births, err);
+  if (async) { /* births read no layer (model.h): before the exchange */
+    if ((s = give_birth(sim, v, &births, err)) != MYR_OK) return s;
+    s = sync_then_cells(sim, v, MYR_SYNC_AFTER_AGENTS, m->sync_cells_end, 1, err);
+  } else {
+    if ((s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
+    if ((s = give_birth(sim, v, &births, err)) != MYR_OK) return s;
+    cell_ranges(sim, v, m->sync_cells_end);
+  }
   if (s != MYR_OK) return s;
-  cell_ranges(sim, v, m->sync_cells_end);
+  if (async && deaths > 0) myr__sim_compact(sim); /* agents only: before the exchange */
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
-  if (deaths > 0) myr__sim_compact(sim);
+  if (!async && deaths > 0) myr__sim_compact(sim);
   if (sim->rank && sim->rank->migrate && (s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
   sim->births += births;
   sim->deaths += deaths;

@@ -539,6 +539,76 @@ static int launch_cells(const myr_sim *sim, myr_cuda_launcher fn, const myr_view
   return fn(&cv, sim->cells_n / width * sim->cells_nx, counters, stream);
 }
 
+/* ---- communication: async (spatial_parallel) ------------------------------------------------ */
+
+/* Whether this sync goes on while its halo exchanges are in flight. */
+static int sync_async(const myr_sim *sim) {
+  return sim->cfg->communication == MYR_COMM_ASYNC && sim->rank && sim->rank->border_x >= 0 && sim->rank->sync_wait;
+}
+
+/* The team's exchange at `point` left in flight (the step's stream does not wait for it). */
+static myr_status team_sync_deferred(myr_sim *sim, const myr_view *v, int point, myr_error *err) {
+  sim->rank->defer = 1;
+  myr_status s = team_sync(sim, v, point, err);
+  sim->rank->defer = 0;
+  return s;
+}
+
+/* The step's stream waits for the exchange left in flight. */
+static myr_status team_wait(myr_sim *sim, myr_error *err) {
+  return sim->rank->sync_wait(sim->rank, ((cuda_state *)sim->device)->stream, err);
+}
+
+/* A cell launcher over one part of the rank's tile: the cells no exchange touches (further than
+ * the rank's border from each edge it shares), or the strips around them. The sim's cells are
+ * narrowed to each rectangle in turn, then restored. */
+static int launch_cells_part(myr_sim *sim, myr_cuda_launcher fn, const myr_view *v, int64_t *counters,
+                             cudaStream_t stream, int border) {
+  const int64_t width = sim->grid.width, bx = sim->rank->border_x, by = sim->rank->border_y;
+  const int64_t first = sim->cells_first, cells = sim->cells_n;
+  const int32_t x0 = sim->cells_x0, nx = sim->cells_nx;
+  const int64_t y0 = first / width, ny = cells / width;
+  int64_t rect[4][4], n = 0; /* x0, nx, y0, ny */
+  if (nx <= 2 * bx || ny <= 2 * by) {
+    if (border) rect[n][0] = x0, rect[n][1] = nx, rect[n][2] = y0, rect[n][3] = ny, n++;
+  } else if (!border) {
+    rect[n][0] = x0 + bx, rect[n][1] = nx - 2 * bx, rect[n][2] = y0 + by, rect[n][3] = ny - 2 * by, n++;
+  } else {
+    const int64_t strips[4][4] = {{x0, nx, y0, by}, {x0, nx, y0 + ny - by, by}, {x0, bx, y0 + by, ny - 2 * by},
+                                  {x0 + nx - bx, bx, y0 + by, ny - 2 * by}};
+    for (int k = 0; k < 4; k++)
+      if (strips[k][1] > 0 && strips[k][3] > 0) memcpy(rect[n++], strips[k], sizeof strips[k]);
+  }
+  int e = 0;
+  for (int64_t k = 0; k < n && !e; k++) {
+    sim->cells_x0 = (int32_t)rect[k][0];
+    sim->cells_nx = (int32_t)rect[k][1];
+    sim->cells_first = rect[k][2] * width;
+    sim->cells_n = rect[k][3] * width;
+    e = launch_cells(sim, fn, v, counters, stream);
+  }
+  sim->cells_first = first, sim->cells_n = cells, sim->cells_x0 = x0, sim->cells_nx = nx;
+  return e;
+}
+
+/* The exchange at `point`, then the cell launcher `fn` (may be NULL): with async, fn runs on
+ * the cells the exchange cannot touch while it is in flight, then the step's stream waits for
+ * it, then fn runs on the rest. */
+static myr_status sync_then_cells(myr_sim *sim, myr_view *v, int point, myr_cuda_launcher fn, int64_t *counters,
+                                  int async, myr_error *err) {
+  cuda_state *d = (cuda_state *)sim->device;
+  if (!async) {
+    myr_status s = team_sync(sim, v, point, err);
+    if (s == MYR_OK && fn) CU(launch_cells(sim, fn, v, counters, d->stream));
+    return s;
+  }
+  myr_status s = team_sync_deferred(sim, v, point, err);
+  if (s == MYR_OK && fn) CU(launch_cells_part(sim, fn, v, counters, d->stream, 0));
+  if (s == MYR_OK) s = team_wait(sim, err);
+  if (s == MYR_OK && fn) CU(launch_cells_part(sim, fn, v, counters, d->stream, 1));
+  return s;
+}
+
 static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   const myr_model_cuda *k = sim->model->cuda;
@@ -546,12 +616,15 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   /* A replicated grid's cells run on every rank; only the owner keeps their flows. */
   int64_t *cell_flow = sim->owns_cells ? flow : d->counters + COUNTER_DISCARD;
   int64_t n_before = v->n, births, alive;
-  myr_status s = team_sync(sim, v, MYR_SYNC_AFTER_ACT, err);
+  const int async = sync_async(sim);
+  myr_status s = sync_then_cells(sim, v, MYR_SYNC_AFTER_ACT, k->sync_cells_begin, cell_flow, async, err);
   if (s != MYR_OK) return s;
-  if (k->sync_cells_begin) CU(launch_cells(sim, k->sync_cells_begin, v, cell_flow, d->stream));
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
   if (k->sync_agents) CU(k->sync_agents(v, v->n, flow, d->stream));
-  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
+  /* async: births read no layer (model.h), so they go on while the sums are in flight */
+  if (async) s = team_sync_deferred(sim, v, MYR_SYNC_AFTER_AGENTS, err);
+  else s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err);
+  if (s != MYR_OK) return s;
   if (k->sync_agents) {
     s = give_birth(sim, v, &births, &alive, err);
   } else {
@@ -559,8 +632,17 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
     alive = n_before;
   }
   if (s != MYR_OK) return s;
-  if (k->sync_cells_end) CU(launch_cells(sim, k->sync_cells_end, v, cell_flow, d->stream));
-  if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
+  if (async) {
+    if (k->sync_cells_end) CU(launch_cells_part(sim, k->sync_cells_end, v, cell_flow, d->stream, 0));
+    if ((s = team_wait(sim, err)) != MYR_OK) return s;
+    if (k->sync_cells_end) CU(launch_cells_part(sim, k->sync_cells_end, v, cell_flow, d->stream, 1));
+    /* the halo copies go on while agents leave and the dead are compacted away */
+    s = team_sync_deferred(sim, v, MYR_SYNC_AFTER_CELLS_END, err);
+  } else {
+    if (k->sync_cells_end) CU(launch_cells(sim, k->sync_cells_end, v, cell_flow, d->stream));
+    s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err);
+  }
+  if (s != MYR_OK) return s;
   int64_t deaths = n_before - alive;
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (sim->rank && sim->rank->migrate) {
@@ -574,6 +656,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   } else if (deaths > 0) {
     s = compact(sim, v, alive + births, err);
   }
+  if (s == MYR_OK && async) s = team_wait(sim, err); /* the halos, before the next step reads them */
   if (s != MYR_OK) return s;
   sim->agents.n = v->n;
   sim->births += births;

@@ -3,8 +3,8 @@
 # GPU (mpirun), for foraging (births, deaths, contested cells), epidemic and movement, with
 # sync windows of 1 and 5, and for MCTS decisions; spatial_parallel bands for foraging,
 # movement, epidemic and circles, by threads and by processes (counts over MPI, rows over NCCL);
-# spatial_parallel tiles (distributed.grid) for foraging and circles; balance dynamic (agents,
-# or band boundaries, moving between GPUs).
+# spatial_parallel tiles (distributed.grid) for foraging and circles; communication: async on
+# bands; balance dynamic (agents, or band boundaries, moving between GPUs).
 # Exits 77 (skipped) with fewer than 2 GPUs.
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
@@ -44,6 +44,14 @@ for sync in 1 5; do # spatial_parallel: bands, NCCL halos, agents moving between
   same_everywhere "spatial foraging sync $sync" "$cfgdir/foraging-small.yaml" "${sp[@]}" -s agents.count=200000 \
     -s agents.capacity=600000 -s world.width=1024 -s world.height=1024
   same_everywhere "spatial movement sync $sync" "$cfgdir/movement-small.yaml" "${sp[@]}" -s agents.count=200000 -s agents.capacity=0
+done
+for sync in 1 5; do # communication: async: cell functions and births while the halo sums fly
+  sp=(-n 50 -s distributed.sync_frequency=$sync -s distributed.strategy=spatial_parallel -s distributed.communication=async
+      -s run.snapshot_every=0 -o out.h5)
+  same_everywhere "spatial async foraging sync $sync" "$cfgdir/foraging-small.yaml" "${sp[@]}" -s agents.count=200000 \
+    -s agents.capacity=600000 -s world.width=1024 -s world.height=1024
+  same_everywhere "spatial async epidemic sync $sync" "$cfgdir/epidemic-city.yaml" "${sp[@]}" -s agents.count=200000 \
+    -s world.width=512 -s world.height=512
 done
 same_everywhere "foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -s agents.count=20000 -s agents.capacity=80000 -s policy.kind=mcts \
   -s policy.mcts.simulations=16 -s run.snapshot_every=0 -o out.h5

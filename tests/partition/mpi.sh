@@ -55,6 +55,13 @@ for sync in 1 5; do
     awk '$1 == "dead" && $4 > 0 {d = 1} $1 == "vaccinated" && $6 > 0 {v = 1} $1 == "locked_moves" && $6 > 0 {l = 1}
          END {exit !(d && v && l)}' sp1.series
 done
+# communication: async across processes: each process settles the cells no exchange touches
+# before it sends and receives; bands and tiles give the one process's hash and statistics.
+layouts=(3 2,2)
+for sync in 1 5; do
+  spatial_same "spatial async foraging sync $sync" "$cfg" -n 40 -t 1 -s agents.count=3000 \
+    -s distributed.sync_frequency=$sync -s distributed.communication=async
+done
 layouts=(2 3 2,2 2,1 1,2) # circles on bands and on tiles (ghosts in x and y bins)
 for sync in 1 3; do
   for wrap in false true; do

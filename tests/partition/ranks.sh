@@ -6,6 +6,7 @@
 # different hash (the check can fail).
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
+series() { "$MYRIAD_BIN" info "$1" | sed -n '/^time series/,/^snapshots/p'; } # a result's statistics
 
 same_for_ranks() { # same_for_ranks LABEL CONFIG ARGS...: 1, 2 and 4 ranks give one hash
   local label=$1 config=$2; shift 2
@@ -41,6 +42,43 @@ check "spatial, 3 uneven bands ($hs) == one rank ($hd)" test "$hs" = "$hd"
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 40 -R 4 -s distributed.strategy=spatial_parallel \
   -s distributed.sync_frequency=5 -s agents.count=3000 -o out.h5 >spatial.txt 2>err.log
 check "spatial: agents spread over the 4 bands" test "$(awk '$1 ~ /^[0-3]$/ && $2 > 100' spatial.txt | wc -l)" -eq 4
+
+# communication: async (the cell functions on cells no exchange touches, births and the
+# compaction go on before a rank waits for the others): the one-rank hash and statistics on
+# bands and tiles, at sync 1 and 5, for foraging (births, deaths, contested cells) and epidemic
+# (cell contacts), also with the cuts moving; refused under data_parallel.
+async_same() { # async_same LABEL CONFIG ARGS...
+  local label=$1 config=$2 h1 h lay r grid; shift 2
+  h1=$(run_hash "$config" "$@" -R 1 -o as1.h5)
+  series as1.h5 >as1.series
+  check "$label: the one-rank run has statistics" test "$(wc -l <as1.series)" -gt 3
+  for lay in 3 2,2; do
+    case $lay in
+      *,*) r=$((${lay%,*} * ${lay#*,})) grid=(-s "distributed.grid=[$lay]") ;;
+      *) r=$lay grid=() ;;
+    esac
+    h=$(run_hash "$config" "$@" -R $r -s distributed.strategy=spatial_parallel "${grid[@]}" \
+          -s distributed.communication=async -o asn.h5)
+    check "$label: async on $r ranks${grid:+ (tiles [$lay])} ($h) == 1 rank ($h1)" test "$h" = "$h1"
+    series asn.h5 >asn.series
+    check "$label: async on $r ranks: the one-rank statistics" cmp -s asn.series as1.series
+  done
+}
+for sync in 1 5; do
+  async_same "foraging sync $sync" "$cfgdir/foraging-small.yaml" -n 40 -t 2 -s agents.count=3000 \
+    -s distributed.sync_frequency=$sync -s run.snapshot_every=0
+  async_same "epidemic sync $sync" "$cfgdir/epidemic-city.yaml" -n 40 -t 2 -s agents.count=20000 -s world.width=200 \
+    -s world.height=200 -s model.params.initial_infected=50 -s distributed.sync_frequency=$sync -s run.snapshot_every=0
+done
+h1=$(run_hash "$cfgdir/foraging-small.yaml" -n 40 -t 2 -s agents.count=3000 -s agents.capacity=30000 -R 1)
+h=$(run_hash "$cfgdir/foraging-small.yaml" -n 40 -t 2 -s agents.count=3000 -s agents.capacity=30000 -R 4 \
+      -s distributed.strategy=spatial_parallel -s distributed.grid=[2,2] -s distributed.communication=async \
+      -s distributed.balance=dynamic -s distributed.rebalance_interval=5)
+check "async with the cuts of 2 x 2 tiles moving ($h) == 1 rank ($h1)" test "$h" = "$h1"
+rm -f bad.h5 bad.h5.part
+"$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 5 -R 2 -s distributed.communication=async -o bad.h5 >bad.txt 2>err.log
+check "async under data_parallel is refused" grep -q "data_parallel's sums cover every cell" err.log
+check "... and nothing was written" test ! -e bad.h5 -a ! -e bad.h5.part
 
 # distributed.regions names the bands (or tiles) in rank order: the table's last column and
 # /perf/<rank>/region; refused under data_parallel and with a name per rank missing.
@@ -96,7 +134,6 @@ circles_ranks
 # contact block through the halo, published flows) at sync 5, and circles (ghosts in x and y
 # bins), open and wrapped, at sync 1 and 3; a checkpoint written by 2 x 2 tiles resumes on 1
 # rank and on 2 x 1 tiles where the straight run ends.
-series() { "$MYRIAD_BIN" info "$1" | sed -n '/^time series/,/^snapshots/p'; }
 same_for_tiles() { # same_for_tiles LABEL CONFIG ARGS...
   local label=$1 config=$2 h1 h g; shift 2
   h1=$(run_hash "$config" "$@" -o tile1.h5 -R 1)

@@ -183,7 +183,7 @@ const myr__key myr__config_keys[] = {
   {"distributed.communication", MYR__K_ENUM, OFF(communication), 0, "sync", 0, 0, "sync|async",
    "spatial_parallel: sync waits for each exchange of a sync before going on; async goes on with the work the "
    "exchange cannot change while it is in flight (cell functions on the cells further than the halo from the "
-   "tile's edges, births, the compaction and the packing of leaving agents) and waits where it must; results "
+   "tile's edges, births, the compaction; on GPU ranks also the migration) and waits where it must; results "
    "never change"},
   {"distributed.rebalance_interval", MYR__K_INT, OFF(rebalance_interval), 0, "100", 1, 1e12, NULL,
    "balance dynamic: steps between rebalances, taken at the first sync after each interval; each rank's rate "

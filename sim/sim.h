@@ -224,6 +224,18 @@ void myr_parallel_ranges(const myr_sim *sim, const myr_view *v, myr_range_fn fn,
  * [sim->cells_x0, + sim->cells_nx) (a tile: fn gets ranges within one row). */
 void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, int n_flows, int64_t *flow_total);
 
+/* communication: async. A rectangle of cells: columns [x0, x0 + nx) of rows [y0, y0 + ny). The
+ * rank's cells cut into the part no exchange touches (border 0: further than rank->border_x
+ * columns and border_y rows from its tile's edges) or the strips around it (border 1): up to 4
+ * rectangles into out; returns how many. myr_sim_with_cells narrows the sim's cells to one of
+ * them (the backends' cell functions then run over it); myr_sim_restore_cells undoes it. */
+typedef struct myr_cell_rect {
+  int64_t x0, nx, y0, ny;
+} myr_cell_rect;
+int myr_sim_tile_part(const myr_sim *sim, int border, myr_cell_rect out[4]);
+myr_cell_rect myr_sim_with_cells(myr_sim *sim, myr_cell_rect r);
+void myr_sim_restore_cells(myr_sim *sim, myr_cell_rect was);
+
 #ifdef __cplusplus
 }
 #endif

@@ -193,51 +193,49 @@ void myr_parallel_cells(const myr_sim *sim, const myr_view *v, myr_range_fn fn, 
 
 /* ---- communication: async ------------------------------------------------------------------ */
 
-/* A rectangle of cells: columns [x0, x0 + nx) of rows [y0, y0 + ny). */
-typedef struct cell_rect {
-  int64_t x0, nx, y0, ny;
-} cell_rect;
-
-/* The rank's tile cut in the part no exchange touches (interior: further than the rank's
- * border from every edge it shares) or the strips around it (the border): up to 4 rectangles
- * into out; returns how many. */
-static int tile_part(const myr_sim *sim, int border, cell_rect *out) {
+int myr_sim_tile_part(const myr_sim *sim, int border, myr_cell_rect out[4]) {
   int64_t width = sim->grid.width, bx = sim->rank->border_x, by = sim->rank->border_y;
-  cell_rect t = {sim->cells_x0, sim->cells_nx, sim->cells_first / width, sim->cells_n / width};
+  myr_cell_rect t = {sim->cells_x0, sim->cells_nx, sim->cells_first / width, sim->cells_n / width};
   if (t.nx <= 2 * bx || t.ny <= 2 * by) { /* all border */
     if (!border) return 0;
     out[0] = t;
     return 1;
   }
-  cell_rect in = {t.x0 + bx, t.nx - 2 * bx, t.y0 + by, t.ny - 2 * by};
+  myr_cell_rect in = {t.x0 + bx, t.nx - 2 * bx, t.y0 + by, t.ny - 2 * by};
   if (!border) {
     out[0] = in;
     return 1;
   }
-  cell_rect strip[4] = {{t.x0, t.nx, t.y0, by}, {t.x0, t.nx, in.y0 + in.ny, by}, {t.x0, bx, in.y0, in.ny},
-                        {in.x0 + in.nx, bx, in.y0, in.ny}};
+  myr_cell_rect strip[4] = {{t.x0, t.nx, t.y0, by}, {t.x0, t.nx, in.y0 + in.ny, by}, {t.x0, bx, in.y0, in.ny},
+                            {in.x0 + in.nx, bx, in.y0, in.ny}};
   int n = 0;
   for (int k = 0; k < 4; k++)
     if (strip[k].nx > 0 && strip[k].ny > 0) out[n++] = strip[k];
   return n;
 }
 
-/* cell_ranges over one part of the rank's tile (tile_part): the sim's cells narrowed to each
- * rectangle in turn, then restored. */
+myr_cell_rect myr_sim_with_cells(myr_sim *sim, myr_cell_rect r) {
+  int64_t width = sim->grid.width;
+  myr_cell_rect was = {sim->cells_x0, sim->cells_nx, sim->cells_first / width, sim->cells_n / width};
+  sim->cells_first = r.y0 * width;
+  sim->cells_n = r.ny * width;
+  sim->cells_x0 = (int32_t)r.x0;
+  sim->cells_nx = (int32_t)r.nx;
+  return was;
+}
+
+void myr_sim_restore_cells(myr_sim *sim, myr_cell_rect was) { (void)myr_sim_with_cells(sim, was); }
+
+/* cell_ranges over one part of the rank's tile (myr_sim_tile_part). */
 static void cell_part(myr_sim *sim, myr_view *v, myr_range_fn fn, int border) {
   if (!fn) return;
-  cell_rect r[4];
-  int n = tile_part(sim, border, r);
-  int64_t first = sim->cells_first, cells = sim->cells_n, width = sim->grid.width;
-  int32_t x0 = sim->cells_x0, nx = sim->cells_nx;
+  myr_cell_rect r[4];
+  int n = myr_sim_tile_part(sim, border, r);
   for (int k = 0; k < n; k++) {
-    sim->cells_first = r[k].y0 * width;
-    sim->cells_n = r[k].ny * width;
-    sim->cells_x0 = (int32_t)r[k].x0;
-    sim->cells_nx = (int32_t)r[k].nx;
+    myr_cell_rect was = myr_sim_with_cells(sim, r[k]);
     cell_ranges(sim, v, fn);
+    myr_sim_restore_cells(sim, was);
   }
-  sim->cells_first = first, sim->cells_n = cells, sim->cells_x0 = x0, sim->cells_nx = nx;
 }
 
 /* A sync's exchange at `point` with the cell function `fn` that follows it: with

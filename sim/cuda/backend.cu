@@ -559,35 +559,16 @@ static myr_status team_wait(myr_sim *sim, myr_error *err) {
   return sim->rank->sync_wait(sim->rank, ((cuda_state *)sim->device)->stream, err);
 }
 
-/* A cell launcher over one part of the rank's tile: the cells no exchange touches (further than
- * the rank's border from each edge it shares), or the strips around them. The sim's cells are
- * narrowed to each rectangle in turn, then restored. */
+/* A cell launcher over one part of the rank's tile (myr_sim_tile_part). */
 static int launch_cells_part(myr_sim *sim, myr_cuda_launcher fn, const myr_view *v, int64_t *counters,
                              cudaStream_t stream, int border) {
-  const int64_t width = sim->grid.width, bx = sim->rank->border_x, by = sim->rank->border_y;
-  const int64_t first = sim->cells_first, cells = sim->cells_n;
-  const int32_t x0 = sim->cells_x0, nx = sim->cells_nx;
-  const int64_t y0 = first / width, ny = cells / width;
-  int64_t rect[4][4], n = 0; /* x0, nx, y0, ny */
-  if (nx <= 2 * bx || ny <= 2 * by) {
-    if (border) rect[n][0] = x0, rect[n][1] = nx, rect[n][2] = y0, rect[n][3] = ny, n++;
-  } else if (!border) {
-    rect[n][0] = x0 + bx, rect[n][1] = nx - 2 * bx, rect[n][2] = y0 + by, rect[n][3] = ny - 2 * by, n++;
-  } else {
-    const int64_t strips[4][4] = {{x0, nx, y0, by}, {x0, nx, y0 + ny - by, by}, {x0, bx, y0 + by, ny - 2 * by},
-                                  {x0 + nx - bx, bx, y0 + by, ny - 2 * by}};
-    for (int k = 0; k < 4; k++)
-      if (strips[k][1] > 0 && strips[k][3] > 0) memcpy(rect[n++], strips[k], sizeof strips[k]);
-  }
-  int e = 0;
-  for (int64_t k = 0; k < n && !e; k++) {
-    sim->cells_x0 = (int32_t)rect[k][0];
-    sim->cells_nx = (int32_t)rect[k][1];
-    sim->cells_first = rect[k][2] * width;
-    sim->cells_n = rect[k][3] * width;
+  myr_cell_rect r[4];
+  int n = myr_sim_tile_part(sim, border, r), e = 0;
+  for (int k = 0; k < n && !e; k++) {
+    myr_cell_rect was = myr_sim_with_cells(sim, r[k]);
     e = launch_cells(sim, fn, v, counters, stream);
+    myr_sim_restore_cells(sim, was);
   }
-  sim->cells_first = first, sim->cells_n = cells, sim->cells_x0 = x0, sim->cells_nx = nx;
   return e;
 }
 

@@ -124,7 +124,8 @@ for sync in 1 3; do
     -s model.params.repulse=0.5 -s distributed.sync_frequency=$sync
 done
 # ... and the cuts of tiles, from an even cut of foraging's world (agents gather on its hills):
-# 2 x 2 tiles on 4 processes and 3 x 1 on 3 give the one process's hash, and work moved.
+# 2 x 2 tiles on 4 processes and 3 x 1 on 3 give the one process's hash, and on 3 x 1, whose
+# even columns hold uneven work, work moved (ranks.sh says why not on 2 x 2).
 for grid in 2,2 3,1; do
   tl=(-n 40 -t 1 -s agents.count=3000 -s agents.capacity=30000 -s distributed.sync_frequency=5 -s run.snapshot_every=0)
   h1=$("$MYRIAD_BIN" run "$cfg" "${tl[@]}" -o dy1.h5 --quiet 2>err.log | tail -n 1)
@@ -132,7 +133,8 @@ for grid in 2,2 3,1; do
   mpirun_n $np "$MYRIAD_BIN" run "$cfg" "${tl[@]}" -s distributed.strategy=spatial_parallel -s "distributed.grid=[$grid]" \
     -s distributed.balance=dynamic -s distributed.rebalance_interval=5 -o dyn.h5 >dyn.txt 2>err.log
   check "dynamic tiles [$grid] on $np processes give the one process's hash" grep -q "state hash (sha256) *$h1" dyn.txt
-  check "dynamic tiles [$grid] on $np processes moved work" grep -Eq "^balance dynamic: work moved at [1-9]" dyn.txt
+  [ $grid = 3,1 ] && check "dynamic tiles [$grid] on $np processes moved work" \
+    grep -Eq "^balance dynamic: work moved at [1-9]" dyn.txt
 done
 
 # A checkpoint written by 2 spatial processes ends where the straight run ends, resumed on 1

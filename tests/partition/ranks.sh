@@ -178,28 +178,32 @@ resumed=$(run_hash "$cfgdir/foraging-small.yaml" "${tck[@]}" -R 2 -s distributed
 check "tiles: ... resumed on 2 x 1 tiles ($resumed) == straight" test "$resumed" = "$straight"
 
 # balance dynamic on tiles (CPU ranks): from an even cut, the bands of columns and of rows
-# move toward equal compute times, cells changing owner with their layers, agents and ghosts
-# following; the one-rank hash, and some rebalance moved work (the table, and the agents
-# handed over under /perf).
-dynamic_tiles() { # dynamic_tiles LABEL CONFIG GRID ARGS...
-  local label=$1 config=$2 grid=$3 h1 h ranks handed; shift 3
+# move toward equal compute times (each band the summed share of its ranks: the cuts stay
+# straight lines), cells changing owner with their layers, agents and ghosts following; the
+# one-rank hash. Where the even cut leaves uneven columns (foraging's hills on 3 x 1 tiles) some
+# rebalance moved work (the table, and the agents handed over under /perf); on 2 x 2 tiles the
+# hills sit on a diagonal, every band of rows and of columns already holds half the agents, and
+# circles spreads its agents evenly: whether those cuts move is the timing noise's call.
+dynamic_tiles() { # dynamic_tiles LABEL MOVES CONFIG GRID ARGS... (MOVES: 1 when work must move)
+  local label=$1 moves=$2 config=$3 grid=$4 h1 h ranks handed; shift 4
   h1=$(run_hash "$config" "$@" -R 1)
   ranks=$((${grid%,*} * ${grid#*,}))
   "$MYRIAD_BIN" run "$config" "$@" -R $ranks -s distributed.strategy=spatial_parallel -s "distributed.grid=[$grid]" \
     -s distributed.balance=dynamic -s distributed.rebalance_interval=5 -o dyntiles.h5 >dyntiles.txt 2>err.log
   check "$label: dynamic tiles [$grid] give the one-rank hash" grep -q "state hash (sha256) *$h1" dyntiles.txt
+  [ "$moves" = 1 ] || return 0
   check "$label: dynamic tiles [$grid] moved work" grep -Eq "^balance dynamic: work moved at [1-9]" dyntiles.txt
   handed=$(for r in $(seq 0 $((ranks - 1))); do h5dump -a /perf/$r/handed_agents dyntiles.h5 | sed -n 's/^ *(0): //p'; done |
            awk '{s += $1} END {print s + 0}')
   check "$label: dynamic tiles [$grid] handed agents over ($handed)" awk -v x="$handed" 'BEGIN {exit !(x > 0)}'
 }
 for sync in 1 5; do
-  dynamic_tiles "foraging sync $sync" "$cfgdir/foraging-small.yaml" 2,2 -n 40 -t 2 -s agents.count=3000 \
+  dynamic_tiles "foraging sync $sync" 1 "$cfgdir/foraging-small.yaml" 3,1 -n 40 -t 2 -s agents.count=3000 \
+    -s agents.capacity=30000 -s distributed.sync_frequency=$sync -s run.snapshot_every=0
+  dynamic_tiles "foraging sync $sync" 0 "$cfgdir/foraging-small.yaml" 2,2 -n 40 -t 2 -s agents.count=3000 \
     -s agents.capacity=30000 -s distributed.sync_frequency=$sync -s run.snapshot_every=0
 done
-dynamic_tiles "foraging" "$cfgdir/foraging-small.yaml" 3,1 -n 40 -t 2 -s agents.count=3000 -s agents.capacity=30000 \
-  -s run.snapshot_every=0
-dynamic_tiles "circles sync 3" "$cfgdir/circles-small.yaml" 2,2 -n 30 -t 2 -s agents.count=20000 \
+dynamic_tiles "circles sync 3" 0 "$cfgdir/circles-small.yaml" 2,2 -n 30 -t 2 -s agents.count=20000 \
   -s agents.capacity=20000 -s model.params.radius=1.0 -s distributed.sync_frequency=3 -s run.snapshot_every=0
 
 # Training across ranks: the same samples, batches and updates, so the same network, series

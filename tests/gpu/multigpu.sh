@@ -5,7 +5,9 @@
 # movement, epidemic and circles, by threads and by processes (counts over MPI, rows over NCCL);
 # spatial_parallel tiles (distributed.grid) for foraging and circles; communication: async on
 # bands; balance dynamic (agents, or band boundaries, moving between GPUs).
-# Exits 77 (skipped) with fewer than 2 GPUs.
+# MULTIGPU_PARTS (default all) runs some parts only, e.g. "spatial async tiles": data, spatial,
+# async, mcts, epidemic, circles, tiles, dynamic, training (the whole script takes longer than a
+# GPU machine may give one command). Exits 77 (skipped) with fewer than 2 GPUs.
 . "$MYRIAD_SOURCE_DIR/tests/cli/lib.sh"
 cfgdir=$MYRIAD_SOURCE_DIR/configs
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
@@ -13,6 +15,7 @@ gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
 export NCCL_NVLS_ENABLE=0
 counts="2"; [ "$gpus" -ge 4 ] && counts="2 4"
 mpi() { mpirun --allow-run-as-root -np "$1" -x NCCL_NVLS_ENABLE "${@:2}"; }
+part() { case " ${MULTIGPU_PARTS:-all} " in *" all "* | *" $1 "*) return 0 ;; esac; return 1; } # part NAME: run it?
 
 same_everywhere() { # LABEL CONFIG ARGS...
   local label=$1 config=$2; shift 2
@@ -31,7 +34,7 @@ same_everywhere() { # LABEL CONFIG ARGS...
   done
 }
 
-for sync in 1 5; do
+part data && for sync in 1 5; do
   common=(-n 50 -s distributed.sync_frequency=$sync -s run.snapshot_every=0 -o out.h5)
   same_everywhere "foraging sync $sync" "$cfgdir/foraging-small.yaml" "${common[@]}" -s agents.count=200000 \
     -s agents.capacity=600000 -s world.width=1024 -s world.height=1024
@@ -39,13 +42,13 @@ for sync in 1 5; do
     -s world.width=512 -s world.height=512
   same_everywhere "movement sync $sync" "$cfgdir/movement-small.yaml" "${common[@]}" -s agents.count=200000 -s agents.capacity=0
 done
-for sync in 1 5; do # spatial_parallel: bands, NCCL halos, agents moving between GPUs
+part spatial && for sync in 1 5; do # spatial_parallel: bands, NCCL halos, agents moving between GPUs
   sp=(-n 50 -s distributed.sync_frequency=$sync -s distributed.strategy=spatial_parallel -s run.snapshot_every=0 -o out.h5)
   same_everywhere "spatial foraging sync $sync" "$cfgdir/foraging-small.yaml" "${sp[@]}" -s agents.count=200000 \
     -s agents.capacity=600000 -s world.width=1024 -s world.height=1024
   same_everywhere "spatial movement sync $sync" "$cfgdir/movement-small.yaml" "${sp[@]}" -s agents.count=200000 -s agents.capacity=0
 done
-for sync in 1 5; do # communication: async: cell functions and births while the halo sums fly
+part async && for sync in 1 5; do # communication: async: cell functions and births while the halo sums fly
   sp=(-n 50 -s distributed.sync_frequency=$sync -s distributed.strategy=spatial_parallel -s distributed.communication=async
       -s run.snapshot_every=0 -o out.h5)
   same_everywhere "spatial async foraging sync $sync" "$cfgdir/foraging-small.yaml" "${sp[@]}" -s agents.count=200000 \
@@ -53,7 +56,7 @@ for sync in 1 5; do # communication: async: cell functions and births while the 
   same_everywhere "spatial async epidemic sync $sync" "$cfgdir/epidemic-city.yaml" "${sp[@]}" -s agents.count=200000 \
     -s world.width=512 -s world.height=512
 done
-same_everywhere "foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -s agents.count=20000 -s agents.capacity=80000 -s policy.kind=mcts \
+part mcts && same_everywhere "foraging mcts" "$cfgdir/foraging-small.yaml" -n 6 -s agents.count=20000 -s agents.capacity=80000 -s policy.kind=mcts \
   -s policy.mcts.simulations=16 -s run.snapshot_every=0 -o out.h5
 
 # epidemic on bands of GPUs: 3x3 contacts through NCCL halos; prevalence, the lockdown and
@@ -71,7 +74,7 @@ epidemic_spatial() {
     done
   done
 }
-epidemic_spatial
+part epidemic && epidemic_spatial
 
 # circles on bands of GPUs: bands of neighbour bins along y, ghost agents through NCCL (packed on
 # the device) in every GPU's snapshot, agents moving between GPUs; open and wrapped cube, sync 1
@@ -87,7 +90,7 @@ circles_spatial() {
     done
   done
 }
-circles_spatial
+part circles && circles_spatial
 
 # Tiles on GPU ranks (distributed.grid: [px, py]): halos on every side, corners included (part
 # rows packed on the device), agents and ghosts crossing both axes. 2 x 1 and 1 x 2 on 2 GPUs
@@ -135,7 +138,7 @@ tiles_gpus() {
     done
   done
 }
-tiles_gpus
+part tiles && tiles_gpus
 
 # balance dynamic on GPU ranks: from a 5 : 1 split (5 : 1 : 1 : 1 on 4 GPUs; 3 : 1 and 2 : 1 : 1 : 1
 # for circles, whose bins' halo is wider) every 5 steps agents cross between neighbouring GPUs
@@ -156,12 +159,14 @@ dynamic_gpus() { # dynamic_gpus LABEL CONFIG W2 W4 ARGS...
 }
 big=(-n 40 -s agents.count=4000000 -s agents.capacity=8000000 -s world.width=2048 -s world.height=2048
      -s run.snapshot_every=0 -o out.h5)
+if part dynamic; then
 dynamic_gpus "dynamic foraging" "$cfgdir/foraging-small.yaml" [5,1] [5,1,1,1] "${big[@]}"
 dynamic_gpus "dynamic bands foraging sync 5" "$cfgdir/foraging-small.yaml" [5,1] [5,1,1,1] "${big[@]}" \
   -s distributed.strategy=spatial_parallel -s distributed.sync_frequency=5
 dynamic_gpus "dynamic bands circles" "$cfgdir/circles-small.yaml" [3,1] [2,1,1,1] -n 30 -s agents.count=2000000 \
   -s agents.capacity=2000000 -s model.params.repulse=0.5 -s distributed.strategy=spatial_parallel \
   -s run.snapshot_every=0 -o out.h5
+fi
 
 # Training on GPU ranks (train.enabled): every GPU's finished samples merged into rank 0's replay
 # in the global order, rank 0's update, its weights uploaded to every GPU. 1, 2 and 4 GPUs by
@@ -210,5 +215,5 @@ gpu_training() {
   check "training: a checkpoint of 2 processes resumed on 2 processes ($d) == on the CPU ($cpu_resumed)" \
     test "$d" = "$cpu_resumed"
 }
-gpu_training
+part training && gpu_training
 finish

@@ -103,8 +103,9 @@ static myr_status choose_tiles(myr_team *t, myr_error *err) {
                     "has %lld rank%s; px x py must equal the rank count (distributed.ranks, or mpirun's processes)",
                     px, py, px, py, px * py, ranks, ranks == 1 ? "" : "s");
   if (px > 1 && cfg->balance == MYR_BALANCE_DYNAMIC && t->gpu)
-    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: dynamic moves the cuts of tiles (distributed.grid: [%lld, "
-                    "%lld]) on CPU ranks only; GPU ranks move bands of rows: use balance: even with tiles, or bands "
+    return myr_fail(err, MYR_ERR_CONFIG,
+                    "distributed.balance: dynamic moves the cuts of tiles (distributed.grid: [%lld, %lld]) on CPU "
+                    "ranks only; GPU ranks move bands of rows: use balance: even with tiles, or bands "
                     "(distributed.grid: [1, %lld]) with balance: dynamic", px, py, ranks);
   if (px > 1 && cfg->balance == MYR_BALANCE_PROPORTIONAL)
     return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: proportional cuts bands of rows by device_weights; tiles "
@@ -958,7 +959,8 @@ myr_status myr_team_perf(const myr_team *t, myr_perf_row **rows, myr_error *err)
     mine[r].comm_seconds = t->rank[r].seconds_comm;
     mine[r].bytes_moved = t->rank[r].bytes_moved;
     mine[r].handed_agents = t->handed[t->base + r];
-    if (t->cfg->regions.n == t->size) snprintf(mine[r].region, sizeof mine[r].region, "%s", t->cfg->regions.name[t->base + r]);
+    if (t->cfg->regions.n == t->size)
+      snprintf(mine[r].region, sizeof mine[r].region, "%s", t->cfg->regions.name[t->base + r]);
   }
   if (!t->mpi) {
     *rows = mine;

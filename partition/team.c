@@ -687,10 +687,17 @@ static myr_status shift_rank(myr_team *t, int r, void *old, myr_error *err) {
 }
 
 /* before[v] = the team's agents in the rows (count: count_rows_rank) or columns
- * (count_cols_rank) below v, v = 0 .. n: exact counts summed over the ranks. */
+ * (count_cols_rank) below v, v = 0 .. n: exact counts summed over the ranks. The ranks of bands
+ * count at once (each its own rows); tiles share rows and columns, so their ranks count in turn. */
 static myr_status agents_before(myr_team *t, rank_fn count, int32_t n, int64_t *before, myr_error *err) {
   memset(before, 0, sizeof *before * ((size_t)n + 1));
-  myr_status s = for_each_rank(t, count, before + 1, err); /* agents in row y at before[y + 1] */
+  myr_status s = MYR_OK; /* agents in row y at before[y + 1] */
+  if (t->px == 1) s = for_each_rank(t, count, before + 1, err);
+  else
+    for (int r = 0; r < t->local && s == MYR_OK; r++) {
+      if (t->gpu) myr_gpu_use(t->rank[r].device);
+      s = count(t, r, before + 1, err);
+    }
   if (s != MYR_OK) return s; /* threads of one process only: a process counts its own rank */
   if (t->mpi) myr_mpi_sum_i64(before + 1, n);
   for (int32_t v = 0; v < n; v++) before[v + 1] += before[v];

@@ -47,8 +47,13 @@ myr_status myr_nccl_spatial_count_rows(myr_rank *r, myr_sim *sim, int64_t *count
   (void)r, (void)sim, (void)count;
   return no_nccl(err);
 }
-myr_status myr_nccl_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err) {
-  (void)r, (void)sim, (void)old_row0;
+myr_status myr_nccl_spatial_count_cols(myr_rank *r, myr_sim *sim, int64_t *count, myr_error *err) {
+  (void)r, (void)sim, (void)count;
+  return no_nccl(err);
+}
+myr_status myr_nccl_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_col0, const int32_t *old_row0,
+                                  myr_error *err) {
+  (void)r, (void)sim, (void)old_col0, (void)old_row0;
   return no_nccl(err);
 }
 myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,

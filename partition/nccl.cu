@@ -503,7 +503,28 @@ static int block_room(const myr_spatial *sp, int q) {
 
 /* The halo blocks (this rank's, and its cells in the others'), the tiles' cuts on the device,
  * and the ghosts' peers, from sp's present tiles: at attach, and again when the bands move. */
+/* Room in k->halo and k->given for the blocks of sp's present tiles (they grow when the cuts of
+ * tiles move). */
+static myr_status room_for_blocks(myr_rank *r, nccl_rank *k, const myr_spatial *sp, myr_error *err) {
+  int halo_cap = block_room(sp, r->index), given_cap = 0;
+  for (int q = 0; q < sp->size; q++) given_cap += q == r->index ? 0 : block_room(sp, q);
+  if (halo_cap > k->halo_cap) {
+    free(k->halo);
+    k->halo = (halo_block *)calloc((size_t)halo_cap, sizeof *k->halo);
+    k->halo_cap = k->halo ? halo_cap : 0;
+  }
+  if (given_cap > k->given_cap || !k->given) {
+    free(k->given);
+    k->given = (halo_block *)calloc((size_t)(given_cap > 0 ? given_cap : 1), sizeof *k->given);
+    k->given_cap = k->given ? given_cap : 0;
+  }
+  if (!k->halo || !k->given) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo blocks");
+  return MYR_OK;
+}
+
 static myr_status plan_halos(myr_rank *r, nccl_rank *k, const myr_spatial *sp, myr_error *err) {
+  myr_status rs = room_for_blocks(r, k, sp, err);
+  if (rs != MYR_OK) return rs;
   int most = 1;
   for (int q = 0; q < sp->size; q++)
     if (block_room(sp, q) > most) most = block_room(sp, q);
@@ -535,12 +556,6 @@ static myr_status plan_halos(myr_rank *r, nccl_rank *k, const myr_spatial *sp, m
 extern "C" myr_status myr_nccl_spatial_attach(myr_rank *r, const myr_spatial *sp, myr_error *err) {
   nccl_rank *k = (nccl_rank *)r->team;
   k->sp = sp;
-  k->halo_cap = block_room(sp, r->index);
-  k->given_cap = 0;
-  for (int q = 0; q < sp->size; q++) k->given_cap += q == r->index ? 0 : block_room(sp, q);
-  k->halo = (halo_block *)calloc((size_t)k->halo_cap, sizeof *k->halo);
-  k->given = (halo_block *)calloc((size_t)(k->given_cap > 0 ? k->given_cap : 1), sizeof *k->given);
-  if (!k->halo || !k->given) return myr_fail(err, MYR_ERR_NOMEM, "cannot allocate the halo blocks");
   CU(cudaMalloc((void **)&k->row0, sizeof(int32_t) * (size_t)(sp->size + 1 + sp->px + 1)));
   k->col0 = k->row0 + sp->size + 1;
   myr_status s = plan_halos(r, k, sp, err);
@@ -587,9 +602,6 @@ static int pick_all(const myr_model *, int, int) { return 1; }
 static int pick_transient(const myr_model *m, int l, int) { return m->layers[l].lifetime == MYR_TRANSIENT; }
 static int pick_persistent(const myr_model *m, int l, int) { return m->layers[l].lifetime == MYR_PERSISTENT; }
 
-static size_t row_bytes(const myr_spatial *sp, const myr_model *m, int l) {
-  return (size_t)sp->width * myr_type_size(m->layers[l].type);
-}
 
 /* Block b of a layer of es-byte cells: whether it is whole rows, where it starts, its bytes. */
 static int whole_rows(const myr_spatial *sp, const halo_block *b) { return b->nx == sp->width; }
@@ -1073,45 +1085,115 @@ extern "C" myr_status myr_nccl_spatial_count_rows(myr_rank *r, myr_sim *sim, int
                              err);
 }
 
-/* Every layer's rows that changed owner, from the old owner (old_row0) to the new (sp->row0). */
-static myr_status hand_rows(myr_rank *r, nccl_rank *k, myr_sim *sim, const int32_t *old0, myr_error *err) {
+/* The same per column (tiles): the counter of rows run on the x column, or with neighbour bins
+ * on a layout whose y axis is the x axis. */
+extern "C" myr_status myr_nccl_spatial_count_cols(myr_rank *r, myr_sim *sim, int64_t *count, myr_error *err) {
+  const myr_spatial *sp = ((nccl_rank *)r->team)->sp;
+  const int *pos = sim->model->position_columns ? sim->model->position_columns : sim->model->cell_columns;
+  myr_nbr_view along_x = sp->bins;
+  along_x.inv_width[1] = sp->bins.inv_width[0];
+  along_x.bins[1] = sp->bins.bins[0];
+  return myr_cuda_count_rows(sim, sp->by_bins ? sp->xcol : pos[0], sp->by_bins ? &along_x : NULL, sp->width, count,
+                             err);
+}
+
+/* The cells rank a holds under the cuts (a_col0, a_row0) and rank b under (b_col0, b_row0)
+ * share, as a block (rows 0: none). Tiles are products of a range of columns and of rows. */
+static halo_block shared_block(const myr_spatial *sp, const int32_t *a_col0, const int32_t *a_row0, int a,
+                               const int32_t *b_col0, const int32_t *b_row0, int b) {
+  const int ax = a % sp->px, ay = a / sp->px, bx = b % sp->px, by = b / sp->px;
+  const int32_t x0 = a_col0[ax] > b_col0[bx] ? a_col0[ax] : b_col0[bx];
+  const int32_t x1 = a_col0[ax + 1] < b_col0[bx + 1] ? a_col0[ax + 1] : b_col0[bx + 1];
+  const int32_t y0 = a_row0[ay] > b_row0[by] ? a_row0[ay] : b_row0[by];
+  const int32_t y1 = a_row0[ay + 1] < b_row0[by + 1] ? a_row0[ay + 1] : b_row0[by + 1];
+  halo_block blk;
+  blk.peer = b;
+  blk.y = y0;
+  blk.x0 = x0;
+  blk.nx = x1 > x0 ? x1 - x0 : 0;
+  blk.rows = x1 > x0 && y1 > y0 ? y1 - y0 : 0;
+  return blk;
+}
+
+/* Every layer's cells that changed owner, from the owner under the old cuts to the owner under
+ * sp's: whole rows straight between the layers, part rows packed (k->pack out, k->tmp in). */
+static myr_status hand_cells(myr_rank *r, nccl_rank *k, myr_sim *sim, const int32_t *old_col0,
+                             const int32_t *old_row0, myr_error *err) {
   const myr_spatial *sp = k->sp;
   const myr_model *m = sim->model;
   if (m->n_layers == 0) return MYR_OK;
   myr_view v;
   void *vs = NULL;
   if (!myr_cuda_device_view(sim, &v, &vs)) return myr_fail(err, MYR_ERR_INTERNAL, "rank %d is not on a GPU", r->index);
-  myr_status begun = begin_exchange(r, k, (cudaStream_t)vs, err);
-  if (begun != MYR_OK) return begun;
-  const int32_t *new0 = sp->row0;
-  int me = r->index;
-  NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
-  for (int l = 0; l < m->n_layers; l++) {
-    size_t rb = row_bytes(sp, m, l);
-    for (int q = 0; q < sp->size; q++) {
-      if (q == me) continue;
-      int32_t lo = old0[me] > new0[q] ? old0[me] : new0[q], hi = old0[me + 1] < new0[q + 1] ? old0[me + 1] : new0[q + 1];
-      if (lo < hi) { /* mine before, q's now */
-        NCCL_TRY(ncclSend((char *)v.layer[l] + (size_t)lo * rb, (size_t)(hi - lo) * rb, ncclUint8, q, k->comm, k->stream),
-                 "ncclSend");
-        r->bytes_moved += (double)(hi - lo) * (double)rb;
-      }
-      lo = old0[q] > new0[me] ? old0[q] : new0[me];
-      hi = old0[q + 1] < new0[me + 1] ? old0[q + 1] : new0[me + 1];
-      if (lo < hi) /* q's before, mine now */
-        NCCL_TRY(ncclRecv((char *)v.layer[l] + (size_t)lo * rb, (size_t)(hi - lo) * rb, ncclUint8, q, k->comm, k->stream),
-                 "ncclRecv");
+  const int me = r->index, R = sp->size;
+  halo_block *out = (halo_block *)calloc((size_t)R * 2, sizeof *out), *in = out + R;
+  if (!out) return myr_fail(err, MYR_ERR_NOMEM, "cannot plan the cells handed over");
+  size_t packed = 0, need = 0;
+  for (int q = 0; q < R; q++) {
+    out[q] = shared_block(sp, old_col0, old_row0, me, sp->col0, sp->row0, q); /* mine before, q's now */
+    in[q] = shared_block(sp, old_col0, old_row0, q, sp->col0, sp->row0, me);  /* q's before, mine now */
+    if (q == me) out[q].rows = in[q].rows = 0;
+    for (int l = 0; l < m->n_layers; l++) {
+      size_t es = myr_type_size(m->layers[l].type);
+      if (out[q].rows && !whole_rows(sp, &out[q])) packed += block_bytes(&out[q], es);
+      if (in[q].rows && !whole_rows(sp, &in[q])) need += block_bytes(&in[q], es);
     }
   }
-  NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
-  return end_exchange(k, (cudaStream_t)vs, err);
+  myr_status s = MYR_OK;
+  if (!grow(&k->pack, &k->pack_cap, packed + 8) || !grow(&k->tmp, &k->tmp_cap, need + 8))
+    s = myr_fail(err, MYR_ERR_NOMEM, "cannot hold %zu bytes of cells handed over", packed + need);
+  if (s == MYR_OK) s = begin_exchange(r, k, (cudaStream_t)vs, err);
+  size_t at = 0;
+  for (int l = 0; l < m->n_layers && s == MYR_OK; l++) { /* part rows out, packed in (layer, peer) order */
+    size_t es = myr_type_size(m->layers[l].type);
+    for (int q = 0; q < R && s == MYR_OK; q++) {
+      if (!out[q].rows || whole_rows(sp, &out[q])) continue;
+      s = copy_block(k, v.layer[l], &out[q], es, (char *)k->pack + at, 1, err);
+      at += block_bytes(&out[q], es);
+    }
+  }
+  if (s == MYR_OK) {
+    size_t po = 0, ti = 0;
+    NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
+    for (int l = 0; l < m->n_layers; l++) {
+      size_t es = myr_type_size(m->layers[l].type);
+      for (int q = 0; q < R; q++) {
+        if (out[q].rows) {
+          size_t bytes = block_bytes(&out[q], es);
+          const char *from = whole_rows(sp, &out[q]) ? block_at(sp, v.layer[l], &out[q], es) : (const char *)k->pack + po;
+          if (!whole_rows(sp, &out[q])) po += bytes;
+          NCCL_TRY(ncclSend(from, bytes, ncclUint8, q, k->comm, k->stream), "ncclSend");
+          r->bytes_moved += (double)bytes;
+        }
+        if (in[q].rows) {
+          size_t bytes = block_bytes(&in[q], es);
+          char *into = whole_rows(sp, &in[q]) ? block_at(sp, v.layer[l], &in[q], es) : (char *)k->tmp + ti;
+          if (!whole_rows(sp, &in[q])) ti += bytes;
+          NCCL_TRY(ncclRecv(into, bytes, ncclUint8, q, k->comm, k->stream), "ncclRecv");
+        }
+      }
+    }
+    NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
+  }
+  at = 0;
+  for (int l = 0; l < m->n_layers && s == MYR_OK; l++) { /* part rows in: into place */
+    size_t es = myr_type_size(m->layers[l].type);
+    for (int q = 0; q < R && s == MYR_OK; q++) {
+      if (!in[q].rows || whole_rows(sp, &in[q])) continue;
+      s = copy_block(k, v.layer[l], &in[q], es, (char *)k->tmp + at, 0, err);
+      at += block_bytes(&in[q], es);
+    }
+  }
+  free(out);
+  return s == MYR_OK ? end_exchange(k, (cudaStream_t)vs, err) : s;
 }
 
-/* The bands moved (sp->row0; they were old_row0): rows to their new owners, halos planned and
- * refreshed as after a sync's last point, agents (and ghosts) to the band they stand in. */
-extern "C" myr_status myr_nccl_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err) {
+/* The cuts moved (sp's; they were old_col0, old_row0): cells to their new owners, halos planned
+ * and refreshed as after a sync's last point, agents (and ghosts) to the tile they stand in. */
+extern "C" myr_status myr_nccl_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_col0,
+                                             const int32_t *old_row0, myr_error *err) {
   nccl_rank *k = (nccl_rank *)r->team;
-  myr_status s = hand_rows(r, k, sim, old_row0, err);
+  myr_status s = hand_cells(r, k, sim, old_col0, old_row0, err);
   if (s == MYR_OK) s = plan_halos(r, k, k->sp, err);
   if (s == MYR_OK && sim->model->n_layers > 0) {
     myr_view v;

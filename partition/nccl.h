@@ -39,11 +39,14 @@ void *myr_cuda_stream_of(const myr_sim *sim);
 
 /* balance dynamic on GPU ranks, called on every rank with the team's decision
  * (partition/balance.h): data_parallel's flows between neighbouring ranks carried out over
- * NCCL; spatial_parallel's agents per row counted (count[y] +=), and the move of the bands to
- * sp->row0 from old_row0 (rows of every layer, halos, agents and ghosts). */
+ * NCCL; spatial_parallel's agents per row (per column) counted, count[y] += (count[x] +=), and
+ * the move of the cuts to sp's from old_col0 and old_row0 (cells of every layer, halos, agents
+ * and ghosts). */
 myr_status myr_nccl_move_agents(myr_rank *r, myr_sim *sim, const int64_t *flow, myr_error *err);
 myr_status myr_nccl_spatial_count_rows(myr_rank *r, myr_sim *sim, int64_t *count, myr_error *err);
-myr_status myr_nccl_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_row0, myr_error *err);
+myr_status myr_nccl_spatial_count_cols(myr_rank *r, myr_sim *sim, int64_t *count, myr_error *err);
+myr_status myr_nccl_spatial_shift(myr_rank *r, myr_sim *sim, const int32_t *old_col0, const int32_t *old_row0,
+                                  myr_error *err);
 
 /* myr_rank.sync_layers for GPU ranks. */
 myr_status myr_nccl_sum_layers(myr_rank *r, myr_sim *sim, const myr_view *v, int phase, void *stream,

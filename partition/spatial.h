@@ -4,9 +4,10 @@
  * (distributed.grid: [px, py]; [1, R], the default, gives bands of rows): rank r = (rx, ry) =
  * (r % px, r / px) owns the columns [col0[rx], col0[rx + 1]) of the rows [row0[ry],
  * row0[ry + 1]) and the agents standing there. Bands are cut even or by device_weights, tiles
- * even; with balance: dynamic the cuts move at a sync every rebalance_interval steps
+ * even or by the summed weights of each column and row of tiles; with balance: dynamic the cuts
+ * move at a sync every rebalance_interval steps
  * (myr_spatial_shift: the cells that change owner are handed over, halos refreshed, agents and
- * ghosts follow; GPU ranks move bands only).
+ * ghosts follow).
  * Every rank keeps full-size layers, but only its own cells and a halo of `halo` cells on every
  * side, corners included (wrapped worlds wrap in x and y), are kept current. The halo is a list
  * of spans, runs of cells of one row with one owner (a band's halo: whole rows), exchanged at

@@ -50,12 +50,18 @@ struct myr_team {
 
 /* ---- the split ------------------------------------------------------------------------------ */
 
+/* Whether the split follows device_weights: balance proportional, or dynamic's start when the
+ * weights are given. */
+static int weighted(const myr_team *t) {
+  const myr_config *cfg = t->cfg;
+  return cfg->balance == MYR_BALANCE_PROPORTIONAL ||
+         (cfg->balance == MYR_BALANCE_DYNAMIC && cfg->device_weights.n == t->size);
+}
+
 /* Rank r's share of `total` by the weights: [cut(r), cut(r + 1)), cut(size) = total. */
 static int64_t cut(const myr_team *t, int64_t total, int r) {
   const myr_config *cfg = t->cfg;
-  int weighted = cfg->balance == MYR_BALANCE_PROPORTIONAL ||
-                 (cfg->balance == MYR_BALANCE_DYNAMIC && cfg->device_weights.n == t->size);
-  if (!weighted) return (int64_t)((__int128)total * r / t->size);
+  if (!weighted(t)) return (int64_t)((__int128)total * r / t->size);
   int64_t before = 0, all = 0;
   for (int q = 0; q < t->size; q++) {
     all += cfg->device_weights.v[q];
@@ -73,17 +79,27 @@ static int64_t rank_capacity(const myr_team *t, int r, int64_t agents) {
   return share > agents ? share : (agents > 0 ? agents : 1);
 }
 
-/* The first row (column) of band b of the `bands` that cut `total` cells: bands of rows as the
- * split says (even or by weights), tiles (px > 1) even. */
-static int64_t band_start(const myr_team *t, int64_t total, int bands, int b) {
-  if (t->px == 1 && bands == t->size) return cut(t, total, b);
-  return (int64_t)((__int128)total * b / bands);
+/* The first column (axis 0) or row (axis 1) of band b of those that cut `total` cells along the
+ * axis: bands of rows (px = 1) as the split says, over the whole width; tiles' bands of columns
+ * (rows) even, or by the weights, each band the summed weights of the ranks in its column (row)
+ * of tiles. */
+static int64_t band_start(const myr_team *t, int64_t total, int axis, int b) {
+  if (t->px == 1) return axis ? cut(t, total, b) : (b ? total : 0);
+  if (!weighted(t)) return (int64_t)((__int128)total * b / (axis ? t->py : t->px));
+  int64_t before = 0, all = 0;
+  for (int q = 0; q < t->size; q++) {
+    int band = axis ? q / t->px : q % t->px;
+    all += t->cfg->device_weights.v[q];
+    if (band < b) before += t->cfg->device_weights.v[q];
+  }
+  return (int64_t)((__int128)total * before / all);
 }
 
 /* ---- checks before anything runs ------------------------------------------------------------ */
 
 /* distributed.grid: px x py tiles, px x py = the rank count (py 0: ranks / px); px = 1 gives
- * bands of rows. Tiles are cut even; under balance: dynamic their cuts move on CPU ranks. */
+ * bands of rows. Tiles are cut even or by the weights (band_start); under balance: dynamic their
+ * cuts move. */
 static myr_status choose_tiles(myr_team *t, myr_error *err) {
   const myr_config *cfg = t->cfg;
   long long px = cfg->grid.v[0], py = cfg->grid.v[1], ranks = t->size;
@@ -102,15 +118,6 @@ static myr_status choose_tiles(myr_team *t, myr_error *err) {
     return myr_fail(err, MYR_ERR_CONFIG, "distributed.grid: [%lld, %lld] makes %lld x %lld = %lld tiles but the team "
                     "has %lld rank%s; px x py must equal the rank count (distributed.ranks, or mpirun's processes)",
                     px, py, px, py, px * py, ranks, ranks == 1 ? "" : "s");
-  if (px > 1 && cfg->balance == MYR_BALANCE_DYNAMIC && t->gpu)
-    return myr_fail(err, MYR_ERR_CONFIG,
-                    "distributed.balance: dynamic moves the cuts of tiles (distributed.grid: [%lld, %lld]) on CPU "
-                    "ranks only; GPU ranks move bands of rows: use balance: even with tiles, or bands "
-                    "(distributed.grid: [1, %lld]) with balance: dynamic", px, py, ranks);
-  if (px > 1 && cfg->balance == MYR_BALANCE_PROPORTIONAL)
-    return myr_fail(err, MYR_ERR_CONFIG, "distributed.balance: proportional cuts bands of rows by device_weights; tiles "
-                    "(distributed.grid: [%lld, %lld]) are cut even: use balance: even with tiles, or bands "
-                    "(distributed.grid: [1, %lld]) with proportional", px, py, ranks);
   t->px = (int)px, t->py = (int)py;
   return MYR_OK;
 }
@@ -124,7 +131,7 @@ static myr_status tiles_hold_halo(const myr_team *t, int64_t width, int64_t heig
     int bands = axis ? t->py : t->px;
     int64_t total = axis ? height : width;
     for (int b = 0; b < bands && bands > 1; b++) {
-      int64_t n = band_start(t, total, bands, b + 1) - band_start(t, total, bands, b);
+      int64_t n = band_start(t, total, axis, b + 1) - band_start(t, total, axis, b);
       if (n < t->halo)
         return myr_fail(err, MYR_ERR_CONFIG,
                         "distributed.grid: [%d, %d] cuts the %lld %s of %s into %d, %lld %s %s, fewer than the halo "
@@ -418,8 +425,8 @@ static myr_status resume_ranks(myr_team *t, const char *path, myr_error *err) {
 static myr_status open_spatial(myr_team *t, myr_error *err) {
   const myr_config *cfg = t->cfg;
   int32_t width = t->by_bins ? t->bins.bins[0] : (int32_t)cfg->width, row0[t->py + 1], col0[t->px + 1];
-  for (int b = 0; b <= t->py; b++) row0[b] = (int32_t)band_start(t, t->rows, t->py, b);
-  for (int b = 0; b <= t->px; b++) col0[b] = (int32_t)band_start(t, width, t->px, b);
+  for (int b = 0; b <= t->py; b++) row0[b] = (int32_t)band_start(t, t->rows, 1, b);
+  for (int b = 0; b <= t->px; b++) col0[b] = (int32_t)band_start(t, width, 0, b);
   t->spatial_on = 1;
   t->host = &t->spatial.host;
   myr_status s = myr_spatial_init(&t->spatial, t->px, t->py, col0, row0, width, t->rows,
@@ -674,14 +681,14 @@ static myr_status count_rows_rank(myr_team *t, int r, void *count, myr_error *er
 }
 
 static myr_status count_cols_rank(myr_team *t, int r, void *count, myr_error *err) {
-  (void)err; /* tiles move on CPU ranks only (check_settings) */
+  if (t->gpu) return myr_nccl_spatial_count_cols(&t->rank[r], t->sim[r], (int64_t *)count, err);
   myr_spatial_count_cols(&t->spatial, t->sim[r], (int64_t *)count);
   return MYR_OK;
 }
 
 static myr_status shift_rank(myr_team *t, int r, void *old, myr_error *err) {
   const myr_spatial_cuts *cuts = (const myr_spatial_cuts *)old;
-  if (t->gpu) return myr_nccl_spatial_shift(&t->rank[r], t->sim[r], cuts->row0, err);
+  if (t->gpu) return myr_nccl_spatial_shift(&t->rank[r], t->sim[r], cuts->col0, cuts->row0, err);
   if (t->mpi) return myr_spatial_mpi_shift(&t->rank[r], t->sim[r], *cuts, err);
   return myr_spatial_shift(&t->rank[r], t->sim[r], *cuts, err);
 }
@@ -705,12 +712,17 @@ static myr_status agents_before(myr_team *t, rank_fn count, int32_t n, int64_t *
 }
 
 /* Tiles: the agents each rank hands over, those standing on cells another rank owns under the
- * new cuts (counted before they move), summed into t->handed. */
-static void count_handed(myr_team *t) {
+ * new cuts, summed into t->handed: CPU ranks count them before they move; GPU ranks after, from
+ * the migration's counts (sp->moves, row r: rank r's agents leaving for each rank). */
+static void count_handed(myr_team *t, int moved) {
   double mine[t->size];
   memset(mine, 0, sizeof mine);
-  for (int r = 0; r < t->local; r++)
-    mine[t->base + r] = (double)myr_spatial_count_leaving(&t->spatial, t->sim[r], t->base + r);
+  for (int r = 0; r < t->local; r++) {
+    int me = t->base + r;
+    if (!moved) mine[me] = (double)myr_spatial_count_leaving(&t->spatial, t->sim[r], me);
+    else
+      for (int q = 0; q < t->size; q++) mine[me] += q == me ? 0 : (double)t->spatial.moves[(size_t)me * t->size + q];
+  }
   if (t->mpi) myr_mpi_sum_f64(mine, t->size);
   for (int q = 0; q < t->size; q++) t->handed[q] += mine[q];
 }
@@ -743,10 +755,12 @@ static myr_status shift_cuts(myr_team *t, const double *share, myr_error *err) {
   t->rebalances_moved++;
   if (px == 1) myr_balance_handed_bands(t->row_agents, t->size, old_row0, row0, t->handed);
   if ((s = myr_spatial_set_cuts(sp, col0, row0, err)) != MYR_OK) return s;
-  if (px > 1) count_handed(t);
+  if (px > 1 && !t->gpu) count_handed(t, 0);
   for (int r = 0; r < t->local && !t->by_bins; r++) own_band(t, r);
   myr_spatial_cuts old = {old_col0, old_row0};
-  return for_each_rank(t, shift_rank, &old, err);
+  s = for_each_rank(t, shift_rank, &old, err);
+  if (s == MYR_OK && px > 1 && t->gpu) count_handed(t, 1);
+  return s;
 }
 
 /* Every rebalance_interval steps, at a sync: each rank's rate sets its share of the work, and

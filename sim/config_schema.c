@@ -166,17 +166,18 @@ const myr__key myr__config_keys[] = {
    "agents per rank: even, proportional to distributed.device_weights, or dynamic (CPU or GPU ranks, "
    "threads or mpirun processes: start like proportional when weights are given, else even, then every rebalance_interval "
    "steps move toward equal compute times: data_parallel moves agents between neighbouring ranks, "
-   "spatial_parallel moves the band boundaries (tiles: the cuts of columns and rows, on CPU ranks), every band "
+   "spatial_parallel moves the band boundaries (tiles: the cuts of columns and rows), every band "
    "at least a halo thick; results never change)"},
   {"distributed.device_weights", MYR__K_INTLIST, OFF(device_weights), 0, "[1]", 1, 1000000, NULL,
    "balance proportional (and dynamic's start): one relative weight per rank (e.g. [3, 2] puts 60% of the "
-   "agents, or of the rows of spatial_parallel, on rank 0)"},
+   "agents, or of the rows of spatial_parallel's bands, on rank 0; tiles: each band of columns and of rows "
+   "takes the summed weights of its ranks)"},
   {"distributed.grid", MYR__K_INTLIST, OFF(grid), 0, "[1, 0]", 0, 1048576, NULL,
    "spatial_parallel: [px, py] cuts the world into px columns x py rows of tiles, rank r owning the tile "
    "(r % px, r / px) with a halo on every side, corners included; px x py must be the rank count, py 0 = ranks "
-   "/ px. The default [1, 0] (= [1, ranks]) gives bands of rows, cut as balance says; tiles (px > 1) are cut "
-   "even, on CPU or GPU ranks (threads or mpirun processes) with balance: even (or dynamic on CPU ranks), and "
-   "each tile at least a halo wide and tall (results never change)"},
+   "/ px. The default [1, 0] (= [1, ranks]) gives bands of rows; bands and tiles are cut as balance says (tiles: "
+   "each band of columns and of rows by the summed weights of its ranks), on CPU or GPU ranks (threads or mpirun "
+   "processes), each tile at least a halo wide and tall (results never change)"},
   {"distributed.regions", MYR__K_NAMELIST, OFF(regions), 0, "[]", 0, 0, NULL,
    "spatial_parallel: a name for each rank's band or tile, in rank order (e.g. [west, central, east]), shown in "
    "the end-of-run table and stored as /perf/<rank>/region; as many names as ranks, or none"},

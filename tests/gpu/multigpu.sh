@@ -4,7 +4,7 @@
 # sync windows of 1 and 5, and for MCTS decisions; spatial_parallel bands for foraging,
 # movement, epidemic and circles, by threads and by processes (counts over MPI, rows over NCCL);
 # spatial_parallel tiles (distributed.grid) for foraging and circles; communication: async on
-# bands; balance dynamic (agents, or band boundaries, moving between GPUs).
+# bands; balance dynamic (agents, band boundaries or the cuts of tiles moving between GPUs).
 # MULTIGPU_PARTS (default all) runs some parts only, e.g. "spatial async tiles": data, spatial,
 # async, mcts, epidemic, circles, tiles, dynamic, training (the whole script takes longer than a
 # GPU machine may give one command). Exits 77 (skipped) with fewer than 2 GPUs.
@@ -166,6 +166,22 @@ dynamic_gpus "dynamic bands foraging sync 5" "$cfgdir/foraging-small.yaml" [5,1]
 dynamic_gpus "dynamic bands circles" "$cfgdir/circles-small.yaml" [3,1] [2,1,1,1] -n 30 -s agents.count=2000000 \
   -s agents.capacity=2000000 -s model.params.repulse=0.5 -s distributed.strategy=spatial_parallel \
   -s run.snapshot_every=0 -o out.h5
+# ... and the cuts of tiles (2 x 1 on 2 GPUs from [3, 1], 2 x 2 on 4 from [3, 1, 1, 1]): cells
+# handed over with every layer over NCCL (part rows packed), agents counted per row and per
+# column; 1 GPU's hash, and rank 0 ends with fewer agents than on the cut by weights.
+dynamic_tiles_gpus() { # LABEL CONFIG ARGS...
+  local label=$1 config=$2 g1 n g w; shift 2
+  g1=$(run_hash "$config" "$@" -b cuda -g 1)
+  for n in $counts; do
+    g=2,1 w=[3,1]; [ $n = 4 ] && g=2,2 w=[3,1,1,1]
+    local dyn=(-s distributed.strategy=spatial_parallel -s "distributed.grid=[$g]" -s distributed.device_weights=$w)
+    check_rebalanced "$label: tiles [$g], $n GPUs (threads)" "$g1" "$MYRIAD_BIN" run "$config" "$@" "${dyn[@]}" -b cuda -g $n
+    check_rebalanced "$label: tiles [$g], $n GPUs (mpirun)" "$g1" mpi $n "$MYRIAD_BIN" run "$config" "$@" "${dyn[@]}" -b cuda
+  done
+}
+dynamic_tiles_gpus "dynamic tiles foraging" "$cfgdir/foraging-small.yaml" "${big[@]}"
+dynamic_tiles_gpus "dynamic tiles circles" "$cfgdir/circles-small.yaml" -n 30 -s agents.count=2000000 \
+  -s agents.capacity=2000000 -s model.params.repulse=0.5 -s run.snapshot_every=0 -o out.h5
 fi
 
 # Training on GPU ranks (train.enabled): every GPU's finished samples merged into rank 0's replay

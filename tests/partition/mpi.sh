@@ -123,18 +123,16 @@ for sync in 1 3; do
     spatial_parallel [3,1] [2,1,1] -n 40 -t 1 -s agents.count=30000 -s agents.capacity=30000 -s model.params.radius=1.0 \
     -s model.params.repulse=0.5 -s distributed.sync_frequency=$sync
 done
-# ... and the cuts of tiles, from an even cut of foraging's world (agents gather on its hills):
-# 2 x 2 tiles on 4 processes and 3 x 1 on 3 give the one process's hash, and on 3 x 1, whose
-# even columns hold uneven work, work moved (ranks.sh says why not on 2 x 2).
-for grid in 2,2 3,1; do
-  tl=(-n 40 -t 1 -s agents.count=3000 -s agents.capacity=30000 -s distributed.sync_frequency=5 -s run.snapshot_every=0)
-  h1=$("$MYRIAD_BIN" run "$cfg" "${tl[@]}" -o dy1.h5 --quiet 2>err.log | tail -n 1)
+# ... and the cuts of tiles, from a cut by weights (each band of columns and of rows the summed
+# weights of its ranks): 2 x 2 tiles on 4 processes from [3, 1, 1, 1] and 3 x 1 on 3 from
+# [3, 1, 1] give the one process's hash, and work moved.
+tl=(-n 40 -t 1 -s agents.count=3000 -s agents.capacity=30000 -s distributed.sync_frequency=5 -s run.snapshot_every=0)
+h1=$("$MYRIAD_BIN" run "$cfg" "${tl[@]}" -o dy1.h5 --quiet 2>err.log | tail -n 1)
+for tw in 2,2:[3,1,1,1] 3,1:[3,1,1]; do
+  grid=${tw%%:*} w=${tw#*:}
   np=$((${grid%,*} * ${grid#*,}))
-  mpirun_n $np "$MYRIAD_BIN" run "$cfg" "${tl[@]}" -s distributed.strategy=spatial_parallel -s "distributed.grid=[$grid]" \
-    -s distributed.balance=dynamic -s distributed.rebalance_interval=5 -o dyn.h5 >dyn.txt 2>err.log
-  check "dynamic tiles [$grid] on $np processes give the one process's hash" grep -q "state hash (sha256) *$h1" dyn.txt
-  [ $grid = 3,1 ] && check "dynamic tiles [$grid] on $np processes moved work" \
-    grep -Eq "^balance dynamic: work moved at [1-9]" dyn.txt
+  check_rebalanced "tiles [$grid] from $w: mpirun -np $np dynamic" "$h1" mpirun_n $np "$MYRIAD_BIN" run "$cfg" "${tl[@]}" \
+    -s distributed.strategy=spatial_parallel -s "distributed.grid=[$grid]" -s distributed.device_weights=$w -o dyn.h5
 done
 
 # A checkpoint written by 2 spatial processes ends where the straight run ends, resumed on 1

@@ -461,6 +461,49 @@ static myr_status info_series(hid_t file, FILE *out, const char *path, myr_error
   return s;
 }
 
+/* An f64 attribute of obj, or `otherwise` where it is missing or unreadable. */
+static double attr_f64(hid_t obj, const char *name, double otherwise, const char *path, const char *where) {
+  double v;
+  return myr__h5_has_attr(obj, name) && myr__h5_get_f64(obj, name, &v, path, where, NULL) == MYR_OK ? v : otherwise;
+}
+
+/* The end-of-run table of a run of several ranks (/perf), when the file has one. */
+static void info_perf(hid_t file, FILE *out, const char *path) {
+  if (!myr__h5_exists(file, "perf")) return;
+  hid_t perf = H5Gopen2(file, "perf", H5P_DEFAULT);
+  if (perf < 0) return;
+  int64_t ranks = 0;
+  char *strategy = NULL;
+  myr__h5_get_i64(perf, "ranks", &ranks, path, "/perf", NULL);
+  if (myr__h5_has_attr(perf, "strategy")) myr__h5_get_str(perf, "strategy", &strategy, path, "/perf", NULL);
+  fprintf(out, "%-14s %" PRId64 " ranks, %s, load imbalance %.3f, %.4g agent-steps/s", "perf", ranks,
+          strategy ? strategy : "?", attr_f64(perf, "load_imbalance", 0, path, "/perf"),
+          attr_f64(perf, "agent_steps_per_s", 0, path, "/perf"));
+  double efficiency = attr_f64(perf, "scaling_efficiency", -1, path, "/perf");
+  if (efficiency >= 0) fprintf(out, ", scaling efficiency %.1f%%", 100 * efficiency);
+  fprintf(out, "\n  %-6s %14s %11s %11s %8s %14s %12s  %s\n", "rank", "agents", "compute s", "comm s", "comm %",
+          "bytes moved", "handed over", "region");
+  for (int64_t r = 0; r < ranks; r++) {
+    char name[32], where[48];
+    snprintf(name, sizeof name, "%" PRId64, r);
+    snprintf(where, sizeof where, "/perf/%" PRId64, r);
+    if (!myr__h5_exists(perf, name)) continue;
+    hid_t g = H5Gopen2(perf, name, H5P_DEFAULT);
+    if (g < 0) continue;
+    char *region = NULL;
+    if (myr__h5_has_attr(g, "region")) myr__h5_get_str(g, "region", &region, path, where, NULL);
+    fprintf(out, "  %-6" PRId64 " %14.0f %11.3f %11.3f %7.1f%% %14.4g %12.0f  %s\n", r,
+            attr_f64(g, "agents", 0, path, where), attr_f64(g, "compute_seconds", 0, path, where),
+            attr_f64(g, "comm_seconds", 0, path, where), 100 * attr_f64(g, "comm_share", 0, path, where),
+            attr_f64(g, "bytes_moved", 0, path, where), attr_f64(g, "handed_agents", 0, path, where),
+            region ? region : "-");
+    free(region);
+    H5Gclose(g);
+  }
+  free(strategy);
+  H5Gclose(perf);
+}
+
 static myr_status info_snapshots(hid_t file, FILE *out, const char *path, myr_error *err) {
   if (!myr__h5_exists(file, "snapshots")) {
     fprintf(out, "snapshots      none\n");
@@ -562,6 +605,7 @@ myr_status myr_output_info(const char *path, FILE *out, myr_error *err) {
     fprintf(out, "%-14s %s\n", "completed", completed ? "yes" : "no (failed or interrupted run)");
     s = info_series(file, out, path, err);
     if (s == MYR_OK) s = info_snapshots(file, out, path, err);
+    if (s == MYR_OK) info_perf(file, out, path);
     if (s == MYR_OK) {
       char *hash = NULL;
       if (myr__h5_has_attr(meta, "state_hash") &&

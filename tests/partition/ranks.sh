@@ -86,6 +86,8 @@ check "... and nothing was written" test ! -e bad.h5 -a ! -e bad.h5.part
   -s "distributed.regions=[west, central, east]" -o named.h5 >named.txt 2>err.log
 check "regions: the table names the bands" test "$(awk '$1 ~ /^[0-2]$/ {printf "%s ", $NF}' named.txt)" = "west central east "
 check "regions: /perf/2/region is east" test "$(h5dump -a /perf/2/region named.h5 | sed -n 's/^ *(0): //p')" = '"east"'
+check "myriad info shows the per-rank table with the regions" \
+  test "$("$MYRIAD_BIN" info named.h5 | awk '/^perf/ {p = 1; next} p && $1 ~ /^[0-2]$/ {printf "%s ", $NF}')" = "west central east "
 rm -f bad.h5 bad.h5.part
 "$MYRIAD_BIN" run "$cfgdir/foraging-small.yaml" -n 10 -R 2 -s "distributed.regions=[west, east]" -o bad.h5 >bad.txt 2>err.log
 check "regions under data_parallel are refused" grep -q "distributed.regions names the bands or tiles of spatial_parallel" err.log

@@ -1097,21 +1097,16 @@ extern "C" myr_status myr_nccl_spatial_count_cols(myr_rank *r, myr_sim *sim, int
                              err);
 }
 
-/* The cells rank a holds under the cuts (a_col0, a_row0) and rank b under (b_col0, b_row0)
- * share, as a block (rows 0: none). Tiles are products of a range of columns and of rows. */
-static halo_block shared_block(const myr_spatial *sp, const int32_t *a_col0, const int32_t *a_row0, int a,
-                               const int32_t *b_col0, const int32_t *b_row0, int b) {
-  const int ax = a % sp->px, ay = a / sp->px, bx = b % sp->px, by = b / sp->px;
-  const int32_t x0 = a_col0[ax] > b_col0[bx] ? a_col0[ax] : b_col0[bx];
-  const int32_t x1 = a_col0[ax + 1] < b_col0[bx + 1] ? a_col0[ax + 1] : b_col0[bx + 1];
-  const int32_t y0 = a_row0[ay] > b_row0[by] ? a_row0[ay] : b_row0[by];
-  const int32_t y1 = a_row0[ay + 1] < b_row0[by + 1] ? a_row0[ay + 1] : b_row0[by + 1];
+/* The cells rank a holds under the cuts `a` and rank b under `b` share, as a block
+ * (myr_spatial_shared_cells; rows 0: none). */
+static halo_block shared_block(const myr_spatial *sp, myr_spatial_cuts a_cuts, int a, myr_spatial_cuts b_cuts, int b) {
+  myr_spatial_span first;
   halo_block blk;
+  blk.rows = myr_spatial_shared_cells(sp, a_cuts, a, b_cuts, b, &first);
   blk.peer = b;
-  blk.y = y0;
-  blk.x0 = x0;
-  blk.nx = x1 > x0 ? x1 - x0 : 0;
-  blk.rows = x1 > x0 && y1 > y0 ? y1 - y0 : 0;
+  blk.y = first.y;
+  blk.x0 = first.x0;
+  blk.nx = first.n;
   return blk;
 }
 
@@ -1126,12 +1121,13 @@ static myr_status hand_cells(myr_rank *r, nccl_rank *k, myr_sim *sim, const int3
   void *vs = NULL;
   if (!myr_cuda_device_view(sim, &v, &vs)) return myr_fail(err, MYR_ERR_INTERNAL, "rank %d is not on a GPU", r->index);
   const int me = r->index, R = sp->size;
+  const myr_spatial_cuts old = {old_col0, old_row0}, now = {sp->col0, sp->row0};
   halo_block *out = (halo_block *)calloc((size_t)R * 2, sizeof *out), *in = out + R;
   if (!out) return myr_fail(err, MYR_ERR_NOMEM, "cannot plan the cells handed over");
   size_t packed = 0, need = 0;
   for (int q = 0; q < R; q++) {
-    out[q] = shared_block(sp, old_col0, old_row0, me, sp->col0, sp->row0, q); /* mine before, q's now */
-    in[q] = shared_block(sp, old_col0, old_row0, q, sp->col0, sp->row0, me);  /* q's before, mine now */
+    out[q] = shared_block(sp, old, me, now, q); /* mine before, q's now */
+    in[q] = shared_block(sp, old, q, now, me);  /* q's before, mine now */
     if (q == me) out[q].rows = in[q].rows = 0;
     for (int l = 0; l < m->n_layers; l++) {
       size_t es = myr_type_size(m->layers[l].type);

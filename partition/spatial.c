@@ -353,6 +353,17 @@ int64_t myr_spatial_count_leaving(const myr_spatial *sp, const myr_sim *sim, int
   return leaving;
 }
 
+int32_t myr_spatial_shared_cells(const myr_spatial *sp, myr_spatial_cuts a_cuts, int a, myr_spatial_cuts b_cuts, int b,
+                                 myr_spatial_span *first) {
+  const int ax = a % sp->px, ay = a / sp->px, bx = b % sp->px, by = b / sp->px;
+  const int32_t x0 = a_cuts.col0[ax] > b_cuts.col0[bx] ? a_cuts.col0[ax] : b_cuts.col0[bx];
+  const int32_t x1 = a_cuts.col0[ax + 1] < b_cuts.col0[bx + 1] ? a_cuts.col0[ax + 1] : b_cuts.col0[bx + 1];
+  const int32_t y0 = a_cuts.row0[ay] > b_cuts.row0[by] ? a_cuts.row0[ay] : b_cuts.row0[by];
+  const int32_t y1 = a_cuts.row0[ay + 1] < b_cuts.row0[by + 1] ? a_cuts.row0[ay + 1] : b_cuts.row0[by + 1];
+  *first = (myr_spatial_span){y0, x0, x1 > x0 ? x1 - x0 : 0, -1};
+  return x1 > x0 && y1 > y0 ? y1 - y0 : 0;
+}
+
 /* The cells of rank r's tile that another rank owned under `old`, every layer, copied from it.
  * Nobody writes a cell another rank takes: each writes only cells it did not own. */
 static void take_cells(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_spatial_cuts old) {
@@ -360,7 +371,7 @@ static void take_cells(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_spatial_c
   for (int q = 0; q < sp->size; q++) {
     if (q == r->index) continue;
     halo_span span;
-    int32_t rows = shared_cells(sp, old, q, cuts_of(sp), r->index, &span);
+    int32_t rows = myr_spatial_shared_cells(sp, old, q, cuts_of(sp), r->index, &span);
     for (int32_t k = 0; k < rows; k++, span.y++)
       for (int l = 0; l < m->n_layers; l++) {
         memcpy(span_of(sp, sim, l, &span), span_of(sp, sp->sims[q], l, &span), span_bytes(sim, l, &span));

@@ -127,6 +127,12 @@ int64_t myr_spatial_count_leaving(const myr_spatial *sp, const myr_sim *sim, int
 typedef struct myr_spatial_cuts {
   const int32_t *col0, *row0;
 } myr_spatial_cuts;
+/* The cells rank a holds under the cuts `a_cuts` and rank b under `b_cuts` share: rows
+ * [first->y, first->y + return) of columns [first->x0, first->x0 + first->n); 0 rows when none.
+ * Tiles are plain products of a range of columns and a range of rows. The CPU and GPU ranks'
+ * hand-over of cells when the cuts move both take their blocks from here. */
+int32_t myr_spatial_shared_cells(const myr_spatial *sp, myr_spatial_cuts a_cuts, int a, myr_spatial_cuts b_cuts, int b,
+                                 myr_spatial_span *first);
 /* The tiles become col0[px + 1] x row0[py + 1] (bands: col0 stays [0, width]); the halo lists
  * (and the rows and columns near each tile) follow. Call it while no rank exchanges anything.
  * MYR_ERR_NOMEM when a halo list cannot grow. */

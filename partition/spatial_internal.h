@@ -36,20 +36,6 @@ static inline char *span_of(const myr_spatial *sp, const myr_sim *sim, int l, co
 static inline size_t span_bytes(const myr_sim *sim, int l, const halo_span *h) {
   return (size_t)h->n * myr_type_size(sim->model->layers[l].type);
 }
-/* The cells rank a holds under cuts `a_cuts` and rank b under `b_cuts` share: rows
- * [first->y, first->y + return) of columns [first->x0, first->x0 + first->n); 0 rows when none.
- * Tiles are plain products of a range of columns and a range of rows. */
-static inline int32_t shared_cells(const myr_spatial *sp, myr_spatial_cuts a_cuts, int a, myr_spatial_cuts b_cuts,
-                                   int b, halo_span *first) {
-  const int ax = a % sp->px, ay = a / sp->px, bx = b % sp->px, by = b / sp->px;
-  const int32_t x0 = a_cuts.col0[ax] > b_cuts.col0[bx] ? a_cuts.col0[ax] : b_cuts.col0[bx];
-  const int32_t x1 = a_cuts.col0[ax + 1] < b_cuts.col0[bx + 1] ? a_cuts.col0[ax + 1] : b_cuts.col0[bx + 1];
-  const int32_t y0 = a_cuts.row0[ay] > b_cuts.row0[by] ? a_cuts.row0[ay] : b_cuts.row0[by];
-  const int32_t y1 = a_cuts.row0[ay + 1] < b_cuts.row0[by + 1] ? a_cuts.row0[ay + 1] : b_cuts.row0[by + 1];
-  *first = (halo_span){y0, x0, x1 > x0 ? x1 - x0 : 0, -1};
-  return x1 > x0 && y1 > y0 ? y1 - y0 : 0;
-}
-
 /* The present cuts of sp. */
 static inline myr_spatial_cuts cuts_of(const myr_spatial *sp) { return (myr_spatial_cuts){sp->col0, sp->row0}; }
 

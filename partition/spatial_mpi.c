@@ -285,9 +285,9 @@ static myr_status hand_over(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_spat
   void *in[n];
   halo_span span;
   for (int q = 0; q < n; q++) {
-    int32_t rows = q == me ? 0 : shared_cells(sp, old, me, cuts_of(sp), q, &span);
+    int32_t rows = q == me ? 0 : myr_spatial_shared_cells(sp, old, me, cuts_of(sp), q, &span);
     out_bytes[q] = (int64_t)cb * rows * span.n;
-    rows = q == me ? 0 : shared_cells(sp, old, q, cuts_of(sp), me, &span);
+    rows = q == me ? 0 : myr_spatial_shared_cells(sp, old, q, cuts_of(sp), me, &span);
     in_bytes[q] = (int64_t)cb * rows * span.n;
   }
   myr_status s = open_buffers(sp, r, out_bytes, in_bytes, in, err);
@@ -295,13 +295,13 @@ static myr_status hand_over(myr_spatial *sp, myr_rank *r, myr_sim *sim, myr_spat
   char *at = sp->mpi_out.data;
   for (int q = 0; q < n; q++) {
     out[q] = at;
-    int32_t rows = q == me ? 0 : shared_cells(sp, old, me, cuts_of(sp), q, &span);
+    int32_t rows = q == me ? 0 : myr_spatial_shared_cells(sp, old, me, cuts_of(sp), q, &span);
     for (int32_t k = 0; k < rows; k++, span.y++) at = pack_span(sp, sim, &span, any_layer, 0, at);
   }
   if ((s = myr_mpi_exchange(out, out_bytes, in, in_bytes, err)) != MYR_OK) return s;
   for (int q = 0; q < n; q++) {
     const char *from = (const char *)in[q];
-    int32_t rows = q == me ? 0 : shared_cells(sp, old, q, cuts_of(sp), me, &span);
+    int32_t rows = q == me ? 0 : myr_spatial_shared_cells(sp, old, q, cuts_of(sp), me, &span);
     for (int32_t k = 0; k < rows; k++, span.y++) from = unpack_span(sp, sim, &span, any_layer, 0, from, 0);
     r->bytes_moved += (double)out_bytes[q];
   }

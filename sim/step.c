@@ -267,19 +267,13 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   if (s != MYR_OK) return s;
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
   agent_ranges(sim, v, m->sync_agents);
+  /* births read no layer and compaction moves agents only (model.h), so both come before the
+   * exchange that follows them: with async they go on while it is in flight */
   int64_t deaths = count_dead(sim, v), births = 0;
-  if (async) { /* births read no layer (model.h): before the exchange */
-    if ((s = give_birth(sim, v, &births, err)) != MYR_OK) return s;
-    s = sync_then_cells(sim, v, MYR_SYNC_AFTER_AGENTS, m->sync_cells_end, 1, err);
-  } else {
-    if ((s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err)) != MYR_OK) return s;
-    if ((s = give_birth(sim, v, &births, err)) != MYR_OK) return s;
-    cell_ranges(sim, v, m->sync_cells_end);
-  }
-  if (s != MYR_OK) return s;
-  if (async && deaths > 0) myr__sim_compact(sim); /* agents only: before the exchange */
+  if ((s = give_birth(sim, v, &births, err)) != MYR_OK) return s;
+  if ((s = sync_then_cells(sim, v, MYR_SYNC_AFTER_AGENTS, m->sync_cells_end, async, err)) != MYR_OK) return s;
+  if (deaths > 0) myr__sim_compact(sim);
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err)) != MYR_OK) return s;
-  if (!async && deaths > 0) myr__sim_compact(sim);
   if (sim->rank && sim->rank->migrate && (s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
   sim->births += births;
   sim->deaths += deaths;

@@ -6,7 +6,9 @@
  * node (the tree arrays and the model's state), and the whole device workspace per node (every
  * per-tree and per-wave array included). Then the foraging decision search: 1M agents, 32
  * simulations. --precision bf16 runs the network (search and network-only) on tensor cores.
- *   mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero] [--precision fp32|bf16]
+ * --only foraging runs the foraging decision alone (for a profiler).
+ *   mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero | --only foraging]
+ *              [--precision fp32|bf16]
  * Not a test: the numbers depend on the machine. */
 #define _POSIX_C_SOURCE 200809L
 #include <cuda_runtime.h>
@@ -139,13 +141,14 @@ static double time_network(bench_sim *b, int64_t rows, int batches, int reps) {
 }
 
 int main(int argc, char **argv) {
-  int reps = 5, quick = 0, only_alg = -1, only_s = 0, precision = MYR_NET_FP32;
+  int reps = 5, quick = 0, only_alg = -1, only_s = 0, only_foraging = 0, precision = MYR_NET_FP32;
   int64_t only_b = 0;
   const char *csv = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
     else if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc && !strcmp(argv[i + 1], "foraging")) only_foraging = 1, i++;
     else if (!strcmp(argv[i], "--only") && i + 3 < argc) {
       only_b = atoll(argv[++i]);
       only_s = atoi(argv[++i]);
@@ -155,7 +158,8 @@ int main(int argc, char **argv) {
       if (!strcmp(argv[i], "bf16")) precision = MYR_NET_BF16;
       else if (strcmp(argv[i], "fp32")) DIE("--precision takes fp32 or bf16");
     } else
-      DIE("usage: mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero] [--precision fp32|bf16]");
+      DIE("usage: mcts_bench [--reps N] [--csv FILE] [--quick] [--only B S gumbel|muzero | --only foraging] "
+          "[--precision fp32|bf16]");
   }
   if (reps < 1 || reps > 32) DIE("--reps takes 1 to 32");
   char device[256], date[32];
@@ -176,7 +180,7 @@ int main(int argc, char **argv) {
   const int64_t Bs[] = {1024, 16384, 131072, 1048576};
   const int Ss[] = {16, 64};
   const int hidden[2] = {128, 128};
-  int nB = quick ? 2 : 4;
+  int nB = only_foraging ? 0 : quick ? 2 : 4;
   for (int bi = 0; bi < nB; bi++) {
     int64_t B = Bs[bi];
     if (only_b && B != only_b) continue;

@@ -66,8 +66,29 @@ typedef struct foraging_plan_state {
 /* The canonical patch index of offset (dx, dy): the smallest index naming the same world cell
  * (the index itself unless the world is a torus narrower than the patch). */
 MYR_HD static inline int foraging_plan_key(const foraging_plan_context *c, int dx, int dy) {
-  int kx = (dx + FORAGING_PLAN_RADIUS) % c->period_x, ky = (dy + FORAGING_PLAN_RADIUS) % c->period_y;
+  int kx = dx + FORAGING_PLAN_RADIUS, ky = dy + FORAGING_PLAN_RADIUS; /* >= 0: offsets lie in the patch */
+  if (kx >= c->period_x) kx %= c->period_x; /* a division (slow on GPUs) only on a narrow torus */
+  if (ky >= c->period_y) ky %= c->period_y;
   return ky * FORAGING_PLAN_SIDE + kx;
+}
+
+/* The loops over a state's harvested cells below run over all FORAGING_PLAN_DEPTH entries with
+ * `j < n_taken` inside: with constant indices a GPU thread keeps the state in registers (an
+ * index known only at run time puts it in local memory, several times slower). */
+
+/* The entry of patch cell `key` in the state's harvested cells: the first j < n_taken with
+ * cell[j] == key, or n_taken when the path has not harvested there; *taken: what the path took
+ * there (0 when nothing). */
+MYR_HD static inline int foraging_plan_entry(const foraging_plan_state *s, int key, uint32_t *taken) {
+  int found = s->n_taken;
+  uint32_t t = 0;
+  for (int j = FORAGING_PLAN_DEPTH - 1; j >= 0; j--) {
+    int hit = j < s->n_taken && s->cell[j] == key;
+    found = hit ? j : found;
+    t = hit ? s->taken[j] : t;
+  }
+  *taken = t;
+  return found;
 }
 
 /* Resource the imagined agent sees on patch cell `key`: the root's view minus what this path
@@ -75,8 +96,8 @@ MYR_HD static inline int foraging_plan_key(const foraging_plan_context *c, int d
 MYR_HD static inline int64_t foraging_plan_visible(const foraging_plan_context *c, const foraging_plan_state *s,
                                                    int key) {
   int64_t r = c->resource[key];
-  for (int j = 0; j < s->n_taken; j++)
-    if (s->cell[j] == key) r -= s->taken[j];
+  for (int j = 0; j < FORAGING_PLAN_DEPTH; j++)
+    if (j < s->n_taken && s->cell[j] == key) r -= s->taken[j];
   return r > 0 ? r : 0;
 }
 
@@ -103,20 +124,28 @@ MYR_HD static inline void foraging_plan_root(const myr_view *v, int64_t i, forag
   c->period_x = (int8_t)(v->wrap && v->width < FORAGING_PLAN_SIDE ? v->width : FORAGING_PLAN_SIDE);
   c->period_y = (int8_t)(v->wrap && v->height < FORAGING_PLAN_SIDE ? v->height : FORAGING_PLAN_SIDE);
   c->unused[0] = c->unused[1] = 0;
+  /* A row of the patch at a time: its loads first, all independent (a GPU thread has them in
+   * flight together instead of one round trip per cell), then its stores. */
   for (int dy = -R; dy <= R; dy++) {
+    int32_t col[FORAGING_PLAN_SIDE]; /* the world column of offset dx, -1 outside */
+    uint32_t res[FORAGING_PLAN_SIDE];
+    int row_in = dy >= c->lo_y && dy <= c->hi_y;
+    int32_t y = myr_fold(y0 + dy, v->height, v->wrap);
     for (int dx = -R; dx <= R; dx++) {
-      int idx = (dy + R) * FORAGING_PLAN_SIDE + dx + R;
-      if (dx < c->lo_x || dx > c->hi_x || dy < c->lo_y || dy > c->hi_y) {
-        c->resource[idx] = 0;
-        continue;
+      int in = row_in && dx >= c->lo_x && dx <= c->hi_x;
+      col[dx + R] = in ? myr_fold(x0 + dx, v->width, v->wrap) : -1;
+      res[dx + R] = in ? resource[myr_cell(v, col[dx + R], y)] : 0;
+    }
+    for (int k = 0; k < FORAGING_PLAN_SIDE; k++) {
+      int64_t r = res[k];
+      if (col[k] >= 0) {
+        int64_t cell = myr_cell(v, col[k], y);
+        for (int32_t w = 0; w < v->window_step; w++) { /* own claims earlier in this window */
+          int64_t slot = (int64_t)w * v->capacity + i;
+          if (ca[slot] && cc[slot] == cell) r -= ca[slot];
+        }
       }
-      int64_t cell = myr_cell(v, myr_fold(x0 + dx, v->width, v->wrap), myr_fold(y0 + dy, v->height, v->wrap));
-      int64_t r = resource[cell];
-      for (int32_t k = 0; k < v->window_step; k++) { /* own claims earlier in this window */
-        int64_t slot = (int64_t)k * v->capacity + i;
-        if (ca[slot] && cc[slot] == cell) r -= ca[slot];
-      }
-      c->resource[idx] = (uint32_t)(r > 0 ? r : 0);
+      c->resource[(dy + R) * FORAGING_PLAN_SIDE + k] = (uint32_t)(r > 0 ? r : 0);
     }
   }
   int64_t here;
@@ -165,18 +194,18 @@ MYR_HD static inline int foraging_plan_step(const foraging_params *p, const fora
   /* act: metabolism, then the claim on the new cell */
   int64_t energy = (int64_t)s->energy - p->metabolism_fx, pending = s->pending;
   int key = foraging_plan_key(c, dx, dy);
-  int j = 0;
-  while (j < s->n_taken && s->cell[j] != key) j++;
-  int64_t visible = (int64_t)c->resource[key] - (j < s->n_taken ? (int64_t)s->taken[j] : 0);
+  uint32_t taken;
+  int j = foraging_plan_entry(s, key, &taken);
+  int64_t visible = (int64_t)c->resource[key] - (int64_t)taken;
   int64_t amount = foraging_min(foraging_min(visible, p->harvest_fx), p->max_energy_fx - energy - pending);
   if (amount < 0) amount = 0;
   if (amount > 0) { /* j < FORAGING_PLAN_DEPTH: one entry per step at most, and depth < DEPTH */
-    if (j == s->n_taken) {
-      next->n_taken = (uint8_t)(j + 1);
-      next->cell[j] = (uint16_t)key;
-      next->taken[j] = 0;
+    int fresh = j == s->n_taken;
+    for (int e = 0; e < FORAGING_PLAN_DEPTH; e++) { /* every entry written: constant indices */
+      next->cell[e] = e == j && fresh ? (uint16_t)key : next->cell[e];
+      next->taken[e] = e == j ? (uint32_t)(taken + (uint32_t)amount) : next->taken[e]; /* taken: 0 when fresh */
     }
-    next->taken[j] = (uint32_t)(next->taken[j] + amount);
+    if (fresh) next->n_taken = (uint8_t)(j + 1);
     pending += amount;
   }
   *reward = (float)(amount - p->metabolism_fx) * (1.0f / FORAGING_ONE);

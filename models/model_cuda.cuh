@@ -208,13 +208,14 @@ struct myr_cuda_no_op {
 
 /* ---- planning (models/plan.h, models/plan_hd.h) ---------------------------------------------
  *
- *   MYR_CUDA_PLAN(name, expand_one, root_tree)   the launchers of a model's myr_model_plan,
- *       extern "C" myr_plan_expand_cuda_<name> (one thread per expansion k of the batch:
- *       expand_one(const myr_plan_batch *, int64_t k), k < n, or < *count when the batch's
- *       count is on the device) and myr_plan_root_cuda_<name> (one
- *       thread per tree t: root_tree(v, agents, t, context, state, nodes, legal, features));
- *       MYR_PLAN_DEFINE (models/plan_hd.h) makes both functions. The .c file names them with
- *       MYR_DECLARE_PLAN_CUDA / MYR_PLAN_EXPAND_CUDA / MYR_PLAN_ROOT_CUDA.
+ *   MYR_CUDA_PLAN(name, expand_one, root_at, ctx_bytes)   the launchers of a model's
+ *       myr_model_plan: extern "C" myr_plan_expand_cuda_<name> (one thread per expansion k of
+ *       the batch: expand_one(const myr_plan_batch *, int64_t k), k < n, or < *count when the
+ *       batch's count is on the device) and myr_plan_root_cuda_<name> (one thread per tree t:
+ *       root_at(v, agents, t, ctx, state, nodes, legal, features) with tree t's context at ctx);
+ *       MYR_PLAN_DEFINE (models/plan_hd.h) makes the functions and the constant
+ *       (prefix_plan_expand_one, prefix_plan_root_at, prefix_plan_ctx_bytes). The .c file names
+ *       the launchers with MYR_DECLARE_PLAN_CUDA / MYR_PLAN_EXPAND_CUDA / MYR_PLAN_ROOT_CUDA.
  *
  * Grid-stride loops like the kernels above; no counters. The batch is passed by value (host
  * struct, device pointers). */
@@ -232,32 +233,68 @@ inline int myr_cuda_launch_plan_expand(const myr_plan_batch *b, void *stream) {
   return (int)cudaGetLastError();
 }
 
-template <class Op>
+/* Roots whose contexts are built in place (none, or too large to stage). */
+template <class Op, int CTX>
 __global__ void __launch_bounds__(MYR_CUDA_THREADS, MYR__LB_BLOCKS)
     myr_cuda_plan_root_kernel(myr_view v, const int64_t *agents, int64_t trees, uint8_t *context, uint8_t *state,
                               int32_t nodes, uint32_t *legal, float *features) {
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
   for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < trees; t += stride)
-    Op()(&v, agents, t, context, state, nodes, legal, features);
+    Op()(&v, agents, t, CTX > 0 ? (void *)(context + (size_t)t * CTX) : NULL, state, nodes, legal, features);
 }
 
-template <class Op>
+/* Roots whose contexts are staged: each thread of a warp builds its tree's context in shared
+ * memory, then the warp writes the 32 contexts (consecutive in `context`) as consecutive
+ * words. Built in place, a thread's stores land CTX bytes from its neighbours', so every store
+ * instruction of the warp touched 32 sectors (a 1176-byte context: 294 such stores a tree). */
+#define MYR_CUDA_ROOT_STAGE 32                 /* trees a block (one warp) */
+#define MYR_CUDA_ROOT_STAGE_BYTES (48 * 1024) /* the most shared memory a block takes unasked */
+template <int CTX>
+struct myr_cuda_root_staged {
+  enum { value = CTX > 0 && CTX % 4 == 0 && CTX * MYR_CUDA_ROOT_STAGE <= MYR_CUDA_ROOT_STAGE_BYTES };
+};
+
+template <class Op, int CTX>
+__global__ void __launch_bounds__(MYR_CUDA_ROOT_STAGE)
+    myr_cuda_plan_root_staged_kernel(myr_view v, const int64_t *agents, int64_t trees, uint8_t *context,
+                                     uint8_t *state, int32_t nodes, uint32_t *legal, float *features) {
+  __shared__ uint32_t stage[MYR_CUDA_ROOT_STAGE * CTX / 4];
+  const int64_t stride = (int64_t)gridDim.x * MYR_CUDA_ROOT_STAGE;
+  for (int64_t t0 = (int64_t)blockIdx.x * MYR_CUDA_ROOT_STAGE; t0 < trees; t0 += stride) {
+    const int64_t t = t0 + threadIdx.x;
+    if (t < trees) Op()(&v, agents, t, (uint8_t *)stage + (size_t)threadIdx.x * CTX, state, nodes, legal, features);
+    __syncwarp();
+    const int64_t here = trees - t0 < MYR_CUDA_ROOT_STAGE ? trees - t0 : MYR_CUDA_ROOT_STAGE;
+    uint32_t *out = (uint32_t *)(context + (size_t)t0 * CTX);
+    for (int64_t w = threadIdx.x; w < here * (CTX / 4); w += MYR_CUDA_ROOT_STAGE) out[w] = stage[w];
+    __syncwarp(); /* the stage is read before the next trees overwrite it */
+  }
+}
+
+template <class Op, int CTX>
 inline int myr_cuda_launch_plan_root(const myr_view *v, const int64_t *agents, int64_t trees, uint8_t *context,
                                      uint8_t *state, int32_t nodes, uint32_t *legal, float *features, void *stream) {
   if (trees <= 0) return (int)cudaSuccess;
-  myr_cuda_plan_root_kernel<Op><<<myr_cuda_blocks(trees), MYR_CUDA_THREADS, 0, (cudaStream_t)stream>>>(
-      *v, agents, trees, context, state, nodes, legal, features);
+  if constexpr (myr_cuda_root_staged<CTX>::value) {
+    /* as many warps as myr_cuda_blocks gives threads for the plain kernel */
+    const int64_t blocks = (int64_t)myr_cuda_blocks(trees) * (MYR_CUDA_THREADS / MYR_CUDA_ROOT_STAGE);
+    myr_cuda_plan_root_staged_kernel<Op, CTX><<<(unsigned)blocks, MYR_CUDA_ROOT_STAGE, 0, (cudaStream_t)stream>>>(
+        *v, agents, trees, context, state, nodes, legal, features);
+  } else {
+    myr_cuda_plan_root_kernel<Op, CTX><<<myr_cuda_blocks(trees), MYR_CUDA_THREADS, 0, (cudaStream_t)stream>>>(
+        *v, agents, trees, context, state, nodes, legal, features);
+  }
   return (int)cudaGetLastError();
 }
 
-#define MYR_CUDA_PLAN(name, expand_one, root_tree)                                                      \
+#define MYR_CUDA_PLAN(name, expand_one, root_at, ctx_bytes)                                             \
   struct myr_cuda_plan_expand_##name##_op {                                                          \
     __device__ void operator()(const myr_plan_batch *b, int64_t k) const { expand_one(b, k); }       \
   };                                                                                                 \
   struct myr_cuda_plan_root_##name##_op {                                                            \
-    __device__ void operator()(const myr_view *v, const int64_t *agents, int64_t t, uint8_t *context,  \
+    __device__ void operator()(const myr_view *v, const int64_t *agents, int64_t t, void *ctx,        \
                                uint8_t *state, int32_t nodes, uint32_t *legal, float *features) const { \
-      root_tree(v, agents, t, context, state, nodes, legal, features);                               \
+      root_at(v, agents, t, ctx, state, nodes, legal, features);                                     \
     }                                                                                                \
   };                                                                                                 \
   extern "C" int myr_plan_expand_cuda_##name(const myr_plan_batch *b, void *s) {                     \
@@ -266,8 +303,8 @@ inline int myr_cuda_launch_plan_root(const myr_view *v, const int64_t *agents, i
   extern "C" int myr_plan_root_cuda_##name(const myr_view *v, const int64_t *agents, int64_t trees,  \
                                            uint8_t *context, uint8_t *state, int32_t nodes,          \
                                            uint32_t *legal, float *features, void *s) {              \
-    return myr_cuda_launch_plan_root<myr_cuda_plan_root_##name##_op>(v, agents, trees, context, state, \
-                                                                     nodes, legal, features, s);     \
+    return myr_cuda_launch_plan_root<myr_cuda_plan_root_##name##_op, (ctx_bytes)>(                   \
+        v, agents, trees, context, state, nodes, legal, features, s);                                \
   }
 
 #endif

@@ -17,6 +17,9 @@
  *   prefix##_plan_root_tree(const myr_view *v, const int64_t *agents, int64_t t,
  *                           uint8_t *context, uint8_t *state, int32_t nodes, uint32_t *legal,
  *                           float *features)
+ *   prefix##_plan_root_at(...)  the same with tree t's context at ctx_at (void *) instead of in
+ *                           `context` (the GPU builds contexts in shared memory: model_cuda.cuh)
+ *   prefix##_plan_ctx_bytes     CTX_BYTES as an enum constant
  * CTX_T may be `void` with CTX_BYTES 0 (a model whose trees share nothing); ctx is NULL then.
  * State slots are STATE_T (state_bytes = sizeof(STATE_T)); the search's node storage must be
  * aligned for it (malloc and cudaMalloc are).
@@ -106,17 +109,26 @@ MYR_HD static inline void myr_plan_store_row(float *dst, const float *row, int n
     b->value[k] = value;                                                                             \
   }                                                                                                  \
                                                                                                      \
-  MYR_HD static inline void prefix##_plan_root_tree(const myr_view *v, const int64_t *agents, int64_t t, \
-                                                    uint8_t *context, uint8_t *state, int32_t nodes,  \
-                                                    uint32_t *legal, float *features) {              \
+  enum { prefix##_plan_ctx_bytes = (int)(CTX_BYTES) };                                               \
+                                                                                                     \
+  MYR_HD static inline void prefix##_plan_root_at(const myr_view *v, const int64_t *agents, int64_t t, \
+                                                  void *ctx_at, uint8_t *state, int32_t nodes,        \
+                                                  uint32_t *legal, float *features) {                \
     const PARAMS_T *p = (const PARAMS_T *)v->params;                                                 \
-    CTX_T *ctx = (CTX_BYTES) > 0 ? (CTX_T *)(context + (size_t)t * (CTX_BYTES)) : NULL;              \
+    CTX_T *ctx = (CTX_T *)ctx_at;                                                                    \
     STATE_T *s = (STATE_T *)state + (size_t)t * (size_t)nodes;                                       \
     prefix##_plan_root(v, agents[t], ctx, s);                                                        \
     uint8_t mask[NA];                                                                                \
     prefix##_plan_legal(p, ctx, s, mask);                                                            \
     legal[(size_t)t * (size_t)nodes] = myr_plan_mask_bits(mask, NA);                                 \
     prefix##_plan_features(p, ctx, s, features + (size_t)t * (NF));                                  \
+  }                                                                                                  \
+                                                                                                     \
+  MYR_HD static inline void prefix##_plan_root_tree(const myr_view *v, const int64_t *agents, int64_t t, \
+                                                    uint8_t *context, uint8_t *state, int32_t nodes,  \
+                                                    uint32_t *legal, float *features) {              \
+    void *ctx = (CTX_BYTES) > 0 ? (void *)(context + (size_t)t * (CTX_BYTES)) : NULL;                \
+    prefix##_plan_root_at(v, agents, t, ctx, state, nodes, legal, features);                         \
   }
 
 /* In a model's .c: `MYR_DECLARE_PLAN_CUDA(name);` then `.expand_cuda = MYR_PLAN_EXPAND_CUDA(name),

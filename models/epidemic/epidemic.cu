@@ -17,7 +17,7 @@ MYR_CUDA_STEP(step_random, decide_random, act, EPIDEMIC_FLOWS, agent_stats, EPID
 MYR_CUDA_STEP(step_heuristic, heuristic, act, EPIDEMIC_FLOWS, agent_stats, EPIDEMIC_ACCS)
 
 /* Planning: one thread per expansion and per root (epidemic_plan.h). */
-MYR_CUDA_PLAN(epidemic, epidemic_plan_expand_one, epidemic_plan_root_tree)
+MYR_CUDA_PLAN(epidemic, epidemic_plan_expand_one, epidemic_plan_root_at, epidemic_plan_ctx_bytes)
 
 extern "C" const myr_model_cuda myr_model_cuda_epidemic = {
     /* init_cells */ NULL, init_agents, decide_random, heuristic, act,

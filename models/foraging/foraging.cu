@@ -21,7 +21,7 @@ MYR_CUDA_STEP(step_random, decide_random, act, FORAGING_FLOWS, myr_cuda_no, 0)
 MYR_CUDA_STEP(step_heuristic, heuristic, act, FORAGING_FLOWS, myr_cuda_no, 0)
 
 /* Planning: one thread per expansion (imagined step, mask, features, rollout) and per root. */
-MYR_CUDA_PLAN(foraging, foraging_plan_expand_one, foraging_plan_root_tree)
+MYR_CUDA_PLAN(foraging, foraging_plan_expand_one, foraging_plan_root_at, foraging_plan_ctx_bytes)
 
 extern "C" const myr_model_cuda myr_model_cuda_foraging = {
     init_cells, init_agents, decide_random, heuristic, act,

@@ -18,7 +18,7 @@ MYR_CUDA_STEP(step_random, decide_random, act, LATENT_FLOWS, agent_stats, LATENT
 MYR_CUDA_STEP(step_heuristic, heuristic, act, LATENT_FLOWS, agent_stats, LATENT_ACCS)
 
 /* Planning: one thread per expansion (imagined step, features, rollout) and per root. */
-MYR_CUDA_PLAN(latent, latent_plan_expand_one, latent_plan_root_tree)
+MYR_CUDA_PLAN(latent, latent_plan_expand_one, latent_plan_root_at, latent_plan_ctx_bytes)
 
 extern "C" const myr_model_cuda myr_model_cuda_latent = {
     /* init_cells */ NULL, init_agents, decide_random, heuristic, act,

@@ -64,13 +64,18 @@ MYR_HD static inline void epidemic_plan_root(const myr_view *v, int64_t i, epide
   c->prevalence = epidemic_prevalence(v);
   c->state = MYR_COL(v, EPIDEMIC_STATE, uint8_t)[i];
   c->unused = 0;
-  for (int dy = -R; dy <= R; dy++)
+  /* A row of the patch at a time: its loads first, all independent (a GPU thread has them in
+   * flight together instead of one round trip per cell), then its stores. */
+  for (int dy = -R; dy <= R; dy++) {
+    int32_t row[EPIDEMIC_PLAN_SIDE];
     for (int dx = -R; dx <= R; dx++) {
       int32_t cx = c->x + dx, cy = c->y + dy;
       int inside = v->wrap || myr_inside(v, cx, cy);
-      c->contacts[(dy + R) * EPIDEMIC_PLAN_SIDE + dx + R] =
+      row[dx + R] =
           inside ? contacts[myr_cell(v, myr_fold(cx, v->width, v->wrap), myr_fold(cy, v->height, v->wrap))] : 0;
     }
+    for (int k = 0; k < EPIDEMIC_PLAN_SIDE; k++) c->contacts[(dy + R) * EPIDEMIC_PLAN_SIDE + k] = row[k];
+  }
   s->dx = s->dy = 0;
   s->depth = 0;
   s->unused = 0;

@@ -49,9 +49,13 @@ typedef struct myr_plan_batch {
   int32_t nodes;             /* node slots per tree */
   const uint8_t *context;    /* [trees][context_bytes] */
   uint8_t *state;            /* [trees * nodes][state_bytes] */
-  float *reward;             /* [trees * nodes]: reward of the edge into the node */
-  uint8_t *terminal;         /* [trees * nodes] */
-  uint32_t *legal;           /* [trees * nodes]: bit a set when action a is legal */
+  /* Row k's child: the reward of the edge into it, its terminal flag, its legal mask (bit a set
+   * when action a is legal), in k order like the features: the search copies them into its tree
+   * when it sets the leaf (written into the tree here, each was a write of a few bytes into a
+   * line no longer cached, which the GPU's L2 must first read from memory). */
+  float *reward;             /* [n] */
+  uint8_t *terminal;         /* [n] */
+  uint32_t *legal;           /* [n] */
   float *features;           /* [n][plan_features]: the rows to evaluate, in k order */
   /* Leaf values by rollout instead of a network (rollout_depth > 0): value[k] = discounted sum
    * of rewards of rollout_depth random legal steps from the child (myr_rng keyed by agent[tree],

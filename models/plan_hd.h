@@ -83,11 +83,11 @@ MYR_HD static inline void myr_plan_store_row(float *dst, const float *row, int n
     float reward;                                                                                    \
     int terminal = prefix##_plan_step(p, ctx, &s, (int)b->action[k], &next, &reward);                \
     states[node] = next;                                                                             \
-    b->reward[node] = reward;                                                                        \
-    b->terminal[node] = (uint8_t)terminal;                                                           \
+    b->reward[k] = reward;                                                                           \
+    b->terminal[k] = (uint8_t)terminal;                                                              \
     uint8_t mask[NA];                                                                                \
     prefix##_plan_legal(p, ctx, &next, mask);                                                        \
-    b->legal[node] = myr_plan_mask_bits(mask, NA);                                                   \
+    b->legal[k] = myr_plan_mask_bits(mask, NA);                                                      \
     float row_[(NF) > 0 ? (NF) : 1];                                                                 \
     prefix##_plan_features(p, ctx, &next, row_);                                                     \
     myr_plan_store_row(b->features + (size_t)k * (NF), row_, (NF));                                  \

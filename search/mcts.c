@@ -32,6 +32,9 @@ struct myr_mcts {
   uint32_t *root_legal;
   int32_t *b_tree, *b_parent, *b_child;
   uint8_t *b_action;
+  float *b_reward;          /* the expansions' reward, terminal flag and legal mask (plan.h) */
+  uint8_t *b_terminal;
+  uint32_t *b_legal;
   float *features, *out, *value;
   uint64_t *agent_id;
 };
@@ -74,10 +77,11 @@ size_t myr_mcts_bytes_per_node(const myr_mcts_config *cfg, const myr_model_plan 
 }
 
 /* Per tree besides its nodes: context, noise, five counters, Q bounds; per wave leaf: its slot, a batch
- * row (tree, parent, child, action), a feature row, an output row and a rollout value. */
+ * row (tree, parent, child, action; the expansion's reward, terminal flag and legal mask), a
+ * feature row, an output row and a rollout value. */
 static size_t myr__mcts_bytes_per_tree(const myr_mcts_config *cfg, const myr_model_plan *plan, int n_actions) {
   size_t L = (size_t)(cfg->leaves_per_wave < 1 ? 1 : cfg->leaves_per_wave);
-  size_t per_leaf = 4 + 3 * 4 + 1 + 4 * ((size_t)plan->n_features + (size_t)n_actions + 1 + 1);
+  size_t per_leaf = 4 + 3 * 4 + 1 + 4 + 1 + 4 + 4 * ((size_t)plan->n_features + (size_t)n_actions + 1 + 1);
   return (size_t)plan->context_bytes + 4 * (size_t)n_actions + 7 * 4 + 8 + L * per_leaf;
 }
 
@@ -172,7 +176,7 @@ myr_status myr_mcts_create(myr_mcts **out, const myr_mcts_config *cfg, const myr
   size_t T = (size_t)m->trees, TN = T * (size_t)m->nodes, R = (size_t)m->rows;
   size_t state_bytes = TN * (size_t)plan->state_bytes, features_bytes = R * (size_t)(m->F > 0 ? m->F : 1) * 4;
   size_t sizes[] = {state_bytes, T * (size_t)plan->context_bytes, (size_t)m->chunk * 4, R * 4, R * 4, R * 4, R,
-                    features_bytes, R * (size_t)m->out_width * 4, R * 4, T * 8};
+                    R * 4, R, R * 4, features_bytes, R * (size_t)m->out_width * 4, R * 4, T * 8};
   size_t total = myr_tree_layout(t, NULL, 64);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 63) & ~(size_t)63;
   m->mem = aligned_alloc(64, total);
@@ -190,6 +194,9 @@ myr_status myr_mcts_create(myr_mcts **out, const myr_mcts_config *cfg, const myr
   m->b_parent = (int32_t *)myr__carve(&at, sizes[i++]);
   m->b_child = (int32_t *)myr__carve(&at, sizes[i++]);
   m->b_action = (uint8_t *)myr__carve(&at, sizes[i++]);
+  m->b_reward = (float *)myr__carve(&at, sizes[i++]);
+  m->b_terminal = (uint8_t *)myr__carve(&at, sizes[i++]);
+  m->b_legal = (uint32_t *)myr__carve(&at, sizes[i++]);
   m->features = (float *)myr__carve(&at, sizes[i++]);
   m->out = (float *)myr__carve(&at, sizes[i++]);
   m->value = (float *)myr__carve(&at, sizes[i++]);
@@ -271,9 +278,9 @@ myr_status myr_mcts_search_cpu(myr_mcts *m, const myr_view *v, const myr_net_vie
   batch.nodes = m->nodes;
   batch.context = m->context;
   batch.state = m->state;
-  batch.reward = t->reward;
-  batch.terminal = t->terminal;
-  batch.legal = t->legal;
+  batch.reward = m->b_reward;
+  batch.terminal = m->b_terminal;
+  batch.legal = m->b_legal;
   batch.features = m->features;
   batch.rollout_depth = use_net ? 0 : cfg->rollout_depth;
   batch.discount = cfg->discount;
@@ -356,7 +363,8 @@ myr_status myr_mcts_search_cpu(myr_mcts *m, const myr_view *v, const myr_net_vie
         for (int64_t k = 0; k < ne; k++) {
           const float *row = use_net ? m->out + (size_t)k * (size_t)m->out_width : NULL;
           float value = use_net ? row[A] : batch.rollout_depth > 0 ? m->value[k] : 0.0f;
-          myr_tree_set_leaf(t, m->b_tree[k], m->b_child[k], row, value);
+          myr_tree_set_leaf(t, m->b_tree[k], m->b_child[k], row, value, m->b_reward[k], m->b_terminal[k],
+                            m->b_legal[k]);
         }
       }
 #pragma omp parallel for schedule(static) num_threads(threads)

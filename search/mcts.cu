@@ -50,6 +50,9 @@ struct myr_mcts_cuda {
   int32_t *counts, *offsets;        /* [trees]: the wave's expansions per tree, their first row */
   int32_t *b_tree, *b_parent, *b_child;
   uint8_t *b_action;
+  float *b_reward;                  /* [trees * L]: the expansions' reward, terminal flag, legal mask */
+  uint8_t *b_terminal;
+  uint32_t *b_legal;
   float *features, *out, *value;    /* [trees * L] rows */
   int64_t *selected;                /* device: leaves selected in the wave */
   int64_t *expansions;              /* device: the wave's expansions (batch rows) */
@@ -109,8 +112,8 @@ extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_c
   size_t T = (size_t)m->trees, TN = T * (size_t)m->nodes, R = T * (size_t)m->L;
   size_t F = (size_t)(m->F > 0 ? m->F : 1);
   size_t sizes[] = {TN * (size_t)plan->state_bytes, T * (size_t)(plan->context_bytes > 0 ? plan->context_bytes : 1),
-                    T * 8, T * 8, T * 4, T * 4, R * 4, R * 4, R * 4, R, R * F * 4, R * (size_t)m->out_width * 4, R * 4,
-                    8, 8};
+                    T * 8, T * 8, T * 4, T * 4, R * 4, R * 4, R * 4, R, R * 4, R, R * 4, R * F * 4,
+                    R * (size_t)m->out_width * 4, R * 4, 8, 8};
   size_t total = myr_tree_layout(t, NULL, 256);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += up(sizes[i]);
   m->bytes = total;
@@ -132,6 +135,9 @@ extern "C" myr_status myr_mcts_create_cuda(myr_mcts_cuda **out, const myr_mcts_c
   m->b_parent = (int32_t *)carve(&at, sizes[i++]);
   m->b_child = (int32_t *)carve(&at, sizes[i++]);
   m->b_action = (uint8_t *)carve(&at, sizes[i++]);
+  m->b_reward = (float *)carve(&at, sizes[i++]);
+  m->b_terminal = (uint8_t *)carve(&at, sizes[i++]);
+  m->b_legal = (uint32_t *)carve(&at, sizes[i++]);
   m->features = (float *)carve(&at, sizes[i++]);
   m->out = (float *)carve(&at, sizes[i++]);
   m->value = (float *)carve(&at, sizes[i++]);
@@ -222,10 +228,13 @@ struct wave_rows {
   int direct;
 };
 
-/* The previous wave's network rows, for selection kernels that set the new leaves themselves
- * (fuse: the group path with direct rows, where tree b's leaf is row b). */
+/* The previous wave's rows (the expansions' fields, network outputs), for selection kernels
+ * that set the new leaves themselves (fuse: the group path with direct rows, where tree b's
+ * leaf is row b). */
 struct wave_leaves {
-  const float *out, *rollout_value;
+  const float *out, *rollout_value, *reward;
+  const uint8_t *terminal;
+  const uint32_t *legal;
   int out_width, use_net, rollouts, fuse;
 };
 
@@ -290,11 +299,16 @@ __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int
     /* K = 1 when fused: the previous wave's row b0 (a hole or tree b0's leaf), its fields loaded
      * together, before the hole test (rows exist for every tree; a hole's are not used) */
     int32_t prev_tree = -1, prev_leaf = 0;
-    float la = 0.0f, value = 0.0f;
+    float la = 0.0f, value = 0.0f, reward = 0.0f;
+    uint8_t terminal = 0;
+    uint32_t legal = 0;
     const float *row = leaves.use_net ? leaves.out + (size_t)b0 * (size_t)leaves.out_width : NULL;
     if (leaves.fuse) {
       prev_tree = rows.b_tree[b0];
       prev_leaf = rows.b_child[b0];
+      reward = leaves.reward[b0];
+      terminal = leaves.terminal[b0];
+      legal = leaves.legal[b0];
       if (row) {
         la = row[gr.lane];
         value = row[t.actions];
@@ -302,7 +316,7 @@ __global__ void __launch_bounds__(256, 4) select_wave_group(myr_mcts_tree t, int
         value = leaves.rollout_value[b0];
       }
     }
-    if (prev_tree >= 0) myr_group_set_leaf<G>(t, b0, prev_leaf, row != NULL, la, value, gr);
+    if (prev_tree >= 0) myr_group_set_leaf<G>(t, b0, prev_leaf, row != NULL, la, value, reward, terminal, legal, gr);
     int32_t pending = 0;
     if (gr.lane == 0) {
       for (int32_t k = 0; k < K; k++) myr_tree_backup_wave(&t, b0 + k);
@@ -366,14 +380,13 @@ __global__ void list_new(myr_mcts_tree t, int64_t trees, const int32_t *offsets,
  * wave's selection, tree by tree (as on the CPU, a tree's new leaves are set before its backup,
  * and its backup comes before its next selection; trees do not touch one another). */
 __global__ void set_leaves(myr_mcts_tree t, int64_t rows, const int64_t *expansions, const int32_t *b_tree,
-                           const int32_t *b_child, const float *out, int out_width, int use_net, int rollouts,
-                           const float *rollout_value) {
+                           const int32_t *b_child, wave_leaves leaves) {
   const int64_t n = expansions && *expansions < rows ? *expansions : rows;
   FOR_EACH(k, n) {
     if (b_tree[k] < 0) continue; /* a hole (wave_rows) */
-    const float *row = use_net ? out + (size_t)k * (size_t)out_width : NULL;
-    float value = use_net ? row[t.actions] : rollouts ? rollout_value[k] : 0.0f;
-    myr_tree_set_leaf(&t, b_tree[k], b_child[k], row, value);
+    const float *row = leaves.use_net ? leaves.out + (size_t)k * (size_t)leaves.out_width : NULL;
+    float value = leaves.use_net ? row[t.actions] : leaves.rollouts ? leaves.rollout_value[k] : 0.0f;
+    myr_tree_set_leaf(&t, b_tree[k], b_child[k], row, value, leaves.reward[k], leaves.terminal[k], leaves.legal[k]);
   }
 }
 
@@ -421,6 +434,9 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
   wave_leaves leaves;
   leaves.out = m->out;
   leaves.rollout_value = m->value;
+  leaves.reward = m->b_reward;
+  leaves.terminal = m->b_terminal;
+  leaves.legal = m->b_legal;
   leaves.out_width = m->out_width;
   leaves.use_net = use_net;
   leaves.rollouts = batch->rollout_depth > 0;
@@ -458,9 +474,8 @@ static cudaError_t wave(myr_mcts_cuda *m, int64_t na, int64_t nt, myr_plan_batch
   if (use_net) e = (cudaError_t)myr_net_forward_cuda_count(net, m->features, m->out, nt * L, count, s);
   if (e != cudaSuccess) return e;
   if (leaves.fuse) return cudaSuccess; /* the next wave's selection sets the leaves */
-  set_leaves<<<myr_cuda_blocks(nt * L), MYR_CUDA_THREADS, 0, s>>>(m->t, nt * L, count, m->b_tree, m->b_child, m->out,
-                                                                 m->out_width, use_net, batch->rollout_depth > 0,
-                                                                 m->value);
+  set_leaves<<<myr_cuda_blocks(nt * L), MYR_CUDA_THREADS, 0, s>>>(m->t, nt * L, count, m->b_tree, m->b_child,
+                                                                 leaves);
   return cudaGetLastError();
 }
 
@@ -485,9 +500,9 @@ extern "C" myr_status myr_mcts_search_cuda(myr_mcts_cuda *m, const myr_view *v, 
   batch.nodes = m->nodes;
   batch.context = m->context;
   batch.state = m->state;
-  batch.reward = m->t.reward;
-  batch.terminal = m->t.terminal;
-  batch.legal = m->t.legal;
+  batch.reward = m->b_reward;
+  batch.terminal = m->b_terminal;
+  batch.legal = m->b_legal;
   batch.features = m->features;
   batch.rollout_depth = use_net ? 0 : cfg->rollout_depth;
   batch.discount = cfg->discount;

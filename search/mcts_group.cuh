@@ -290,16 +290,15 @@ __device__ inline void myr_group_prefetch(const myr_mcts_tree &t, int32_t b, con
 
 /* myr_tree_set_leaf for one group: new node j of tree b gets its prior (lane a: action a; the
  * softmax of myr_net_prior, its max and sum folded in action order, or the uniform prior
- * without logits) and raw value. la: logit a of the node's network row, loaded by the caller
- * with the row's other fields (unused without logits); the node's legal mask and terminal flag
- * come in one round of loads. */
+ * without logits), raw value, and the reward, terminal flag and legal mask its expansion left
+ * in its batch row. la: logit a of the node's network row, loaded by the caller with the row's
+ * other fields (unused without logits). */
 template <int G>
 __device__ inline void myr_group_set_leaf(myr_mcts_tree &t, int32_t b, int32_t j, bool logits, float la, float value,
-                                          const myr_group &gr) {
+                                          float reward, uint8_t terminal, uint32_t legal_bits, const myr_group &gr) {
   const int A = t.actions, a = gr.lane;
   const int64_t g = myr_tree_at(&t, b, j);
-  const uint32_t legal = t.legal[g] & myr_tree_all_actions(A);
-  const uint8_t terminal = t.terminal[g];
+  const uint32_t legal = legal_bits & myr_tree_all_actions(A);
   const bool lg = (legal >> a) & 1u;
   float P;
   if (logits) {
@@ -328,6 +327,8 @@ __device__ inline void myr_group_set_leaf(myr_mcts_tree &t, int32_t b, int32_t j
   t.prior[g * A + a] = myr_half_bits(P);
   if (a == 0) {
     t.legal[g] = legal;
+    t.reward[g] = reward;
+    t.terminal[g] = terminal;
     t.raw_value[g] = terminal ? 0.0f : value;
   }
   __syncwarp(gr.mask);

@@ -657,19 +657,22 @@ MYR_HD static inline int32_t myr_tree_select_wave(myr_mcts_tree *t, int32_t b, i
   return n;
 }
 
-/* A new node's evaluation, after the model wrote its state, reward, terminal flag and legal
- * mask: prior = softmax of logits over its legal actions (myr_net_prior), or uniform when
- * logits is NULL; raw value `value` (0 at a terminal node). */
-MYR_HD static inline void myr_tree_set_leaf(myr_mcts_tree *t, int32_t b, int32_t j, const float *logits, float value) {
+/* A new node's evaluation, after the model wrote its state and, in its batch row, the reward,
+ * terminal flag and legal mask passed here: prior = softmax of logits over its legal actions
+ * (myr_net_prior), or uniform when logits is NULL; raw value `value` (0 at a terminal node). */
+MYR_HD static inline void myr_tree_set_leaf(myr_mcts_tree *t, int32_t b, int32_t j, const float *logits, float value,
+                                            float reward, uint8_t terminal, uint32_t legal_bits) {
   int A = t->actions;
   int64_t g = myr_tree_at(t, b, j);
-  uint32_t legal = t->legal[g] & myr_tree_all_actions(A);
+  uint32_t legal = legal_bits & myr_tree_all_actions(A);
   t->legal[g] = legal;
+  t->reward[g] = reward;
+  t->terminal[g] = terminal;
   float P[MYR_MCTS_MAX_ACTIONS];
   if (logits) myr_net_prior(logits, legal, A, P);
   else myr_tree_uniform_prior(A, legal, P);
   myr_tree_store_priors(t, g, P);
-  t->raw_value[g] = t->terminal[g] ? 0.0f : value;
+  t->raw_value[g] = terminal ? 0.0f : value;
 }
 
 /* ---- backup ---------------------------------------------------------------------------------- */

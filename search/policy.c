@@ -190,10 +190,10 @@ static myr_status cpu_rows(void *ctx, myr_trainer_rows *r, myr_error *err) {
   const myr_view *v = c->v;
   int A = m->n_actions, F = p->n_features;
   size_t n = (size_t)r->n, cb = (size_t)(p->context_bytes > 0 ? p->context_bytes : 1), sb = (size_t)p->state_bytes;
-  uint8_t *context = malloc(n * cb), *state = malloc(2 * n * sb), *action = malloc(n), *terminal = malloc(2 * n);
+  uint8_t *context = malloc(n * cb), *state = malloc(2 * n * sb), *action = malloc(n), *terminal = malloc(n);
   int32_t *tree = malloc(n * sizeof *tree), *parent = malloc(n * sizeof *parent), *child = malloc(n * sizeof *child);
-  float *reward = malloc(2 * n * sizeof *reward), *features = malloc(n * (size_t)F * sizeof *features);
-  uint32_t *legal = malloc(2 * n * sizeof *legal);
+  float *reward = malloc(n * sizeof *reward), *features = malloc(n * (size_t)F * sizeof *features);
+  uint32_t *legal = malloc(n * sizeof *legal);
   uint64_t *agent = malloc(n * sizeof *agent);
   myr_status st = MYR_OK;
   if (!context || !state || !action || !terminal || !tree || !parent || !child || !reward || !features || !legal ||
@@ -240,7 +240,7 @@ static myr_status cpu_rows(void *ctx, myr_trainer_rows *r, myr_error *err) {
     b.params = v->params;
     b.discount = s->mcts.discount;
     p->expand(&b, 0, (int64_t)n);
-    for (size_t k = 0; k < n; k++) r->reward[k] = reward[2 * k + 1];
+    memcpy(r->reward, reward, n * sizeof *reward); /* row k: the step from root k by its action */
   }
   free(context);
   free(state);

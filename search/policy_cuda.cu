@@ -212,13 +212,14 @@ static myr_status grow_rows(search_cuda *d, const myr_model_plan *p, int A, int6
   CU(cudaMalloc((void **)&d->tcontext, c * (size_t)(p->context_bytes > 0 ? p->context_bytes : 1)));
   CU(cudaMalloc((void **)&d->tstate, 2 * c * (size_t)p->state_bytes));
   CU(cudaMalloc((void **)&d->taction, c));
-  CU(cudaMalloc((void **)&d->tterminal, 2 * c));
+  CU(cudaMalloc((void **)&d->tterminal, c));
   CU(cudaMalloc((void **)&d->ttree, c * sizeof(int32_t)));
   CU(cudaMalloc((void **)&d->tparent, c * sizeof(int32_t)));
   CU(cudaMalloc((void **)&d->tchild, c * sizeof(int32_t)));
   CU(cudaMalloc((void **)&d->tagent, c * sizeof(uint64_t)));
-  CU(cudaMalloc((void **)&d->tlegal, 2 * c * sizeof(uint32_t)));
-  CU(cudaMalloc((void **)&d->treward, 2 * c * sizeof(float)));
+  /* the roots' masks (node 0 of trees of 2 nodes: stride 2), then the expansions' rows */
+  CU(cudaMalloc((void **)&d->tlegal, 3 * c * sizeof(uint32_t)));
+  CU(cudaMalloc((void **)&d->treward, c * sizeof(float)));
   CU(cudaMalloc((void **)&d->tfeatures, c * F * sizeof(float)));
   CU(cudaMalloc((void **)&d->tchild_features, c * F * sizeof(float)));
   CU(cudaMalloc((void **)&d->ttarget, c * (size_t)A * sizeof(float)));
@@ -255,7 +256,7 @@ static myr_status gpu_rows(void *ctx, myr_trainer_rows *r, myr_error *err) {
   b.state = d->tstate;
   b.reward = d->treward;
   b.terminal = d->tterminal;
-  b.legal = d->tlegal;
+  b.legal = d->tlegal + 2 * (size_t)d->rows;
   b.features = d->tchild_features;
   b.agent = d->tagent;
   b.trees_per_agent = 1;
@@ -264,11 +265,10 @@ static myr_status gpu_rows(void *ctx, myr_trainer_rows *r, myr_error *err) {
   b.params = c->v->params;
   b.discount = sim->search->mcts.discount;
   CU(p->expand_cuda(&b, stream));
-  /* legal and reward: node 0 and node 1 of each tree (stride 2) */
+  /* the roots' legal masks (node 0 of each tree: stride 2) and the expansions' rewards (rows) */
   CU(cudaMemcpy2DAsync(r->legal, sizeof(uint32_t), d->tlegal, 2 * sizeof(uint32_t), sizeof(uint32_t), (size_t)n,
                        cudaMemcpyDeviceToHost, stream));
-  CU(cudaMemcpy2DAsync(r->reward, sizeof(float), d->treward + 1, 2 * sizeof(float), sizeof(float), (size_t)n,
-                       cudaMemcpyDeviceToHost, stream));
+  CU(cudaMemcpyAsync(r->reward, d->treward, (size_t)n * sizeof(float), cudaMemcpyDeviceToHost, stream));
   CU(cudaMemcpyAsync(r->x, d->tfeatures, (size_t)n * (size_t)F * sizeof(float), cudaMemcpyDeviceToHost, stream));
   CU(cudaMemcpyAsync(r->target, d->ttarget, (size_t)n * (size_t)A * sizeof(float), cudaMemcpyDeviceToHost, stream));
   CU(cudaMemcpyAsync(r->value, d->tvalue, (size_t)n * sizeof(float), cudaMemcpyDeviceToHost, stream));

@@ -369,6 +369,9 @@ static void test_expand(void) {
   static float reward[TREES * NODES], feat[TREES * FORAGING_FEATURES], value[TREES];
   static uint8_t term[TREES * NODES];
   static uint32_t legal[TREES * NODES];
+  static float row_reward[TREES]; /* the batch's rows (plan.h), copied to the nodes after each wave */
+  static uint8_t row_term[TREES];
+  static uint32_t row_legal[TREES];
   int64_t slots[TREES];
   uint64_t agent[TREES];
   int64_t n_agents = 0;
@@ -389,8 +392,8 @@ static void test_expand(void) {
   int32_t tree[TREES], parent[TREES], child[TREES];
   uint8_t action[TREES];
   myr_plan_batch batch = {.tree = tree, .parent = parent, .child = child, .action = action, .nodes = NODES,
-                          .context = (const uint8_t *)ctx, .state = (uint8_t *)st, .reward = reward,
-                          .terminal = term, .legal = legal, .features = feat, .discount = 0.9f, .value = value,
+                          .context = (const uint8_t *)ctx, .state = (uint8_t *)st, .reward = row_reward,
+                          .terminal = row_term, .legal = row_legal, .features = feat, .discount = 0.9f, .value = value,
                           .agent = agent, .step = 5, .seed = 21, .params = p};
   myr_rng r = myr_rng_make(4, 4, 4, MYR_RNG_MODEL);
   int bad = 0, bad_roll = 0, rolled = 0;
@@ -417,6 +420,12 @@ static void test_expand(void) {
     for (int k = 0; k < n; k++) value[k] = 12345.0f;
     pl->expand(&batch, 0, n / 3);
     pl->expand(&batch, n / 3, n);
+    for (int k = 0; k < n; k++) {
+      int64_t node = (int64_t)tree[k] * NODES + child[k];
+      reward[node] = row_reward[k];
+      term[node] = row_term[k];
+      legal[node] = row_legal[k];
+    }
     for (int k = 0; k < n; k++) {
       int b = tree[k];
       const foraging_plan_state *ps = &st[b * NODES + parent[k]], *cs = &st[b * NODES + child[k]];

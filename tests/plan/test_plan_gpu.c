@@ -96,13 +96,17 @@ static void compare_plan(const myr_sim *sim, int64_t max_trees, int nodes, int r
     }
   size_t tn = (size_t)trees * (size_t)nodes;
   uint8_t *ctx = calloc((size_t)trees * cb + 1, 1), *state = calloc(tn * sb, 1), *term = calloc(tn, 1);
-  uint8_t *ctx_g = calloc((size_t)trees * cb + 1, 1), *state_g = calloc(tn * sb, 1), *term_g = calloc(tn, 1);
+  uint8_t *ctx_g = calloc((size_t)trees * cb + 1, 1), *state_g = calloc(tn * sb, 1);
   uint32_t *legal = calloc(tn, sizeof *legal), *legal_g = calloc(tn, sizeof *legal_g);
-  float *reward = calloc(tn, sizeof *reward), *reward_g = calloc(tn, sizeof *reward_g);
+  float *reward = calloc(tn, sizeof *reward);
+  /* a wave's rows (plan.h: reward, terminal flag and mask in k order), the CPU's and the GPU's */
+  float *row_reward = calloc((size_t)trees, sizeof(float)), *row_reward_g = calloc((size_t)trees, sizeof(float));
+  uint8_t *row_term = calloc((size_t)trees, 1), *row_term_g = calloc((size_t)trees, 1);
+  uint32_t *row_legal = calloc((size_t)trees, sizeof(uint32_t)), *row_legal_g = calloc((size_t)trees, sizeof(uint32_t));
   float *feat = calloc((size_t)trees * (size_t)nf, sizeof *feat), *feat_g = calloc((size_t)trees * (size_t)nf, sizeof *feat_g);
   float *value = calloc((size_t)trees, sizeof *value), *value_g = calloc((size_t)trees, sizeof *value_g);
-  REQUIRE(ctx && state && term && ctx_g && state_g && term_g && legal && legal_g && reward && reward_g && feat &&
-              feat_g && value && value_g,
+  REQUIRE(ctx && state && term && ctx_g && state_g && legal && legal_g && reward && feat && feat_g && value &&
+              value_g && row_reward && row_reward_g && row_term && row_term_g && row_legal && row_legal_g,
           "out of memory");
 
   /* roots */
@@ -116,9 +120,12 @@ static void compare_plan(const myr_sim *sim, int64_t max_trees, int nodes, int r
   }
   int64_t *d_slots = dev_copy(slots, (size_t)trees * sizeof *slots);
   uint64_t *d_agent = dev_copy(agent, (size_t)trees * sizeof *agent);
-  uint8_t *d_ctx = dev_copy(NULL, (size_t)trees * cb), *d_state = dev_copy(NULL, tn * sb), *d_term = dev_copy(NULL, tn);
+  uint8_t *d_ctx = dev_copy(NULL, (size_t)trees * cb), *d_state = dev_copy(NULL, tn * sb);
   uint32_t *d_legal = dev_copy(NULL, tn * sizeof(uint32_t));
-  float *d_reward = dev_copy(NULL, tn * sizeof(float)), *d_feat = dev_copy(NULL, (size_t)trees * (size_t)nf * sizeof(float));
+  float *d_reward = dev_copy(NULL, (size_t)trees * sizeof(float));
+  float *d_feat = dev_copy(NULL, (size_t)trees * (size_t)nf * sizeof(float));
+  uint8_t *d_row_term = dev_copy(NULL, (size_t)trees);
+  uint32_t *d_row_legal = dev_copy(NULL, (size_t)trees * sizeof(uint32_t));
   float *d_value = dev_copy(NULL, (size_t)trees * sizeof(float));
   CU((cudaError_t)pl->root_cuda(&d, d_slots, trees, d_ctx, d_state, nodes, d_legal, d_feat, NULL));
   CU(cudaDeviceSynchronize());
@@ -139,12 +146,12 @@ static void compare_plan(const myr_sim *sim, int64_t max_trees, int nodes, int r
   int32_t *d_tree = dev_copy(NULL, (size_t)trees * 4), *d_parent = dev_copy(NULL, (size_t)trees * 4);
   int32_t *d_child = dev_copy(NULL, (size_t)trees * 4);
   uint8_t *d_action = dev_copy(NULL, (size_t)trees);
-  myr_plan_batch hb = {.nodes = nodes, .context = cb ? ctx : NULL, .state = state, .reward = reward, .terminal = term,
-                       .legal = legal, .features = feat, .discount = 0.97f, .value = value, .agent = agent,
+  myr_plan_batch hb = {.nodes = nodes, .context = cb ? ctx : NULL, .state = state, .reward = row_reward,
+                       .terminal = row_term, .legal = row_legal, .features = feat, .discount = 0.97f, .value = value, .agent = agent,
                        .step = v.step, .seed = v.seed, .params = v.params, .tree = tree, .parent = parent,
                        .child = child, .action = action};
   myr_plan_batch db = {.nodes = nodes, .context = cb ? d_ctx : NULL, .state = d_state, .reward = d_reward,
-                       .terminal = d_term, .legal = d_legal, .features = d_feat, .discount = 0.97f,
+                       .terminal = d_row_term, .legal = d_row_legal, .features = d_feat, .discount = 0.97f,
                        .value = d_value, .agent = d_agent, .step = v.step, .seed = v.seed, .params = d.params,
                        .tree = d_tree, .parent = d_parent, .child = d_child, .action = d_action};
   myr_rng r = myr_rng_make(31, 31, 31, MYR_RNG_MODEL);
@@ -176,15 +183,21 @@ static void compare_plan(const myr_sim *sim, int64_t max_trees, int nodes, int r
     CU((cudaError_t)pl->expand_cuda(&db, NULL));
     CU(cudaDeviceSynchronize());
     from_dev(state_g, d_state, tn * sb);
-    from_dev(reward_g, d_reward, tn * sizeof(float));
-    from_dev(term_g, d_term, tn);
-    from_dev(legal_g, d_legal, tn * sizeof(uint32_t));
+    from_dev(row_reward_g, d_reward, (size_t)n * sizeof(float));
+    from_dev(row_term_g, d_row_term, (size_t)n);
+    from_dev(row_legal_g, d_row_legal, (size_t)n * sizeof(uint32_t));
     from_dev(feat_g, d_feat, (size_t)n * (size_t)nf * sizeof(float));
     SAME("states", state, state_g, tn * sb);
-    SAME("rewards", reward, reward_g, tn * sizeof(float));
-    SAME("terminal flags", term, term_g, tn);
-    SAME("masks", legal, legal_g, tn * sizeof(uint32_t));
+    SAME("rewards", row_reward, row_reward_g, (size_t)n * sizeof(float));
+    SAME("terminal flags", row_term, row_term_g, (size_t)n);
+    SAME("masks", row_legal, row_legal_g, (size_t)n * sizeof(uint32_t));
     SAME("feature rows", feat, feat_g, (size_t)n * (size_t)nf * sizeof(float));
+    for (int64_t k = 0; k < n; k++) { /* the nodes' fields, as the search's set_leaf copies them */
+      size_t node = (size_t)tree[k] * (size_t)nodes + (size_t)child[k];
+      reward[node] = row_reward[k];
+      term[node] = row_term[k];
+      legal[node] = row_legal[k];
+    }
     if (hb.rollout_depth > 0) {
       from_dev(value_g, d_value, (size_t)n * sizeof(float));
       SAME("rollout values", value, value_g, (size_t)n * sizeof(float));
@@ -198,11 +211,11 @@ static void compare_plan(const myr_sim *sim, int64_t max_trees, int nodes, int r
          rollout_depth);
   CHECK(expansions > (int64_t)trees, "only %lld expansions", (long long)expansions);
 
-  void *dev[] = {d_slots, d_agent, d_ctx, d_state, d_term, d_legal, d_reward, d_feat, d_value,
+  void *dev[] = {d_slots, d_agent, d_ctx, d_state, d_legal, d_reward, d_row_term, d_row_legal, d_feat, d_value,
                  d_tree, d_parent, d_child, d_action};
   for (size_t k = 0; k < sizeof dev / sizeof dev[0]; k++) cudaFree(dev[k]);
-  void *host[] = {slots, agent, ctx, state, term, ctx_g, state_g, term_g, legal, legal_g, reward, reward_g,
-                  feat, feat_g, value, value_g, tree, parent, child, action};
+  void *host[] = {slots, agent, ctx, state, term, ctx_g, state_g, legal, legal_g, reward, row_reward, row_reward_g,
+                  row_term, row_term_g, row_legal, row_legal_g, feat, feat_g, value, value_g, tree, parent, child, action};
   for (size_t k = 0; k < sizeof host / sizeof host[0]; k++) free(host[k]);
   dev_view_free(sim, &d);
 }

@@ -191,9 +191,9 @@ static void test_expand(void) {
   CHECK_EQ_I64(pl->n_features, LATENT_FEATURES);
   myr_view v = myr_sim_view(t.sim);
   static latent_plan_state st[TREES * NODES];
-  static float reward[TREES * NODES], feat[TREES * LATENT_FEATURES], value[TREES];
-  static uint8_t term[TREES * NODES];
-  static uint32_t legal[TREES * NODES];
+  static float reward[TREES], feat[TREES * LATENT_FEATURES], value[TREES]; /* rows: row b is tree b's */
+  static uint8_t term[TREES];
+  static uint32_t legal[TREES];
   uint64_t agent[TREES];
   for (int b = 0; b < TREES; b++) {
     pl->root(&v, b, NULL, (uint8_t *)&st[b * NODES]);
@@ -232,8 +232,8 @@ static void test_expand(void) {
         cur = nx;
       }
       int node = b * NODES + wave;
-      if ((memcmp(&st[node], &want, sizeof want) || reward[node] != rw || term[node] != 0 ||
-           legal[node] != (1u << LATENT_ACTIONS) - 1 ||
+      if ((memcmp(&st[node], &want, sizeof want) || reward[b] != rw || term[b] != 0 ||
+           legal[b] != (1u << LATENT_ACTIONS) - 1 ||
            memcmp(&feat[b * LATENT_FEATURES], want.s, sizeof want.s) || value[b] != val) &&
           bad++ < 3)
         fprintf(stderr, "wave %d tree %d: batch result differs (value %.9g, expected %.9g)\n", wave, b, value[b], val);
@@ -253,9 +253,9 @@ static void test_rollouts_differ_by_tree(void) {
   const myr_model_plan *pl = plan_of(t.sim);
   myr_view v = myr_sim_view(t.sim);
   static latent_plan_state st[2 * NODES];
-  static float reward[2 * NODES], feat[2 * LATENT_FEATURES], value[2];
-  static uint8_t term[2 * NODES];
-  static uint32_t legal[2 * NODES];
+  static float reward[2], feat[2 * LATENT_FEATURES], value[2];
+  static uint8_t term[2];
+  static uint32_t legal[2];
   pl->root(&v, 0, NULL, (uint8_t *)&st[0]);
   st[NODES] = st[0];
   uint64_t agent[2] = {v.id[0], v.id[0]};

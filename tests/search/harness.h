@@ -94,9 +94,10 @@ static inline void th_finish(th_forest *f) {
       int64_t g = myr_tree_at(t, b, x);
       if (t->stat[g].visits != 0) continue;
       int64_t gp = myr_tree_at(t, b, myr_tree_parent(t, g));
-      toy_step(&f->ctx[b], &f->state[gp], t->action[g], &f->state[g], &t->reward[g], &t->terminal[g]);
-      t->legal[g] = toy_legal_bits(&f->ctx[b], f->state[g].d, f->state[g].s);
-      myr_tree_set_leaf(t, b, x, NULL, 0.0f);
+      float reward;
+      uint8_t terminal;
+      toy_step(&f->ctx[b], &f->state[gp], t->action[g], &f->state[g], &reward, &terminal);
+      myr_tree_set_leaf(t, b, x, NULL, 0.0f, reward, terminal, toy_legal_bits(&f->ctx[b], f->state[g].d, f->state[g].s));
     }
     myr_tree_backup_wave(t, b);
   }

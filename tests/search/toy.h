@@ -160,22 +160,22 @@ static inline void toy_expand(const myr_plan_batch *b, int64_t begin, int64_t en
     memcpy(&c, b->context + (size_t)tree * cb, cb);
     int64_t gp = tree * b->nodes + b->parent[k], gc = tree * b->nodes + b->child[k];
     int a = b->action[k];
-    if (!((b->legal[gp] >> a) & 1u)) {
+    toy_state st, nx;
+    memcpy(&st, b->state + (size_t)gp * sb, sb);
+    if (!((toy_legal_bits(&c, st.d, st.s) >> a) & 1u)) { /* the parent's mask, as the search has it */
       toy_params *p = (toy_params *)(uintptr_t)b->params;
 #pragma omp atomic
       p->illegal_expansions++;
     }
-    toy_state st, nx;
-    memcpy(&st, b->state + (size_t)gp * sb, sb);
-    toy_step(&c, &st, a, &nx, &b->reward[gc], &b->terminal[gc]);
+    toy_step(&c, &st, a, &nx, &b->reward[k], &b->terminal[k]);
     memcpy(b->state + (size_t)gc * sb, &nx, sb);
-    b->legal[gc] = toy_legal_bits(&c, nx.d, nx.s);
+    b->legal[k] = toy_legal_bits(&c, nx.d, nx.s);
     toy_features(b->params, (const uint8_t *)&c, (const uint8_t *)&nx, b->features + k * TOY_FEATURES);
     if (b->rollout_depth > 0) {
       myr_rng r = myr_rng_make(b->seed, b->agent[tree], b->step, MYR_RNG_SEARCH + 1);
       r.block = (uint32_t)b->child[k];
       float ret = 0.0f, disc = 1.0f;
-      int term = b->terminal[gc];
+      int term = b->terminal[k];
       toy_state cur = nx;
       for (int i = 0; i < b->rollout_depth && !term; i++) {
         uint32_t m = toy_legal_bits(&c, cur.d, cur.s);

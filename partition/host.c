@@ -38,9 +38,17 @@ int myr_host_barrier(myr_host_team *h) {
   unsigned gen = h->generation;
   if (!h->aborted && ++h->waiting == h->size) {
     h->waiting = 0;
-    h->generation++;
+    __atomic_store_n(&h->generation, gen + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&h->cv);
   } else {
+    if (h->spin_seconds > 0 && !h->aborted) {
+      pthread_mutex_unlock(&h->mu);
+      double until = omp_get_wtime() + h->spin_seconds;
+      while (__atomic_load_n(&h->generation, __ATOMIC_ACQUIRE) == gen &&
+             !__atomic_load_n(&h->aborted, __ATOMIC_ACQUIRE) && omp_get_wtime() < until) {
+      }
+      pthread_mutex_lock(&h->mu);
+    }
     while (gen == h->generation && !h->aborted) pthread_cond_wait(&h->cv, &h->mu);
   }
   int failed = h->aborted;
@@ -51,7 +59,7 @@ int myr_host_barrier(myr_host_team *h) {
 void myr_host_abort(myr_host_team *h, int rank) {
   pthread_mutex_lock(&h->mu);
   if (!h->aborted) h->abort_rank = rank;
-  h->aborted = 1;
+  __atomic_store_n(&h->aborted, 1, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&h->cv);
   pthread_mutex_unlock(&h->mu);
 }

@@ -17,8 +17,9 @@ typedef struct myr_host_team {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int waiting;
-  unsigned generation;
+  unsigned generation;      /* written under mu, read while spinning: atomics */
   int aborted;              /* a rank failed: barriers return -1 from now on */
+  double spin_seconds;      /* a barrier spins this long before it sleeps (0: it sleeps at once) */
   int abort_rank;           /* the first rank that failed */
   const myr_view **views;   /* [size]: each rank's view while it sums layers */
   const int64_t **flows;    /* [size]: each rank's window flows while they are summed */
@@ -26,7 +27,10 @@ typedef struct myr_host_team {
 
 myr_status myr_host_team_init(myr_host_team *h, int size, myr_error *err);
 void myr_host_team_free(myr_host_team *h);
-/* Waits for every rank. 0, or -1 when a rank has failed (myr_host_abort). */
+/* Waits for every rank. 0, or -1 when a rank has failed (myr_host_abort). With spin_seconds
+ * (ranks that drive GPUs: each has a core of its own and arrives within microseconds of the
+ * others) it watches for the last arrival that long first: waking from a condition variable
+ * takes tens of microseconds, several times a step at sync 1. */
 int myr_host_barrier(myr_host_team *h);
 /* Rank `rank` failed: wakes every waiter and makes later barriers fail. */
 void myr_host_abort(myr_host_team *h, int rank);

@@ -31,11 +31,18 @@ typedef struct halo_block {
   int32_t y, rows, x0, nx;
 } halo_block;
 
+/* Exchanges timed on the rank's stream whose times are not yet counted (a ring). */
+#define TIMED_EXCHANGES 16
+
 typedef struct nccl_rank {
   ncclComm_t comm;
   cudaStream_t stream;
-  cudaEvent_t ready, done, start; /* ready: the step's work so far; done/start: the sums */
-  int timed;                      /* start/done hold a sum whose time is not yet counted */
+  cudaEvent_t ready, done; /* ready: the step's work so far; done: the last exchange's end */
+  /* each exchange's start and end (the ring), counted once done: waiting for the previous
+   * exchange before starting the next would leave the GPU idle between them, as long as the
+   * host takes to launch the next */
+  cudaEvent_t t_start[TIMED_EXCHANGES], t_end[TIMED_EXCHANGES];
+  int t_first, t_n;               /* the oldest uncounted exchange, how many there are */
   int defer;                      /* this exchange leaves the step's stream free (communication: async) */
   int deferred;                   /* ... and the step's stream has not yet waited for it (done) */
   /* sparse sums: this rank's count and list, everyone's lists, CUB's scratch (grown on demand) */
@@ -185,8 +192,11 @@ static myr_status sum_sparse(nccl_rank *k, T *layer, int64_t cells, int ranks, i
 static myr_status make_streams(nccl_rank *k, myr_error *err) {
   CU(cudaStreamCreateWithFlags(&k->stream, cudaStreamNonBlocking));
   CU(cudaEventCreateWithFlags(&k->ready, cudaEventDisableTiming));
-  CU(cudaEventCreate(&k->done));
-  CU(cudaEventCreate(&k->start));
+  CU(cudaEventCreateWithFlags(&k->done, cudaEventDisableTiming));
+  for (int i = 0; i < TIMED_EXCHANGES; i++) {
+    CU(cudaEventCreate(&k->t_start[i]));
+    CU(cudaEventCreate(&k->t_end[i]));
+  }
   int ranks = 0;
   if (ncclCommCount(k->comm, &ranks) != ncclSuccess) ranks = 1024;
   CU(cudaMalloc((void **)&k->count, (size_t)(ranks + 1) * sizeof(long long)));
@@ -282,7 +292,10 @@ extern "C" void myr_nccl_close(myr_rank *rank) {
   if (k->stream) cudaStreamDestroy(k->stream);
   if (k->ready) cudaEventDestroy(k->ready);
   if (k->done) cudaEventDestroy(k->done);
-  if (k->start) cudaEventDestroy(k->start);
+  for (int i = 0; i < TIMED_EXCHANGES; i++) {
+    if (k->t_start[i]) cudaEventDestroy(k->t_start[i]);
+    if (k->t_end[i]) cudaEventDestroy(k->t_end[i]);
+  }
   cudaFree(k->count);
   cudaFreeHost(k->host_count);
   cudaFree(k->idx);
@@ -310,32 +323,48 @@ static ncclDataType_t nccl_type(size_t bytes) {
   return bytes == 1 ? ncclUint8 : bytes == 4 ? ncclUint32 : ncclUint64; /* wrapping sums, as one rank's */
 }
 
-/* Adds the time of the rank's previous exchange (long done by now) to its communication time. */
-static myr_status count_previous(myr_rank *r, nccl_rank *k, myr_error *err) {
-  if (!k->timed) return MYR_OK;
-  float ms = 0;
-  CU(cudaEventSynchronize(k->done));
-  CU(cudaEventElapsedTime(&ms, k->start, k->done));
-  r->seconds_comm += ms / 1000.0;
-  k->timed = 0;
+/* Adds the times of the rank's finished exchanges to its communication time, oldest first,
+ * stopping at one still running; with `wait`, waits for all of them. */
+static myr_status count_exchanges(myr_rank *r, nccl_rank *k, int wait, myr_error *err) {
+  while (k->t_n > 0) {
+    const int i = k->t_first;
+    if (wait) {
+      CU(cudaEventSynchronize(k->t_end[i]));
+    } else {
+      cudaError_t q = cudaEventQuery(k->t_end[i]);
+      if (q == cudaErrorNotReady) break;
+      CU(q);
+    }
+    float ms = 0;
+    CU(cudaEventElapsedTime(&ms, k->t_start[i], k->t_end[i]));
+    r->seconds_comm += ms / 1000.0;
+    k->t_first = (i + 1) % TIMED_EXCHANGES;
+    k->t_n--;
+  }
   return MYR_OK;
 }
 
-/* An exchange on the rank's NCCL stream: it starts after the step's work queued so far (and
- * after the previous exchange's time is counted), and the step's next work waits for its end;
- * the host never waits. Its time is counted at the next exchange. */
+/* Every exchange of the rank counted (the team reads seconds_comm after its steps). */
+extern "C" myr_status myr_nccl_count_comm(myr_rank *r, myr_error *err) {
+  return r->team ? count_exchanges(r, (nccl_rank *)r->team, 1, err) : MYR_OK;
+}
+
+/* An exchange on the rank's NCCL stream: it starts after the step's work queued so far, and
+ * the step's next work waits for its end; the host never waits. Its time is counted once it is
+ * done (count_exchanges). */
 static myr_status begin_exchange(myr_rank *r, nccl_rank *k, cudaStream_t step, myr_error *err) {
-  myr_status counted = count_previous(r, k, err);
+  myr_status counted = count_exchanges(r, k, k->t_n == TIMED_EXCHANGES, err); /* waits only when the ring is full */
   if (counted != MYR_OK) return counted;
   CU(cudaEventRecord(k->ready, step));
   CU(cudaStreamWaitEvent(k->stream, k->ready, 0));
-  CU(cudaEventRecord(k->start, k->stream));
+  CU(cudaEventRecord(k->t_start[(k->t_first + k->t_n) % TIMED_EXCHANGES], k->stream));
   return MYR_OK;
 }
 
 static myr_status end_exchange(nccl_rank *k, cudaStream_t step, myr_error *err) {
+  CU(cudaEventRecord(k->t_end[(k->t_first + k->t_n) % TIMED_EXCHANGES], k->stream));
+  k->t_n++;
   CU(cudaEventRecord(k->done, k->stream));
-  k->timed = 1;
   if (k->defer) { /* the step's stream waits in myr_nccl_sync_wait */
     k->deferred = 1;
     return MYR_OK;
@@ -993,8 +1022,9 @@ static double seconds_now(void) {
 
 static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err);
 
-/* Migration is synchronous (counts decide the receives), so its wall time is communication;
- * the step's kernels still running when it starts are not (they are the rank's compute). */
+/* Migration agrees on its counts on the host (they decide the receives), so its wall time is
+ * communication, and so is its transfer (an exchange, timed on the GPU); the step's kernels
+ * still running when it starts are not (they are the rank's compute). */
 extern "C" myr_status myr_nccl_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   CU(cudaStreamSynchronize((cudaStream_t)myr_cuda_stream_of(sim)));
   double t0 = seconds_now();
@@ -1015,11 +1045,17 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   if ((s = share_counts(r, k, sp, sp->moves, s, err)) != MYR_OK) return s; /* each rank's count for this one */
   size_t row = (size_t)myr_cuda_agent_row_bytes(sim);
   int64_t arriving = 0;
-  for (int q = 0; q < R; q++)
+  r->departed = 0;
+  for (int q = 0; q < R; q++) {
     if (q != me) arriving += sp->moves[(size_t)q * (size_t)R + (size_t)me];
+    r->departed += mine[q]; /* mine[me] is 0 */
+  }
   int ok = grow(&k->in_rows, &k->in_cap, (size_t)arriving * row + 1);
   if (ok) {
-    CU(cudaStreamSynchronize((cudaStream_t)myr_cuda_stream_of(sim)));
+    /* the rows go after their packing and land before their unpacking, both on the step's
+     * stream: events, no host wait */
+    cudaStream_t step = (cudaStream_t)myr_cuda_stream_of(sim);
+    if ((s = begin_exchange(r, k, step, err)) != MYR_OK) return s;
     NCCL_TRY(ncclGroupStart(), "ncclGroupStart");
     size_t out_at = 0, in_at = 0;
     for (int q = 0; q < R; q++) {
@@ -1032,8 +1068,7 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
       r->bytes_moved += (double)send;
     }
     NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
-    CU(cudaStreamSynchronize(k->stream));
-    s = myr_cuda_immigrate(sim, k->in_rows, arriving, err);
+    if ((s = end_exchange(k, step, err)) == MYR_OK) s = myr_cuda_immigrate(sim, k->in_rows, arriving, err);
   } else {
     s = myr_fail(err, MYR_ERR_NOMEM, "migration: no room for %lld arriving agents", (long long)arriving);
   }

@@ -25,6 +25,9 @@ myr_status myr_nccl_open_local(int n, const int *devices, myr_rank *ranks, myr_e
 myr_status myr_nccl_unique_id(void *id, myr_error *err);
 myr_status myr_nccl_open_rank(const void *id, int size, myr_rank *rank, myr_error *err);
 void myr_nccl_close(myr_rank *rank);
+/* Adds the times of the rank's exchanges (timed on the GPU as they run) to its seconds_comm,
+ * waiting for any still running; the team calls it when the rank's GPU has caught up. */
+myr_status myr_nccl_count_comm(myr_rank *r, myr_error *err);
 
 /* spatial_parallel on GPU ranks of one process: halo runs and the bands (sp, which must
  * outlive the rank), then myr_rank.sync_layers, .migrate and .sync_wait become the functions

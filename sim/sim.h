@@ -69,6 +69,7 @@ struct myr_rank {
    * (host memory); a device backend before it, and the departed are left dead for that one
    * compaction, the arrivals appended after the slots in use. */
   myr_status (*migrate)(myr_rank *r, myr_sim *sim, myr_error *err);
+  int64_t departed; /* agents migrate marked dead here (they left), for the device's compaction */
   /* Called by every rank at the end of each sync window, after the last sync_layers:
    * window[MYR_MAX_FLOWS] holds this rank's flows of the window; on return it holds their
    * exact integer sum over the team, the same on every rank (myr_view.flows_window). Host
@@ -84,7 +85,7 @@ struct myr_rank {
   myr_status (*sync_wait)(myr_rank *r, void *stream, myr_error *err);
   void *team;          /* the partition layer's */
   int device;          /* the GPU of a device backend */
-  double seconds_comm; /* wall seconds in sync_layers and sum_flows */
+  double seconds_comm; /* seconds in sync_layers, sum_flows and migrate */
   double bytes_moved;  /* bytes this rank sent in sync_layers and sum_flows */
 };
 

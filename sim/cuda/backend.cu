@@ -628,12 +628,14 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (sim->rank && sim->rank->migrate) {
     /* agents leaving this rank are marked dead and arrivals appended, so that one compaction
-     * removes the dead and the departed together */
+     * removes the dead and the departed together; the host knows how many stay (no count) */
+    const int64_t before = v->n;
     sim->agents.n = v->n;
     if ((s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
+    const int64_t arrived = sim->agents.n - before;
     v->n = sim->agents.n;
-    s = myr_cuda_compact(sim, err);
-    v->n = sim->agents.n;
+    s = compact(sim, v, alive + births - sim->rank->departed + arrived, err);
+    sim->agents.n = v->n;
   } else if (deaths > 0) {
     s = compact(sim, v, alive + births, err);
   }
@@ -792,7 +794,7 @@ extern "C" int myr_cuda_agent_row_bytes(const myr_sim *sim) {
  * (myr_cuda_compact removes them). The tiles: px x py ranks cut at row0 (device [py + 1]) and
  * col0 (device [px + 1]; not read for bands, px = 1). An agent's cell is the columns xcol and
  * ycol (int32), or with `bins` (neighbour layouts) the bins of the f32 columns xcol and ycol.
- * Synchronous. */
+ * The counts are on the host on return; the rows and marks are queued on the sim's stream. */
 extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int py, const int32_t *col0, int px,
                                         int me, int xcol, int ycol, const myr_nbr_view *bins, void **buf, size_t *cap,
                                         int64_t *counts, myr_error *err) {
@@ -846,11 +848,11 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int p
     stay_flags<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(dest, me, v.alive, n);
     CU(cudaGetLastError());
   }
-  CU(cudaStreamSynchronize(d->stream));
   return MYR_OK;
 }
 
-/* Appends m packed agents (device rows) after the rank's agents. Synchronous. */
+/* Appends m packed agents (device rows, ready in the order of the sim's stream) after the rank's
+ * agents, queued on that stream. */
 extern "C" myr_status myr_cuda_immigrate(myr_sim *sim, const void *rows, int64_t m, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   myr_view v = device_view(sim);
@@ -868,7 +870,6 @@ extern "C" myr_status myr_cuda_immigrate(myr_sim *sim, const void *rows, int64_t
   agent_cols a = persistent_cols(sim, &v);
   unpack_rows<<<myr_cuda_blocks(m), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, a, (const char *)rows, m, v.n);
   CU(cudaGetLastError());
-  CU(cudaStreamSynchronize(d->stream));
   sim->agents.n = v.n + m;
   return MYR_OK;
 }

@@ -696,35 +696,39 @@ __device__ inline int32_t col_of(const cell_cols &c, int64_t i) {
   return c.by_bins ? myr_nbr_bin(&c.bins, 0, c.xf[i]) : c.x[i];
 }
 
-/* dest[i] = the rank owning agent i's cell; count[q] += agents going to q. Tiles of px x py
- * ranks cut at col0[px + 1] and row0[py + 1]: rank (column band) + px x (row band); bands
- * (px = 1) look at the row alone. */
-__global__ void owner_of_cell(cell_cols c, const uint8_t *alive, int64_t n, const int32_t *row0, int py,
-                              const int32_t *col0, int px, int32_t *dest, unsigned long long *count) {
-  __shared__ unsigned long long block_count[MIGRATE_SHARED_RANKS];
-  int ranks = px * py, shared = ranks <= MIGRATE_SHARED_RANKS;
-  for (int q = threadIdx.x; shared && q < ranks; q += blockDim.x) block_count[q] = 0;
-  __syncthreads();
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    if (!alive[i]) { /* the dead go nowhere */
-      dest[i] = -1;
-      continue;
+/* Each alive agent outside rank me's tile, as the key (its rank << 32 | its slot), appended to
+ * keys in no particular order (the caller sorts them: rank order, then slot order); count[q]
+ * += agents going to q, count[ranks] = the keys. Tiles of px x py ranks cut at col0[px + 1] and
+ * row0[py + 1]: rank (column band) + px x (row band); bands (px = 1) look at the row alone.
+ * One read of the agents' cells: at a sync every step, a pass per destination and another to
+ * mark the departed (the earlier way) cost more than the few agents that leave. */
+__global__ void find_leavers(cell_cols c, const uint8_t *alive, int64_t n, const int32_t *row0, int py,
+                             const int32_t *col0, int px, int me, uint64_t *keys, unsigned long long *count) {
+  const int ranks = px * py, lane = (int)(threadIdx.x & 31u);
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  for (int64_t i0 = (int64_t)blockIdx.x * blockDim.x; i0 < n; i0 += stride) { /* warp-uniform trips */
+    const int64_t i = i0 + threadIdx.x;
+    int q = me;
+    if (i < n && alive[i]) {
+      q = band_of(row0, py, row_of(c, i));
+      if (px > 1) q = q * px + band_of(col0, px, col_of(c, i));
     }
-    int q = band_of(row0, py, row_of(c, i));
-    if (px > 1) q = q * px + band_of(col0, px, col_of(c, i));
-    dest[i] = q;
-    atomicAdd(shared ? &block_count[q] : &count[q], 1ull);
+    const bool leaves = q != me;
+    const unsigned who = __ballot_sync(0xffffffffu, leaves);
+    if (!who) continue;
+    unsigned long long first = 0;
+    if (lane == __ffs(who) - 1) first = atomicAdd(&count[ranks], (unsigned long long)__popc(who));
+    first = __shfl_sync(0xffffffffu, first, __ffs(who) - 1);
+    if (leaves) {
+      keys[first + (unsigned long long)__popc(who & ((1u << lane) - 1u))] = (uint64_t)q << 32 | (uint64_t)i;
+      atomicAdd(&count[q], 1ull);
+    }
   }
-  __syncthreads();
-  for (int q = threadIdx.x; shared && q < ranks; q += blockDim.x)
-    if (block_count[q]) atomicAdd(&count[q], block_count[q]);
 }
 
-struct goes_to {
-  const int32_t *dest;
-  int q;
-  __device__ bool operator()(int32_t i) const { return dest[i] == q; }
-};
+/* The leavers' rows, in key order, packed at out (as pack_rows); each is dead here after. */
+__global__ void pack_leavers(const uint64_t *id, uint8_t *alive, agent_cols a, const uint64_t *keys, int64_t m,
+                             char *out);
 
 __global__ void pack_rows(const uint64_t *id, agent_cols a, const int32_t *slot, int64_t m, char *out) {
   for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x) {
@@ -735,6 +739,20 @@ __global__ void pack_rows(const uint64_t *id, agent_cols a, const int32_t *slot,
     for (int c = 0; c < a.n; c++)
       for (int k = 0; k < a.comps[c]; k++, p += a.es[c])
         memcpy(p, a.col[c] + ((size_t)k * (size_t)a.capacity + (size_t)i) * a.es[c], (size_t)a.es[c]);
+  }
+}
+
+__global__ void pack_leavers(const uint64_t *id, uint8_t *alive, agent_cols a, const uint64_t *keys, int64_t m,
+                             char *out) {
+  for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t i = (int64_t)(keys[j] & 0xffffffffu);
+    char *p = out + j * a.row;
+    memcpy(p, &id[i], sizeof(uint64_t));
+    p += sizeof(uint64_t);
+    for (int c = 0; c < a.n; c++)
+      for (int k = 0; k < a.comps[c]; k++, p += a.es[c])
+        memcpy(p, a.col[c] + ((size_t)k * (size_t)a.capacity + (size_t)i) * a.es[c], (size_t)a.es[c]);
+    alive[i] = 0;
   }
 }
 
@@ -749,11 +767,6 @@ __global__ void unpack_rows(uint64_t *id, uint8_t *alive, agent_cols a, const ch
       for (int k = 0; k < a.comps[c]; k++, p += a.es[c])
         memcpy(a.col[c] + ((size_t)k * (size_t)a.capacity + (size_t)i) * a.es[c], p, (size_t)a.es[c]);
   }
-}
-
-__global__ void stay_flags(const int32_t *dest, int me, uint8_t *alive, int64_t n) {
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    alive[i] = alive[i] && dest[i] == me;
 }
 
 __global__ void count_alive(const uint8_t *alive, int64_t n, int64_t *count) {
@@ -803,24 +816,24 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int p
   int64_t n = v.n;
   int ranks = px * py;
   agent_cols a = persistent_cols(sim, &v);
-  int32_t *dest = (int32_t *)d->scratch, *slot = (int32_t *)(d->scratch + (size_t)v.capacity * 8);
+  uint64_t *keys = (uint64_t *)d->scratch, *sorted = (uint64_t *)(d->scratch + (size_t)v.capacity * 8);
   for (int q = 0; q < ranks; q++) counts[q] = 0;
   if (n == 0) return MYR_OK;
-  /* one pass for owners and counts, one read-back, then each destination's rows: no more syncs */
-  unsigned long long *dcount = NULL;
-  CU(cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)ranks, d->stream));
-  CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)ranks, d->stream));
+  /* one pass listing the leavers and counting them per destination, one read-back */
+  unsigned long long *dcount = NULL, host[1025];
+  CU(cudaMallocAsync((void **)&dcount, sizeof(unsigned long long) * (size_t)(ranks + 1), d->stream));
+  CU(cudaMemsetAsync(dcount, 0, sizeof(unsigned long long) * (size_t)(ranks + 1), d->stream));
   cell_cols c = cell_cols_of(&v, xcol, ycol, bins, px > 1);
-  owner_of_cell<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(c, v.alive, n, row0, py, col0, px, dest,
+  find_leavers<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(c, v.alive, n, row0, py, col0, px, me, keys,
                                                                         dcount);
   CU(cudaGetLastError());
-  CU(cudaMemcpyAsync(counts, dcount, sizeof(int64_t) * (size_t)ranks, cudaMemcpyDeviceToHost, d->stream));
+  CU(cudaMemcpyAsync(host, dcount, sizeof(unsigned long long) * (size_t)(ranks + 1), cudaMemcpyDeviceToHost,
+                     d->stream));
   CU(cudaFreeAsync(dcount, d->stream));
   CU(cudaStreamSynchronize(d->stream));
-  int64_t leaving = 0;
-  for (int q = 0; q < ranks; q++)
-    if (q != me) leaving += counts[q];
-  counts[me] = 0;
+  for (int q = 0; q < ranks; q++) counts[q] = (int64_t)host[q];
+  const int64_t leaving = (int64_t)host[ranks];
+  if (leaving == 0) return MYR_OK;
   size_t need = (size_t)leaving * (size_t)a.row;
   if (need > *cap) {
     cudaFree(*buf);
@@ -829,25 +842,18 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int p
     CU(cudaMalloc(buf, need + need / 2 + 4096));
     *cap = need + need / 2 + 4096;
   }
-  int64_t at = 0;
-  for (int q = 0; q < ranks; q++) {
-    if (q == me || counts[q] == 0) continue;
-    thrust::counting_iterator<int32_t> slots(0);
-    size_t bytes = 0;
-    goes_to pred = {dest, q};
-    CU(cub::DeviceSelect::If(NULL, bytes, slots, slot, d->selected, n, pred, d->stream));
-    if (bytes > d->cub_bytes) return myr_fail(err, MYR_ERR_BACKEND, "migration: CUB needs %zu bytes of scratch", bytes);
-    bytes = d->cub_bytes;
-    CU(cub::DeviceSelect::If(d->cub_temp, bytes, slots, slot, d->selected, n, pred, d->stream));
-    pack_rows<<<myr_cuda_blocks(counts[q]), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, a, slot, counts[q],
-                                                                            (char *)*buf + (size_t)at * a.row);
-    CU(cudaGetLastError());
-    at += counts[q];
-  }
-  if (leaving > 0) { /* the departed are dead here: the caller's compaction removes them */
-    stay_flags<<<myr_cuda_blocks(n), MYR_CUDA_THREADS, 0, d->stream>>>(dest, me, v.alive, n);
-    CU(cudaGetLastError());
-  }
+  /* rank order, then slot order: the rows each destination gets, in the order it appends them */
+  int end_bit = 32;
+  while ((1 << (end_bit - 32)) < ranks) end_bit++;
+  size_t bytes = 0;
+  CU(cub::DeviceRadixSort::SortKeys(NULL, bytes, keys, sorted, leaving, 0, end_bit, d->stream));
+  if (bytes > d->cub_bytes) return myr_fail(err, MYR_ERR_BACKEND, "migration: CUB needs %zu bytes of scratch", bytes);
+  bytes = d->cub_bytes;
+  CU(cub::DeviceRadixSort::SortKeys(d->cub_temp, bytes, keys, sorted, leaving, 0, end_bit, d->stream));
+  /* the departed are dead here: the caller's compaction removes them */
+  pack_leavers<<<myr_cuda_blocks(leaving), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, a, sorted, leaving,
+                                                                            (char *)*buf);
+  CU(cudaGetLastError());
   return MYR_OK;
 }
 

@@ -140,11 +140,15 @@ static size_t cub_bytes_needed(int64_t capacity, cudaStream_t s) {
   cub::DoubleBuffer<int32_t> values(i32, i32);
   cub::DeviceScan::ExclusiveSum(NULL, scan, i32, i32, capacity, s);
   cub::DeviceSelect::Flagged(NULL, select, u64, flags, u64, count, capacity, s);
-  size_t select_slots = 0; /* slots chosen by a predicate: compaction and migration */
+  size_t select_slots = 0; /* slots chosen by a predicate: compaction */
   cub::DeviceSelect::If(NULL, select_slots, thrust::counting_iterator<int32_t>(0), i32, count, capacity,
                         slot_alive_is{flags, 0}, s);
   if (select_slots > select) select = select_slots;
   cub::DeviceRadixSort::SortPairs(NULL, sort, keys, values, capacity, 0, 32, s);
+  size_t leavers = 0; /* migration: rank << 32 | slot, up to 1024 ranks */
+  cub::DoubleBuffer<uint64_t> wide(u64, u64);
+  cub::DeviceRadixSort::SortKeys(NULL, leavers, wide, capacity, 0, 42, s);
+  if (leavers > sort) sort = leavers;
   size_t most = scan > select ? scan : select;
   return most > sort ? most : sort;
 }
@@ -845,14 +849,15 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int p
   /* rank order, then slot order: the rows each destination gets, in the order it appends them */
   int end_bit = 32;
   while ((1 << (end_bit - 32)) < ranks) end_bit++;
+  cub::DoubleBuffer<uint64_t> order(keys, sorted); /* both halves of the scratch: CUB keeps no copy */
   size_t bytes = 0;
-  CU(cub::DeviceRadixSort::SortKeys(NULL, bytes, keys, sorted, leaving, 0, end_bit, d->stream));
+  CU(cub::DeviceRadixSort::SortKeys(NULL, bytes, order, leaving, 0, end_bit, d->stream));
   if (bytes > d->cub_bytes) return myr_fail(err, MYR_ERR_BACKEND, "migration: CUB needs %zu bytes of scratch", bytes);
   bytes = d->cub_bytes;
-  CU(cub::DeviceRadixSort::SortKeys(d->cub_temp, bytes, keys, sorted, leaving, 0, end_bit, d->stream));
+  CU(cub::DeviceRadixSort::SortKeys(d->cub_temp, bytes, order, leaving, 0, end_bit, d->stream));
   /* the departed are dead here: the caller's compaction removes them */
-  pack_leavers<<<myr_cuda_blocks(leaving), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, a, sorted, leaving,
-                                                                            (char *)*buf);
+  pack_leavers<<<myr_cuda_blocks(leaving), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, a, order.Current(),
+                                                                            leaving, (char *)*buf);
   CU(cudaGetLastError());
   return MYR_OK;
 }

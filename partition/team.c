@@ -770,6 +770,12 @@ static myr_status shift_cuts(myr_team *t, const double *share, myr_error *err) {
  * agents (data_parallel) or band boundaries (spatial_parallel) move toward the shares; slight
  * differences are left alone. Where agents sit never changes a result. The time it takes is
  * every rank's time in exchanges: it counts in its step and communication seconds alike. */
+/* A GPU rank's exchanges counted (their times are read once done: nccl.h). */
+static myr_status count_comm_rank(myr_team *t, int r, void *arg, myr_error *err) {
+  (void)arg;
+  return t->gpu ? myr_nccl_count_comm(&t->rank[r], err) : MYR_OK;
+}
+
 static myr_status rebalance(myr_team *t, myr_error *err) {
   double t0 = omp_get_wtime(), comm[t->local], rate[t->size], share[t->size];
   for (int r = 0; r < t->local; r++) comm[r] = t->rank[r].seconds_comm;
@@ -778,6 +784,8 @@ static myr_status rebalance(myr_team *t, myr_error *err) {
   myr_status s = MYR_OK;
   if (myr_balance_shares(rate, t->size, share))
     s = t->spatial_on ? shift_cuts(t, share, err) : move_agents(t, share, err);
+  /* the hand-over's exchanges are part of the wall time counted below: drained, then replaced */
+  if (s == MYR_OK && t->gpu) s = for_each_rank(t, count_comm_rank, NULL, err);
   double spent = omp_get_wtime() - t0;
   for (int r = 0; r < t->local; r++) {
     t->seconds_step[r] += spent;

@@ -730,32 +730,26 @@ __global__ void find_leavers(cell_cols c, const uint8_t *alive, int64_t n, const
   }
 }
 
-/* The leavers' rows, in key order, packed at out (as pack_rows); each is dead here after. */
-__global__ void pack_leavers(const uint64_t *id, uint8_t *alive, agent_cols a, const uint64_t *keys, int64_t m,
-                             char *out);
-
-__global__ void pack_rows(const uint64_t *id, agent_cols a, const int32_t *slot, int64_t m, char *out) {
-  for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x) {
-    int64_t i = slot[j];
-    char *p = out + j * a.row;
-    memcpy(p, &id[i], sizeof(uint64_t));
-    p += sizeof(uint64_t);
-    for (int c = 0; c < a.n; c++)
-      for (int k = 0; k < a.comps[c]; k++, p += a.es[c])
-        memcpy(p, a.col[c] + ((size_t)k * (size_t)a.capacity + (size_t)i) * a.es[c], (size_t)a.es[c]);
-  }
+/* Agent i as a packed row at p: id, then every component of every persistent column. */
+__device__ inline void pack_row(const uint64_t *id, const agent_cols &a, int64_t i, char *p) {
+  memcpy(p, &id[i], sizeof(uint64_t));
+  p += sizeof(uint64_t);
+  for (int c = 0; c < a.n; c++)
+    for (int k = 0; k < a.comps[c]; k++, p += a.es[c])
+      memcpy(p, a.col[c] + ((size_t)k * (size_t)a.capacity + (size_t)i) * a.es[c], (size_t)a.es[c]);
 }
 
+__global__ void pack_rows(const uint64_t *id, agent_cols a, const int32_t *slot, int64_t m, char *out) {
+  for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x)
+    pack_row(id, a, slot[j], out + j * a.row);
+}
+
+/* The leavers' rows, in key order (find_leavers), packed at out; each is dead here after. */
 __global__ void pack_leavers(const uint64_t *id, uint8_t *alive, agent_cols a, const uint64_t *keys, int64_t m,
                              char *out) {
   for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += (int64_t)gridDim.x * blockDim.x) {
     const int64_t i = (int64_t)(keys[j] & 0xffffffffu);
-    char *p = out + j * a.row;
-    memcpy(p, &id[i], sizeof(uint64_t));
-    p += sizeof(uint64_t);
-    for (int c = 0; c < a.n; c++)
-      for (int k = 0; k < a.comps[c]; k++, p += a.es[c])
-        memcpy(p, a.col[c] + ((size_t)k * (size_t)a.capacity + (size_t)i) * a.es[c], (size_t)a.es[c]);
+    pack_row(id, a, i, out + j * a.row);
     alive[i] = 0;
   }
 }

@@ -19,6 +19,7 @@
 #include "partition/host.h"
 #include "partition/mpi.h" /* counts between processes (spatial_parallel under mpirun) */
 #include "partition/nccl.h"
+#include "sim/cuda/phase_clock.h" /* MYRIAD_PHASE_TIMES */
 #include "partition/spatial.h"
 #include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
 
@@ -1042,7 +1043,9 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   myr_status s = myr_cuda_emigrate(sim, k->row0, sp->py, k->col0, sp->px, me, sp->by_bins ? sp->xcol : pos[0],
                                    sp->by_bins ? sp->ycol : pos[1], sp->by_bins ? &sp->bins : NULL, &k->out_rows,
                                    &k->out_cap, mine, err);
+  myr_cuda_phase_mark(sim, "leavers listed");
   if ((s = share_counts(r, k, sp, sp->moves, s, err)) != MYR_OK) return s; /* each rank's count for this one */
+  myr_cuda_phase_mark(sim, "move counts shared");
   size_t row = (size_t)myr_cuda_agent_row_bytes(sim);
   int64_t arriving = 0;
   r->departed = 0;
@@ -1069,10 +1072,14 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
     }
     NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
     if ((s = end_exchange(k, step, err)) == MYR_OK) s = myr_cuda_immigrate(sim, k->in_rows, arriving, err);
+    myr_cuda_phase_mark(sim, "agents moved");
   } else {
     s = myr_fail(err, MYR_ERR_NOMEM, "migration: no room for %lld arriving agents", (long long)arriving);
   }
-  if (s == MYR_OK && sp->by_bins) s = exchange_ghosts(r, k, sp, sim, err); /* for the next snapshot */
+  if (s == MYR_OK && sp->by_bins) {
+    s = exchange_ghosts(r, k, sp, sim, err); /* for the next snapshot */
+    myr_cuda_phase_mark(sim, "ghosts");
+  }
   return release_counts(r, k, sp, s, err); /* nobody refills sp->moves before all have read it */
 }
 

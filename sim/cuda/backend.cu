@@ -25,6 +25,7 @@
 
 #include "models/model_cuda.cuh"
 #include "sim/cuda/neighbours.cuh" /* myr_cuda_neighbours_*: snapshots for neighbour queries */
+#include "sim/cuda/phase_clock.h"  /* MYRIAD_PHASE_TIMES: where the step's time goes */
 #include "search/policy.h"
 #include "sim/backend.h"
 #include "sim/cuda/check.cuh" /* CU(call): CUDA failures as myr_error */
@@ -56,6 +57,7 @@ typedef struct cuda_state {
   int cells_cached;   /* cell_acc holds cell_stats of the published grid (cleared at each sync) */
   int64_t cell_acc[MYR_MAX_ACC];
   uint64_t sorted_at; /* step of the last sort by cell */
+  myr_phase_clock *clock; /* NULL unless MYRIAD_PHASE_TIMES is set */
 } cuda_state;
 
 enum {
@@ -323,6 +325,7 @@ static myr_status attach(myr_sim *sim, int initialise, myr_error *err) {
   sim->device = d;
   CU(cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking));
   if ((s = allocate(sim, d, err)) != MYR_OK) return s; /* the caller detaches on failure */
+  d->clock = myr_phase_clock_open();
 
   if (!initialise) return transfer_state(sim, TO_DEVICE, err);
   const myr_model_cuda *k = sim->model->cuda;
@@ -340,6 +343,10 @@ static void detach(myr_sim *sim) {
   cuda_state *d = (cuda_state *)sim->device;
   if (!d) return;
   if (d->stream) cudaStreamSynchronize(d->stream);
+  char who[64];
+  if (sim->rank) snprintf(who, sizeof who, "rank %d (GPU %d)", sim->rank->index, sim->rank->device);
+  else snprintf(who, sizeof who, "one rank");
+  myr_phase_clock_close(d->clock, who);
   cudaFree(d->agent_block);
   cudaFree(d->grid_block);
   cudaFree(d->scratch);
@@ -478,6 +485,11 @@ static myr_status compact(myr_sim *sim, myr_view *v, int64_t keep, myr_error *er
 
 extern "C" myr_status myr_cuda_compact(myr_sim *sim, myr_error *err);
 
+extern "C" void myr_cuda_phase_mark(myr_sim *sim, const char *name) {
+  cuda_state *d = (cuda_state *)sim->device;
+  if (d && d->clock) myr_phase_clock_mark(d->clock, d->stream, name);
+}
+
 /* Published flows (myr_view.flows_window, flows_total), one thread per flow. close_window: the
  * open window's flows (flow - mark) into `window`, and the mark moves up to now; add_window:
  * the team's window into the total; take_flows: statistics read the flows back, which are
@@ -604,12 +616,16 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   const int async = sync_async(sim);
   myr_status s = sync_then_cells(sim, v, MYR_SYNC_AFTER_ACT, k->sync_cells_begin, cell_flow, async, err);
   if (s != MYR_OK) return s;
+  myr_cuda_phase_mark(sim, "sums after act");
   if ((s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_BEGIN, err)) != MYR_OK) return s;
+  myr_cuda_phase_mark(sim, "copies after cells");
   if (k->sync_agents) CU(k->sync_agents(v, v->n, flow, d->stream));
+  myr_cuda_phase_mark(sim, "sync agents");
   /* async: births read no layer (model.h), so they go on while the sums are in flight */
   if (async) s = team_sync_deferred(sim, v, MYR_SYNC_AFTER_AGENTS, err);
   else s = team_sync(sim, v, MYR_SYNC_AFTER_AGENTS, err);
   if (s != MYR_OK) return s;
+  myr_cuda_phase_mark(sim, "sums after agents");
   if (k->sync_agents) {
     s = give_birth(sim, v, &births, &alive, err);
   } else {
@@ -617,6 +633,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
     alive = n_before;
   }
   if (s != MYR_OK) return s;
+  myr_cuda_phase_mark(sim, "births");
   if (async) {
     if (k->sync_cells_end) CU(launch_cells_part(sim, k->sync_cells_end, v, cell_flow, d->stream, 0));
     if ((s = team_wait(sim, err)) != MYR_OK) return s;
@@ -628,6 +645,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
     s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err);
   }
   if (s != MYR_OK) return s;
+  myr_cuda_phase_mark(sim, "cells end and copies");
   int64_t deaths = n_before - alive;
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (sim->rank && sim->rank->migrate) {
@@ -636,6 +654,7 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
     const int64_t before = v->n;
     sim->agents.n = v->n;
     if ((s = sim->rank->migrate(sim->rank, sim, err)) != MYR_OK) return s;
+    myr_cuda_phase_mark(sim, "migration");
     const int64_t arrived = sim->agents.n - before;
     v->n = sim->agents.n;
     s = compact(sim, v, alive + births - sim->rank->departed + arrived, err);
@@ -643,12 +662,15 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
   } else if (deaths > 0) {
     s = compact(sim, v, alive + births, err);
   }
+  myr_cuda_phase_mark(sim, "compaction");
   if (s == MYR_OK && async) s = team_wait(sim, err); /* the halos, before the next step reads them */
   if (s != MYR_OK) return s;
   sim->agents.n = v->n;
   sim->births += births;
   sim->deaths += deaths;
-  return publish_flows(sim, err);
+  s = publish_flows(sim, err);
+  myr_cuda_phase_mark(sim, "flows");
+  return s;
 }
 
 /* ---- agents moving between ranks (partition/, spatial_parallel) -------------------------- */
@@ -1015,8 +1037,10 @@ static myr_status step(myr_sim *sim, myr_error *err) {
   cuda_state *d = (cuda_state *)sim->device;
   const myr_model_cuda *k = sim->model->cuda;
   myr_view v = device_view(sim);
+  myr_cuda_phase_mark(sim, "start");
   myr_status ns = myr_cuda_neighbours_view(sim, &v, d->stream, err); /* models with neighbour queries */
   if (ns != MYR_OK) return ns;
+  if (sim->model->nbr_dims) myr_cuda_phase_mark(sim, "neighbour snapshot");
   int64_t *flow = d->counters + COUNTER_FLOW, *acc = d->counters + COUNTER_ACC;
   int random = sim->cfg->policy == MYR_POLICY_RANDOM;
   d->stats_ready = 0;
@@ -1039,15 +1063,18 @@ static myr_status step(myr_sim *sim, myr_error *err) {
     CU(decide(&v, v.n, NULL, d->stream));
     CU(k->act(&v, v.n, flow, d->stream));
   }
+  myr_cuda_phase_mark(sim, "decide and act");
   if (v.window_step == v.sync_frequency - 1) {
     myr_status s = sync_window(sim, &v, err);
     uint64_t every = (uint64_t)sim->cfg->sort_every;
     if (s == MYR_OK && sim->model->cell_columns && every > 0 && sim->step + 1 >= d->sorted_at + every) {
       s = sort_by_cell(sim, &v, err);
       d->sorted_at = sim->step + 1;
+      myr_cuda_phase_mark(sim, "sort by cell");
     }
     if (s != MYR_OK) return s;
   }
+  myr_phase_clock_step_done(d->clock);
   sim->step++;
   return MYR_OK;
 }

@@ -1071,7 +1071,9 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
       r->bytes_moved += (double)send;
     }
     NCCL_TRY(ncclGroupEnd(), "ncclGroupEnd");
-    if ((s = end_exchange(k, step, err)) == MYR_OK) s = myr_cuda_immigrate(sim, k->in_rows, arriving, err);
+    s = end_exchange(k, step, err);
+    myr_cuda_phase_mark(sim, "leavers sent");
+    if (s == MYR_OK) s = myr_cuda_immigrate(sim, k->in_rows, arriving, err);
     myr_cuda_phase_mark(sim, "agents moved");
   } else {
     s = myr_fail(err, MYR_ERR_NOMEM, "migration: no room for %lld arriving agents", (long long)arriving);

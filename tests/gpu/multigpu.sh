@@ -157,8 +157,11 @@ dynamic_gpus() { # dynamic_gpus LABEL CONFIG W2 W4 ARGS...
       -s distributed.device_weights=$w
   done
 }
+# Flat resources and a low metabolism keep the 4M agents alive (4M -> about 4.7M in 40 steps;
+# with the config's hills 97% starve, and at 130K agents a GPU's step time is launch overhead
+# that no longer follows its agents, so "moved work" was a coin toss: it failed once, on 2 GPUs of the 4-H200 machine).
 big=(-n 40 -s agents.count=4000000 -s agents.capacity=8000000 -s world.width=2048 -s world.height=2048
-     -s run.snapshot_every=0 -o out.h5)
+     -s model.params.hill_radius=2 -s model.params.metabolism=0.2 -s run.snapshot_every=0 -o out.h5)
 if part dynamic; then
 dynamic_gpus "dynamic foraging" "$cfgdir/foraging-small.yaml" [5,1] [5,1,1,1] "${big[@]}"
 dynamic_gpus "dynamic bands foraging sync 5" "$cfgdir/foraging-small.yaml" [5,1] [5,1,1,1] "${big[@]}" \

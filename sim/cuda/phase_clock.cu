@@ -20,7 +20,8 @@ struct myr_phase_clock {
   int cur;
   const char *phase[PHASES]; /* in order of first appearance */
   double total_ms[PHASES];
-  long long times[PHASES];
+  float *ms[PHASES]; /* each time, for the median: one-off costs (first exchanges) skew means */
+  long long times[PHASES], cap[PHASES];
   long long steps;
   int dropped; /* marks past MARKS_PER_STEP in a step, or names past PHASES */
 };
@@ -69,9 +70,19 @@ static void charge(myr_phase_clock *c, const char *name, cudaEvent_t from, cudaE
     c->dropped = 1;
     return;
   }
+  if (c->times[p] == c->cap[p]) {
+    long long cap = c->cap[p] ? 2 * c->cap[p] : 256;
+    float *more = (float *)realloc(c->ms[p], sizeof(float) * (size_t)cap);
+    if (!more) {
+      c->dropped = 1;
+      return;
+    }
+    c->ms[p] = more;
+    c->cap[p] = cap;
+  }
   c->phase[p] = name;
   c->total_ms[p] += ms;
-  c->times[p]++;
+  c->ms[p][c->times[p]++] = ms;
 }
 
 /* Charges the marks of set s, and with `next` the gap to that set's first mark. */
@@ -91,6 +102,17 @@ void myr_phase_clock_step_done(myr_phase_clock *c) {
   c->set[c->cur].n = 0;
 }
 
+static int by_value(const void *a, const void *b) {
+  const float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(float *v, long long n) {
+  if (n == 0) return 0;
+  qsort(v, (size_t)n, sizeof *v, by_value);
+  return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + v[n / 2]);
+}
+
 void myr_phase_clock_close(myr_phase_clock *c, const char *who) {
   if (!c) return;
   if (who) {
@@ -100,10 +122,12 @@ void myr_phase_clock_close(myr_phase_clock *c, const char *who) {
     for (int p = 0; p < PHASES && c->phase[p]; p++) sum += c->total_ms[p];
     fprintf(stderr, "phase times, %s: %lld steps, %.4f ms per step in all%s\n", who, c->steps,
             c->steps ? sum / (double)c->steps : 0.0, c->dropped ? " (some marks dropped)" : "");
+    fprintf(stderr, "  %-22s %12s %6s %14s %6s\n", "phase", "ms per step", "share", "median ms", "steps");
     for (int p = 0; p < PHASES && c->phase[p]; p++)
-      fprintf(stderr, "  %-22s %9.4f ms per step  (%5.1f%%, in %lld steps)\n", c->phase[p],
-              c->total_ms[p] / (double)c->steps, sum > 0 ? 100.0 * c->total_ms[p] / sum : 0.0, c->times[p]);
+      fprintf(stderr, "  %-22s %12.4f %5.1f%% %14.4f %6lld\n", c->phase[p], c->total_ms[p] / (double)c->steps,
+              sum > 0 ? 100.0 * c->total_ms[p] / sum : 0.0, median(c->ms[p], c->times[p]), c->times[p]);
   }
+  for (int p = 0; p < PHASES; p++) free(c->ms[p]);
   for (int s = 0; s < 2; s++)
     for (int i = 0; i < MARKS_PER_STEP; i++)
       if (c->set[s].ev[i]) cudaEventDestroy(c->set[s].ev[i]);

@@ -6,7 +6,9 @@
  * idle waiting for the host to queue that work (an event completes when the work before it is
  * done and the host has recorded it). So a step's phases add up to its device wall time, and a
  * host wait or a barrier shows up in the phase after it. "between steps" is the time from one
- * step's last mark to the next step's first.
+ * step's last mark to the next step's first. Each phase is printed as its mean per step (over
+ * all steps, one-off costs such as the first exchanges' connection set-up included: these add
+ * up to the run) and its median.
  *
  * Off by default: no clock is opened and marks are no-ops. When on, each step's end waits for
  * the previous step's marks (done by then in the steady state: the device stays busy with the

@@ -205,9 +205,37 @@ static myr_status make_streams(nccl_rank *k, myr_error *err) {
   return MYR_OK;
 }
 
-/* NCCL connects ranks at their first collective of each kind, which took about 0.1 s on 4 H200s:
- * paid here, at creation, not by the first sync of a timed run. A small and a large all-reduce
- * (NCCL's two protocols) over every rank of this process (ks[n], one thread), then a wait. */
+#define WARM_P2P_RANKS 64          /* teams up to this size connect every pair at creation */
+#define WARM_P2P_FLOATS (1 << 14)   /* 64 KiB: above NCCL's LL threshold for point-to-point */
+static_assert((WARM_P2P_RANKS + 1) * WARM_P2P_FLOATS <= (1 << 21), "warm_up's buffer holds every peer's message");
+
+/* One send and one receive of `count` floats between every pair of ranks, for the ranks of this
+ * process (ks[n], one group): rank r sends buf[0, count) to every peer and receives peer q's
+ * into buf at (1 + q) x WARM_P2P_FLOATS. */
+static ncclResult_t warm_pairs(nccl_rank **ks, float **buf, int n, size_t count) {
+  ncclResult_t r = ncclGroupStart();
+  for (int i = 0; i < n && r == ncclSuccess; i++) {
+    int me = 0, size = 0;
+    if ((r = ncclCommUserRank(ks[i]->comm, &me)) != ncclSuccess || (r = ncclCommCount(ks[i]->comm, &size)) != ncclSuccess)
+      break;
+    for (int q = 0; q < size && r == ncclSuccess; q++) {
+      if (q == me) continue;
+      r = ncclSend(buf[i], count, ncclFloat, q, ks[i]->comm, ks[i]->stream);
+      if (r == ncclSuccess)
+        r = ncclRecv(buf[i] + (size_t)(1 + q) * WARM_P2P_FLOATS, count, ncclFloat, q, ks[i]->comm, ks[i]->stream);
+    }
+  }
+  ncclResult_t e = ncclGroupEnd();
+  return r == ncclSuccess ? e : r;
+}
+
+/* NCCL connects ranks at their first collective of each kind (about 0.1 s on 4 H200s) and each
+ * pair at its first send and receive (about 0.165 s in all on 4 H200s, by the phase clock's
+ * means and medians: 8% of a 400-step spatial run at 100M agents, in its first steps). Paid
+ * here, at creation, not by the first syncs of a timed run: a small and a large all-reduce
+ * (NCCL's two protocols) over every rank of this process (ks[n], one thread); in teams of up to
+ * WARM_P2P_RANKS a small and a larger message between every pair (larger teams connect pairs
+ * at first use); then a wait. */
 static myr_status warm_up(nccl_rank **ks, const int *devices, int n, myr_error *err) {
   const size_t sizes[2] = {1, (size_t)1 << 21}; /* floats: 4 bytes, 8 MiB */
   float *buf[1024] = {0};
@@ -226,6 +254,13 @@ static myr_status warm_up(nccl_rank **ks, const int *devices, int n, myr_error *
     if (r == ncclSuccess) r = e;
     if (r != ncclSuccess) s = myr_fail(err, MYR_ERR_BACKEND, "NCCL warm-up failed: %s", ncclGetErrorString(r));
   }
+  int size = 0;
+  if (s == MYR_OK && ncclCommCount(ks[0]->comm, &size) == ncclSuccess && size > 1 && size <= WARM_P2P_RANKS)
+    for (int j = 0; j < 2 && s == MYR_OK; j++) {
+      ncclResult_t r = warm_pairs(ks, buf, n, j ? WARM_P2P_FLOATS : 1);
+      if (r != ncclSuccess)
+        s = myr_fail(err, MYR_ERR_BACKEND, "NCCL warm-up (point-to-point) failed: %s", ncclGetErrorString(r));
+    }
   for (int i = 0; i < n; i++) {
     if (devices) cudaSetDevice(devices[i]);
     if (s == MYR_OK && cudaStreamSynchronize(ks[i]->stream) != cudaSuccess)

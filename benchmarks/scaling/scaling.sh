@@ -32,7 +32,9 @@ for c in "$@"; do
     if [ $? -ne 0 ]; then echo "$name $g GPUs failed:"; tail -3 "$work/err.txt"; continue; fi
     rate=$(awk '/^agent-steps\/s/ {print $2}' "$work/run.txt")
     wall=$(awk '/^wall time/ {print $3}' "$work/run.txt")
-    comm=$(awk '$1 == "total" {gsub("%", "", $5); print $5 / 100}' "$work/run.txt"); comm=${comm:-0}
+    # the total row's share is its one field ending in % (the table's columns have changed before)
+    comm=$(awk '$1 == "total" {for (i = 2; i <= NF; i++) if ($i ~ /%$/) {sub("%", "", $i); print $i / 100}}' "$work/run.txt")
+    comm=${comm:-0}
     imb=$(awk '/^load imbalance/ {print $5}' "$work/run.txt" | tr -d ,); imb=${imb:-1}
     [ -z "$base" ] && base=$rate
     speedup=$(python3 -c "print(f'{$rate / $base:.3f}')")

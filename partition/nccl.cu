@@ -1063,6 +1063,7 @@ static myr_status migrate(myr_rank *r, myr_sim *sim, myr_error *err);
  * still running when it starts are not (they are the rank's compute). */
 extern "C" myr_status myr_nccl_spatial_migrate(myr_rank *r, myr_sim *sim, myr_error *err) {
   CU(cudaStreamSynchronize((cudaStream_t)myr_cuda_stream_of(sim)));
+  myr_cuda_phase_mark(sim, "host caught up");
   double t0 = seconds_now();
   myr_status s = migrate(r, sim, err);
   r->seconds_comm += seconds_now() - t0;

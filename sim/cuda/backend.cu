@@ -646,10 +646,11 @@ static myr_status sync_window(myr_sim *sim, myr_view *v, myr_error *err) {
     s = team_sync_deferred(sim, v, MYR_SYNC_AFTER_CELLS_END, err);
   } else {
     if (k->sync_cells_end) CU(launch_cells(sim, k->sync_cells_end, v, cell_flow, d->stream));
+    myr_cuda_phase_mark(sim, "cells end");
     s = team_sync(sim, v, MYR_SYNC_AFTER_CELLS_END, err);
   }
   if (s != MYR_OK) return s;
-  myr_cuda_phase_mark(sim, "cells end and copies");
+  myr_cuda_phase_mark(sim, async ? "cells end and copies" : "copies after cells end");
   int64_t deaths = n_before - alive;
   d->cells_cached = 0; /* persistent layers change only here (model.h) */
   if (sim->rank && sim->rank->migrate) {
@@ -857,6 +858,7 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int p
   CU(cudaMemcpyAsync(host, dcount, sizeof(unsigned long long) * (size_t)(ranks + 1), cudaMemcpyDeviceToHost,
                      d->stream));
   CU(cudaStreamSynchronize(d->stream));
+  myr_cuda_phase_mark(sim, "leavers counted");
   for (int q = 0; q < ranks; q++) counts[q] = (int64_t)host[q];
   const int64_t leaving = (int64_t)host[ranks];
   if (leaving == 0) return MYR_OK;

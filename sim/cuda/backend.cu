@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cub/block/block_radix_sort.cuh>
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
 #include <cub/device/device_select.cuh>
@@ -732,29 +733,66 @@ __device__ inline int32_t col_of(const cell_cols &c, int64_t i) {
  * += agents going to q, count[ranks] = the keys. Tiles of px x py ranks cut at col0[px + 1] and
  * row0[py + 1]: rank (column band) + px x (row band); bands (px = 1) look at the row alone.
  * One read of the agents' cells: at a sync every step, a pass per destination and another to
- * mark the departed (the earlier way) cost more than the few agents that leave. */
+ * mark the departed (the earlier way) cost more than the few agents that leave. Each thread
+ * loads LEAVER_UNROLL agents' flags and cells at once, every load independent of the others:
+ * one agent at a time, with the cell loaded only for the alive, left each thread two DRAM
+ * round trips in a row per agent (0.13 ms for 25M agents on an H200, four times the reads). */
+#define LEAVER_UNROLL 4
 __global__ void find_leavers(cell_cols c, const uint8_t *alive, int64_t n, const int32_t *row0, int py,
                              const int32_t *col0, int px, int me, uint64_t *keys, unsigned long long *count) {
   const int ranks = px * py, lane = (int)(threadIdx.x & 31u);
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
-  for (int64_t i0 = (int64_t)blockIdx.x * blockDim.x; i0 < n; i0 += stride) { /* warp-uniform trips */
-    const int64_t i = i0 + threadIdx.x;
-    int q = me;
-    if (i < n && alive[i]) {
-      q = band_of(row0, py, row_of(c, i));
-      if (px > 1) q = q * px + band_of(col0, px, col_of(c, i));
+  for (int64_t i0 = (int64_t)blockIdx.x * blockDim.x; i0 < n; i0 += stride * LEAVER_UNROLL) { /* warp-uniform */
+    uint8_t live[LEAVER_UNROLL];
+    int32_t row[LEAVER_UNROLL], col[LEAVER_UNROLL];
+#pragma unroll
+    for (int u = 0; u < LEAVER_UNROLL; u++) { /* loads only: all in flight together */
+      const int64_t i = i0 + u * stride + threadIdx.x;
+      live[u] = i < n ? alive[i] : 0;
+      row[u] = i < n ? row_of(c, i) : 0; /* a dead slot's cell is read, never used */
+      col[u] = i < n && px > 1 ? col_of(c, i) : 0;
     }
-    const bool leaves = q != me;
-    const unsigned who = __ballot_sync(0xffffffffu, leaves);
-    if (!who) continue;
-    unsigned long long first = 0;
-    if (lane == __ffs(who) - 1) first = atomicAdd(&count[ranks], (unsigned long long)__popc(who));
-    first = __shfl_sync(0xffffffffu, first, __ffs(who) - 1);
-    if (leaves) {
-      keys[first + (unsigned long long)__popc(who & ((1u << lane) - 1u))] = (uint64_t)q << 32 | (uint64_t)i;
-      atomicAdd(&count[q], 1ull);
+#pragma unroll
+    for (int u = 0; u < LEAVER_UNROLL; u++) {
+      const int64_t i = i0 + u * stride + threadIdx.x;
+      int q = me;
+      if (live[u]) {
+        q = band_of(row0, py, row[u]);
+        if (px > 1) q = q * px + band_of(col0, px, col[u]);
+      }
+      const bool leaves = q != me;
+      const unsigned who = __ballot_sync(0xffffffffu, leaves);
+      if (!who) continue;
+      unsigned long long first = 0;
+      if (lane == __ffs(who) - 1) first = atomicAdd(&count[ranks], (unsigned long long)__popc(who));
+      first = __shfl_sync(0xffffffffu, first, __ffs(who) - 1);
+      if (leaves) {
+        keys[first + (unsigned long long)__popc(who & ((1u << lane) - 1u))] = (uint64_t)q << 32 | (uint64_t)i;
+        atomicAdd(&count[q], 1ull);
+      }
     }
   }
+}
+
+/* The leavers' keys sorted in one block when they are few (one launch where the device-wide
+ * radix sort takes six or so); keys are distinct, so the order is the device sort's. */
+#define LEAVER_SORT_THREADS 256
+#define LEAVER_SORT_ITEMS 16
+#define LEAVER_SORT_MOST (LEAVER_SORT_THREADS * LEAVER_SORT_ITEMS)
+__global__ void __launch_bounds__(LEAVER_SORT_THREADS) sort_few_leavers(const uint64_t *keys, int64_t m, int end_bit,
+                                                                        uint64_t *sorted) {
+  typedef cub::BlockRadixSort<uint64_t, LEAVER_SORT_THREADS, LEAVER_SORT_ITEMS> sort_t;
+  __shared__ typename sort_t::TempStorage temp;
+  /* padding sorts after every key: a key's slot is below 2^31 */
+  const uint64_t pad = end_bit >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << end_bit) - 1;
+  uint64_t k[LEAVER_SORT_ITEMS];
+  const int64_t first = (int64_t)threadIdx.x * LEAVER_SORT_ITEMS;
+#pragma unroll
+  for (int j = 0; j < LEAVER_SORT_ITEMS; j++) k[j] = first + j < m ? keys[first + j] : pad;
+  sort_t(temp).Sort(k, 0, end_bit);
+#pragma unroll
+  for (int j = 0; j < LEAVER_SORT_ITEMS; j++)
+    if (first + j < m) sorted[first + j] = k[j];
 }
 
 /* Agent i as a packed row at p: id, then every component of every persistent column. */
@@ -873,15 +911,22 @@ extern "C" myr_status myr_cuda_emigrate(myr_sim *sim, const int32_t *row0, int p
   /* rank order, then slot order: the rows each destination gets, in the order it appends them */
   int end_bit = 32;
   while ((1 << (end_bit - 32)) < ranks) end_bit++;
-  cub::DoubleBuffer<uint64_t> order(keys, sorted); /* both halves of the scratch: CUB keeps no copy */
-  size_t bytes = 0;
-  CU(cub::DeviceRadixSort::SortKeys(NULL, bytes, order, leaving, 0, end_bit, d->stream));
-  if (bytes > d->cub_bytes) return myr_fail(err, MYR_ERR_BACKEND, "migration: CUB needs %zu bytes of scratch", bytes);
-  bytes = d->cub_bytes;
-  CU(cub::DeviceRadixSort::SortKeys(d->cub_temp, bytes, order, leaving, 0, end_bit, d->stream));
+  const uint64_t *in_order = sorted;
+  if (leaving <= LEAVER_SORT_MOST) {
+    sort_few_leavers<<<1, LEAVER_SORT_THREADS, 0, d->stream>>>(keys, leaving, end_bit, sorted);
+    CU(cudaGetLastError());
+  } else {
+    cub::DoubleBuffer<uint64_t> order(keys, sorted); /* both halves of the scratch: CUB keeps no copy */
+    size_t bytes = 0;
+    CU(cub::DeviceRadixSort::SortKeys(NULL, bytes, order, leaving, 0, end_bit, d->stream));
+    if (bytes > d->cub_bytes) return myr_fail(err, MYR_ERR_BACKEND, "migration: CUB needs %zu bytes of scratch", bytes);
+    bytes = d->cub_bytes;
+    CU(cub::DeviceRadixSort::SortKeys(d->cub_temp, bytes, order, leaving, 0, end_bit, d->stream));
+    in_order = order.Current();
+  }
   /* the departed are dead here: the caller's compaction removes them */
-  pack_leavers<<<myr_cuda_blocks(leaving), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, a, order.Current(),
-                                                                            leaving, (char *)*buf);
+  pack_leavers<<<myr_cuda_blocks(leaving), MYR_CUDA_THREADS, 0, d->stream>>>(v.id, v.alive, a, in_order, leaving,
+                                                                            (char *)*buf);
   CU(cudaGetLastError());
   return MYR_OK;
 }

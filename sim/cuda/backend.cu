@@ -347,10 +347,12 @@ static void detach(myr_sim *sim) {
   cuda_state *d = (cuda_state *)sim->device;
   if (!d) return;
   if (d->stream) cudaStreamSynchronize(d->stream);
-  char who[64];
-  if (sim->rank) snprintf(who, sizeof who, "rank %d (GPU %d)", sim->rank->index, sim->rank->device);
-  else snprintf(who, sizeof who, "one rank");
-  myr_phase_clock_close(d->clock, who);
+  if (d->clock) {
+    char who[64];
+    if (sim->rank) snprintf(who, sizeof who, "rank %d (GPU %d)", sim->rank->index, sim->rank->device);
+    else snprintf(who, sizeof who, "one rank");
+    myr_phase_clock_close(d->clock, who);
+  }
   cudaFree(d->agent_block);
   cudaFree(d->grid_block);
   cudaFree(d->scratch);

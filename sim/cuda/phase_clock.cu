@@ -19,8 +19,7 @@ struct myr_phase_clock {
   step_marks set[2]; /* the step being queued and the one before it */
   int cur;
   const char *phase[PHASES]; /* in order of first appearance */
-  double total_ms[PHASES];
-  float *ms[PHASES]; /* each time, for the median: one-off costs (first exchanges) skew means */
+  float *ms[PHASES]; /* each time (means and medians: one-off costs such as first exchanges skew means) */
   long long times[PHASES], cap[PHASES];
   long long steps;
   int dropped; /* marks past MARKS_PER_STEP in a step, or names past PHASES */
@@ -81,11 +80,10 @@ static void charge(myr_phase_clock *c, const char *name, cudaEvent_t from, cudaE
     c->cap[p] = cap;
   }
   c->phase[p] = name;
-  c->total_ms[p] += ms;
   c->ms[p][c->times[p]++] = ms;
 }
 
-/* Charges the marks of set s, and with `next` the gap to that set's first mark. */
+/* Charges the marks of step m, and with `next` the gap from m's last mark to next's first. */
 static void add_up(myr_phase_clock *c, step_marks *m, const step_marks *next) {
   if (m->n == 0) return;
   for (int i = 1; i < m->n; i++) charge(c, m->name[i], m->ev[i - 1], m->ev[i]);
@@ -107,6 +105,13 @@ static int by_value(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+static double total(const float *v, long long n) {
+  double sum = 0;
+  for (long long i = 0; i < n; i++) sum += v[i];
+  return sum;
+}
+
+/* Sorts v. */
 static double median(float *v, long long n) {
   if (n == 0) return 0;
   qsort(v, (size_t)n, sizeof *v, by_value);
@@ -118,14 +123,14 @@ void myr_phase_clock_close(myr_phase_clock *c, const char *who) {
   if (who) {
     add_up(c, &c->set[1 - c->cur], &c->set[c->cur]);
     add_up(c, &c->set[c->cur], NULL);
-    double sum = 0;
-    for (int p = 0; p < PHASES && c->phase[p]; p++) sum += c->total_ms[p];
+    double sum = 0, phase_ms[PHASES];
+    for (int p = 0; p < PHASES && c->phase[p]; p++) sum += phase_ms[p] = total(c->ms[p], c->times[p]);
     fprintf(stderr, "phase times, %s: %lld steps, %.4f ms per step in all%s\n", who, c->steps,
             c->steps ? sum / (double)c->steps : 0.0, c->dropped ? " (some marks dropped)" : "");
     fprintf(stderr, "  %-22s %12s %6s %14s %6s\n", "phase", "ms per step", "share", "median ms", "steps");
     for (int p = 0; p < PHASES && c->phase[p]; p++)
-      fprintf(stderr, "  %-22s %12.4f %5.1f%% %14.4f %6lld\n", c->phase[p], c->total_ms[p] / (double)c->steps,
-              sum > 0 ? 100.0 * c->total_ms[p] / sum : 0.0, median(c->ms[p], c->times[p]), c->times[p]);
+      fprintf(stderr, "  %-22s %12.4f %5.1f%% %14.4f %6lld\n", c->phase[p], phase_ms[p] / (double)c->steps,
+              sum > 0 ? 100.0 * phase_ms[p] / sum : 0.0, median(c->ms[p], c->times[p]), c->times[p]);
   }
   for (int p = 0; p < PHASES; p++) free(c->ms[p]);
   for (int s = 0; s < 2; s++)
